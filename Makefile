@@ -1,0 +1,67 @@
+# synthfed build. `make sim` and `make test` do all the set-up on a fresh
+# machine: scripts/deps.sh installs OpenBLAS through apt-get when it can, and
+# the build falls back to pure Go when it cannot.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/synthfed
+TAGS := $(shell scripts/blas-tags.sh)
+GOTAGS := $(if $(TAGS),-tags $(TAGS),)
+# Packages where the race detector is affordable.
+RACE_PKGS := ./internal/... ./coordinator/... ./protocol/... ./site-agent/...
+TEST_TIMEOUT ?= 540s
+
+.PHONY: all deps build test test-race test-rest sim check proto bench bench-model bench-crypto bench-go fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+build: deps
+	$(GO) build $(GOTAGS) -o $(BIN) ./cmd/synthfed
+
+# The README's test command: what CI runs.
+test: deps
+	$(MAKE) --no-print-directory test-race test-rest
+
+test-race:
+	$(GO) test $(GOTAGS) -race -timeout $(TEST_TIMEOUT) $$($(GO) list $(RACE_PKGS) 2>/dev/null)
+
+test-rest:
+	$(GO) test $(GOTAGS) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(internal|coordinator|protocol|site-agent)(/|$$)')
+
+# The main job: a simulated consortium on the embedded default profile.
+sim: build
+	$(BIN) sim --out out/sim
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(GOTAGS) ./...
+	@cp go.mod /tmp/synthfed-go.mod.bak; cp go.sum /tmp/synthfed-go.sum.bak; \
+	$(GO) mod tidy; \
+	if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changes go.mod/go.sum"; git diff -- go.mod go.sum | head -40; \
+	  cp /tmp/synthfed-go.mod.bak go.mod; cp /tmp/synthfed-go.sum.bak go.sum; exit 1; fi
+	@if [ -f protocol/gen.sh ]; then bash protocol/gen.sh --check; fi
+	$(MAKE) --no-print-directory test-race
+
+proto:
+	bash protocol/gen.sh
+
+bench: bench-model bench-crypto bench-go
+
+bench-model: build
+	@scripts/deps.sh bench
+	bash bench/model.sh
+
+bench-crypto: build
+	bash bench/crypto.sh
+
+# Go-only benchmarks of the libraries (data, eval, phantom).
+bench-go:
+	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchtime 1x -count 1 ./dataset/... ./eval/... ./sims/...
+
+fuzz:
+	bash scripts/fuzz.sh
+
+clean:
+	rm -rf bin out
