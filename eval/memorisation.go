@@ -131,7 +131,9 @@ func Memorisation(ctx context.Context, in MemorisationInput, cfg MemorisationCon
 // row's nearest training row.
 func detect(ctx context.Context, space string, synth, train [][]float32, patients []string, pct float64) (SpaceResult, []int, []float64, error) {
 	sr := SpaceResult{Space: space, Percentile: pct}
-	skip := func(q, b int) bool { return q == b || (patients != nil && patients[q] != "" && patients[q] == patients[b]) }
+	skip := func(q, b int) bool {
+		return q == b || (patients != nil && patients[q] != "" && patients[q] == patients[b])
+	}
 	_, realNN, err := nearest(ctx, train, train, skip)
 	if err != nil {
 		return sr, nil, nil, err
