@@ -1,0 +1,120 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Conv2D convolves x (N,C,H,W) with filters w (O,C,KH,KW) at the given
+// stride and zero padding, like PyTorch's F.conv2d without bias, and returns
+// (N,O,OH,OW). Its backward runs as two nodes: the input gradient and the
+// filter gradient.
+func Conv2D(x, w *gorgonia.Node, stride, pad int) (*gorgonia.Node, error) {
+	if _, err := nodeDtype("Conv2D", x, w); err != nil {
+		return nil, err
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if xs.Dims() != 4 || ws.Dims() != 4 || xs[1] != ws[1] {
+		return nil, fmt.Errorf("%w: Conv2D of x %v (want N,C,H,W) with w %v (want O,C,KH,KW)", ErrShape, xs, ws)
+	}
+	p, ok := newConvParams(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride, pad)
+	if !ok {
+		return nil, fmt.Errorf("%w: Conv2D stride %d pad %d does not fit x %v and w %v", ErrArg, stride, pad, xs, ws)
+	}
+	op := &convOp{opBase: newBase("conv2d", false, stride, pad), p: p}
+	return gorgonia.ApplyOp(op, x, w)
+}
+
+// convOp is the forward convolution node.
+type convOp struct {
+	opBase
+	p   ConvParams
+	out outBuf
+}
+
+func (op *convOp) Arity() int    { return 2 }
+func (op *convOp) Type() hm.Type { return fnType(tensorType(4), tensorType(4), tensorType(4)) }
+func (op *convOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.p.N, op.p.O, op.p.OH, op.p.OW}, nil
+}
+func (op *convOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (op *convOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	p := op.p
+	dt, err := dtypeOf("Conv2D", vs...)
+	if err != nil {
+		return nil, err
+	}
+	x, err := dense("Conv2D", 0, vs[0], p.N*p.C*p.H*p.W)
+	if err != nil {
+		return nil, err
+	}
+	w, err := dense("Conv2D", 1, vs[1], p.O*p.cols())
+	if err != nil {
+		return nil, err
+	}
+	y := op.out.get(dt, tensor.Shape{p.N, p.O, p.OH, p.OW})
+	op.k.Conv2D(p, x, w, y)
+	return y, nil
+}
+
+func (op *convOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dx, err := gorgonia.ApplyOp(&convGradOp{opBase: newBase("conv2dGradX", false, op.p.Stride, op.p.Pad), p: op.p}, in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := gorgonia.ApplyOp(&convGradOp{opBase: newBase("conv2dGradW", false, op.p.Stride, op.p.Pad), p: op.p, filter: true}, in[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx, dw}, nil
+}
+
+// convGradOp computes the input gradient from (w, dy), or, with filter set,
+// the filter gradient from (x, dy).
+type convGradOp struct {
+	opBase
+	p      ConvParams
+	filter bool
+	out    outBuf
+}
+
+func (op *convGradOp) Arity() int    { return 2 }
+func (op *convGradOp) Type() hm.Type { return fnType(tensorType(4), tensorType(4), tensorType(4)) }
+func (op *convGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	if op.filter {
+		return tensor.Shape{op.p.O, op.p.C, op.p.KH, op.p.KW}, nil
+	}
+	return tensor.Shape{op.p.N, op.p.C, op.p.H, op.p.W}, nil
+}
+
+func (op *convGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	p := op.p
+	dt, err := dtypeOf(op.kind, vs...)
+	if err != nil {
+		return nil, err
+	}
+	size0 := p.O * p.cols()
+	if op.filter {
+		size0 = p.N * p.C * p.H * p.W
+	}
+	a, err := dense(op.kind, 0, vs[0], size0)
+	if err != nil {
+		return nil, err
+	}
+	dy, err := dense(op.kind, 1, vs[1], p.N*p.O*p.OH*p.OW)
+	if err != nil {
+		return nil, err
+	}
+	shape, _ := op.InferShape()
+	out := op.out.get(dt, shape)
+	if op.filter {
+		op.k.Conv2DGradW(p, a, dy, out)
+	} else {
+		op.k.Conv2DGradX(p, a, dy, out)
+	}
+	return out, nil
+}

@@ -1,0 +1,59 @@
+// Package nn holds the fast neural-network ops of synthfed's model engines:
+// gorgonia custom ops with hand-written CPU kernels for the layers of the
+// conditional U-Net and the pathology classifier.
+//
+// # API note for model/ddpm and model/classifier
+//
+// Every function takes and returns *gorgonia.Node on one graph, float32 or
+// float64 (all inputs of one op share a dtype). Tensors are NCHW; weight
+// layouts are PyTorch's, so a PyTorch state_dict maps parameter for
+// parameter:
+//
+//	Conv2D(x, w, stride, pad)          x (N,C,H,W), w (O,C,KH,KW) -> (N,O,OH,OW); no bias
+//	BiasAdd(x, b)                      b (C) added per channel to x (N,C,...) : conv / linear bias
+//	ChannelAdd(x, v)                   v (N,C) broadcast over H,W of x (N,C,H,W): time/cond embedding
+//	GroupNorm(x, gamma, beta, groups, eps, silu)   gamma, beta (C); silu fuses SiLU after the affine
+//	SiLU(x)                            any shape
+//	Upsample2x(x)                      nearest, (N,C,H,W) -> (N,C,2H,2W)
+//	GlobalAvgPool(x)                   (N,C,H,W) -> (N,C), with a gradient
+//	ConcatChannels(a, b)               torch.cat([a, b], 1)
+//	Linear(x, w, b)                    x (N,In), w (Out,In), b (Out) or nil
+//	Attention(q, k, v)                 (N,L,d) or (N,heads,L,d), softmax(q k^T/sqrt d) v
+//	SelfAttention2D(qkv, heads)        qkv (N,3C,H,W) from a 1x1 conv -> (N,C,H,W), no transposes
+//	BCEWithLogitsMasked(l, t, mask)    scalar sum(mask*bce)/sum(mask) over mask > 0
+//	MSE(a, b)                          scalar mean((a-b)^2)
+//
+// Build the loss, call gorgonia.Grad (or NewTapeMachine with BindDualValues)
+// and run a gorgonia.TapeMachine as usual; gorgonia's own ops (Add, Mul,
+// Reshape...) mix freely with these. Shapes, including the batch size, are
+// fixed when the graph is built: build one graph per batch size (for
+// example one for training, one for sampling).
+//
+// # Contract
+//
+//   - Each op checks its input shapes and dtypes at graph build and returns
+//     an error wrapping ErrShape, ErrDtype or ErrArg that names the op and
+//     the shapes; nothing panics on bad shapes.
+//   - Every op has a hand-written backward, built as gorgonia nodes by
+//     SymDiff, so gorgonia.Grad and the TapeMachine differentiate through
+//     them. Backward nodes are not themselves differentiable (no
+//     second-order gradients).
+//   - Each op node owns its output buffer and overwrites it on every run, so
+//     a training step allocates almost nothing. As with gorgonia's own
+//     register reuse, copy a node's value (gorgonia.Read, or clone) if you
+//     need it after the next run. A graph must not be run by two machines
+//     at once; separate graphs may run concurrently.
+//   - Kernels run on Config.Threads workers (default GOMAXPROCS), each
+//     calling a single-threaded GEMM: OpenBLAS when built with the openblas
+//     tag (scripts/blas-tags.sh), pure Go otherwise. Results agree across
+//     the two to rounding.
+//   - The compute sits behind the Kernels interface, captured by each op at
+//     graph build (UseKernels), so a device kernel set can be added later
+//     without changing the graph API.
+//   - The package logs nothing.
+//
+// gorgonia v0.9.18 ops this package replaces because they are slow or wrong
+// (see DESIGN.md): Conv2D/im2col, GroupNorm (fixed batch, logs every
+// step), GlobalAveragePool2D (no gradient), AveragePool2D (wrong
+// backward), broadcast adds, and reductions over axis 2 of 4-D tensors.
+package nn

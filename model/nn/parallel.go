@@ -1,0 +1,88 @@
+package nn
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// workers is the number of goroutines a kernel splits its work across. It is
+// set by Configure and read on every kernel call.
+var workers atomic.Int32
+
+func init() {
+	workers.Store(int32(DefaultConfig().Threads))
+	setBLASThreads(1)
+}
+
+// numWorkers returns the configured worker count, at least 1.
+func numWorkers() int {
+	if w := int(workers.Load()); w > 1 {
+		return w
+	}
+	return 1
+}
+
+// parallelFor splits [0, n) into at most numWorkers() contiguous chunks and
+// runs body(lo, hi, worker) for each, on the calling goroutine when one chunk
+// suffices. minChunk is the smallest chunk worth a goroutine of its own.
+func parallelFor(n, minChunk int, body func(lo, hi, worker int)) {
+	if n <= 0 {
+		return
+	}
+	w := numWorkers()
+	if minChunk < 1 {
+		minChunk = 1
+	}
+	if m := n / minChunk; m < w {
+		w = m
+	}
+	if w <= 1 {
+		body(0, n, 0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < w; i++ {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Add(1)
+		go func(lo, hi, i int) {
+			defer wg.Done()
+			body(lo, hi, i)
+		}(lo, hi, i)
+	}
+	body(0, n/w, 0)
+	wg.Wait()
+}
+
+// scratch pools hold reusable work buffers (im2col columns, partial
+// gradients) so that steady-state training allocates none.
+var (
+	scratch32 sync.Pool
+	scratch64 sync.Pool
+)
+
+// getScratch returns a buffer of length n from the pool. Its contents are
+// undefined; callers overwrite or clear it.
+func getScratch[T Float](n int) []T {
+	var zero T
+	switch any(zero).(type) {
+	case float32:
+		if p, ok := scratch32.Get().(*[]float32); ok && cap(*p) >= n {
+			return any((*p)[:n]).([]T)
+		}
+	case float64:
+		if p, ok := scratch64.Get().(*[]float64); ok && cap(*p) >= n {
+			return any((*p)[:n]).([]T)
+		}
+	}
+	return make([]T, n)
+}
+
+// putScratch returns a buffer obtained from getScratch to the pool.
+func putScratch[T Float](b []T) {
+	switch v := any(b).(type) {
+	case []float32:
+		scratch32.Put(&v)
+	case []float64:
+		scratch64.Put(&v)
+	}
+}
