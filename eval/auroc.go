@@ -1,10 +1,8 @@
 package eval
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/synthfed/synthfed/model"
 )
@@ -30,11 +28,8 @@ func newBinary(scores []float64, labels []model.Label) (*binary, error) {
 	if len(scores) != len(labels) {
 		return nil, fmt.Errorf("%d scores for %d labels: %w", len(scores), len(labels), ErrLength)
 	}
-	type kept struct {
-		s float64
-		i int32
-	}
-	ks := make([]kept, 0, len(scores))
+	keys := make([]uint64, 0, len(scores))
+	idx := make([]int32, 0, len(scores))
 	for i, l := range labels {
 		switch l {
 		case model.LabelPositive, model.LabelNegative:
@@ -47,23 +42,25 @@ func newBinary(scores []float64, labels []model.Label) (*binary, error) {
 		if math.IsNaN(s) || math.IsInf(s, 0) {
 			return nil, fmt.Errorf("row %d: score %v: %w", i, s, ErrNonFinite)
 		}
-		ks = append(ks, kept{s, int32(i)})
+		keys = append(keys, orderKey(s))
+		idx = append(idx, int32(i))
 	}
-	slices.SortFunc(ks, func(a, b kept) int { return cmp.Compare(a.s, b.s) })
-	b := &binary{rows: make([]int, len(ks)), scores: make([]float64, len(ks)), pos: make([]bool, len(ks))}
-	for k, e := range ks {
-		b.rows[k] = int(e.i)
-		b.scores[k] = e.s
-		b.pos[k] = labels[e.i] == model.LabelPositive
-		if b.pos[k] {
+	argsortKeys(keys, idx)
+	k := len(keys)
+	b := &binary{rows: make([]int, k), scores: make([]float64, k), pos: make([]bool, k), groups: make([]int, 0, 64)}
+	for j, i := range idx {
+		b.rows[j] = int(i)
+		b.scores[j] = scores[i]
+		b.pos[j] = labels[i] == model.LabelPositive
+		if b.pos[j] {
 			b.m++
 		}
-		if k == 0 || e.s != ks[k-1].s {
-			b.groups = append(b.groups, k)
+		if j == 0 || keys[j] != keys[j-1] {
+			b.groups = append(b.groups, j)
 		}
 	}
-	b.n = len(ks) - b.m
-	b.groups = append(b.groups, len(ks))
+	b.n = k - b.m
+	b.groups = append(b.groups, k)
 	return b, nil
 }
 

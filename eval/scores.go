@@ -59,6 +59,11 @@ type ScoreAnalysis struct {
 // AnalyseScores computes each column's AUROC with a patient-level bootstrap
 // interval and DeLong's paired test for every pair of columns.
 func AnalyseScores(ctx context.Context, t *ScoreTable, cfg BootstrapConfig) (*ScoreAnalysis, error) {
+	for k, col := range t.Scores {
+		if _, err := AUROC(col, t.Labels); err != nil {
+			return nil, fmt.Errorf("%s: column %q: %w", t.File, t.Columns[k], err)
+		}
+	}
 	ts := BinaryTestSet("label", t.Labels, t.Patients)
 	sets := make([]Scores, len(t.Scores))
 	for k, col := range t.Scores {
