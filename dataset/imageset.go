@@ -25,38 +25,10 @@ func ToImageSet(ctx context.Context, recs []Record, c *Cache, cfg Config, rep *R
 			return nil, nil, err
 		}
 	}
-	type result struct {
-		pix      []float32
-		constant bool
-		err      error
-	}
-	res := make([]result, len(recs))
-	workers := cfg.Workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, max(1, len(recs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				res[i].pix, res[i].constant, res[i].err = c.Get(recs[i].File, cfg.Size)
-			}
-		}()
-	}
-	var cancelled error
-	for i := range recs {
-		if cancelled = ctx.Err(); cancelled != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if cancelled != nil {
-		return nil, nil, cancelled
+	res := make([]imageResult, len(recs))
+	err := eachImage(ctx, recs, c, cfg, func(i int, r imageResult) { res[i] = r })
+	if err != nil {
+		return nil, nil, err
 	}
 	strict := cfg.Strict || rep == nil
 	n := cfg.Size * cfg.Size
@@ -110,4 +82,82 @@ func fillMeta(set *model.ImageSet, recs []Record, u UncertainPolicy) {
 			set.Synthetic[i] = recs[i].Synthetic
 		}
 	}
+}
+
+// imageResult is the outcome of decoding one record's image.
+type imageResult struct {
+	pix      []float32
+	constant bool
+	err      error
+}
+
+// eachImage decodes the image of every record through c in cfg.Workers
+// goroutines and calls fn (concurrently, once per index) with the result.
+func eachImage(ctx context.Context, recs []Record, c *Cache, cfg Config, fn func(int, imageResult)) error {
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, max(1, len(recs))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var r imageResult
+				r.pix, r.constant, r.err = c.Get(recs[i].File, cfg.Size)
+				fn(i, r)
+			}
+		}()
+	}
+	var cancelled error
+	for i := range recs {
+		if cancelled = ctx.Err(); cancelled != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return cancelled
+}
+
+// CheckImages decodes and preprocesses every record's image without keeping
+// the pixels (no memory cache), reports unreadable images (KindUnreadableImage)
+// and constant ones (KindConstantImage warning) to rep in record order, and
+// returns the records whose image is readable. It is what a site's IT runs
+// before joining; with cfg.Strict the first unreadable image is an error.
+func CheckImages(ctx context.Context, recs []Record, cfg Config, rep *Report) ([]Record, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := NewCache(cfg.CacheDir, 0)
+	if err != nil {
+		return nil, err
+	}
+	type outcome struct {
+		constant bool
+		err      error
+	}
+	res := make([]outcome, len(recs))
+	if err := eachImage(ctx, recs, c, cfg, func(i int, r imageResult) { res[i] = outcome{r.constant, r.err} }); err != nil {
+		return nil, err
+	}
+	var ok []Record
+	for i, r := range res {
+		if r.err != nil {
+			p := Problem{Pos: recs[i].Origin, Kind: KindUnreadableImage, Detail: recs[i].File, Err: r.err}
+			if cfg.Strict || rep == nil {
+				return nil, &p
+			}
+			rep.Add(p)
+			continue
+		}
+		if r.constant && rep != nil {
+			rep.Add(Problem{Pos: recs[i].Origin, Kind: KindConstantImage, Detail: recs[i].File + " has one value: preprocessed to all -1"})
+		}
+		ok = append(ok, recs[i])
+	}
+	return ok, nil
 }

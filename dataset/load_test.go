@@ -241,3 +241,14 @@ func TestParseFormat(t *testing.T) {
 		t.Error("nih accepted")
 	}
 }
+
+func TestCheckImages(t *testing.T) {
+	ds := load(t, Source{Format: FormatCheXpert, Path: "testdata/chexpert"}, nil)
+	ok, err := CheckImages(context.Background(), ds.Records, DefaultConfig(), ds.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ok) != 7 || ds.Report.Count(KindUnreadableImage) != 2 {
+		t.Fatalf("%d readable, %d unreadable; want 7 and 2", len(ok), ds.Report.Count(KindUnreadableImage))
+	}
+}
