@@ -9,26 +9,26 @@ import (
 // Config describes the generated data of one site and the local optimiser.
 type Config struct {
 	// Dim is the number of features.
-	Dim int `toml:"dim"`
+	Dim int `toml:"dim" json:"dim"`
 	// Site selects this site's shift; sites with the same DataSeed share the
 	// true decision rule.
-	Site int `toml:"site"`
+	Site int `toml:"site" json:"site"`
 	// DataSeed seeds the consortium's true rule and every site's data.
-	DataSeed uint64 `toml:"data_seed"`
+	DataSeed uint64 `toml:"data_seed" json:"data_seed"`
 	// Shift scales how far each site's features are moved and stretched.
-	Shift float64 `toml:"shift"`
+	Shift float64 `toml:"shift" json:"shift"`
 	// TrainSamples and ValSamples are the local data sizes.
-	TrainSamples int `toml:"train_samples"`
-	ValSamples   int `toml:"val_samples"`
+	TrainSamples int `toml:"train_samples" json:"train_samples"`
+	ValSamples   int `toml:"val_samples" json:"val_samples"`
 	// Norm adds the per-feature affine input layer "norm.weight"/"norm.bias".
-	Norm bool `toml:"norm"`
+	Norm bool `toml:"norm" json:"norm"`
 	// LearningRate, BatchSize and Steps are defaults a TrainSpec may override.
-	LearningRate float64 `toml:"learning_rate"`
-	BatchSize    int     `toml:"batch_size"`
-	Steps        int     `toml:"steps"`
+	LearningRate float64 `toml:"learning_rate" json:"learning_rate"`
+	BatchSize    int     `toml:"batch_size" json:"batch_size"`
+	Steps        int     `toml:"steps" json:"steps"`
 	// Delay is extra simulated compute time per Train call (for demos and
 	// fault tests); a TrainSpec param "delay_ms" overrides it.
-	Delay time.Duration `toml:"-"`
+	Delay time.Duration `toml:"-" json:"-"`
 }
 
 // DefaultConfig returns a 16-feature problem with 400 training rows.

@@ -1,0 +1,455 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/synthfed/synthfed/internal/clock"
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/protocol/fedpb"
+)
+
+// Options are the coordinator's injected parts. The zero value is usable.
+type Options struct {
+	// Logger receives logs (nil: discard).
+	Logger *slog.Logger
+	// Clock is the time source (nil: the wall clock).
+	Clock clock.Clock
+	// Rand is the nonce source (nil: crypto/rand).
+	Rand io.Reader
+	// Security overrides the transport credentials; the zero value follows
+	// Config.Insecure (TLS credentials must be given when it is false).
+	Security protocol.Security
+	// Authenticator decides site identities (nil: trust the claim, which
+	// is allowed only in insecure mode).
+	Authenticator protocol.Authenticator
+	// Listener serves gRPC instead of listening on Config.Listen (for
+	// bufconn and fault-injecting transports).
+	Listener net.Listener
+	// ServerOptions are extra gRPC server options (interceptors...).
+	ServerOptions []grpc.ServerOption
+	// Aggregator makes each round's aggregator (nil: NewWeightedSum).
+	Aggregator AggregatorFactory
+	// OnCommit, when not nil, is called with each durable round's summary,
+	// on the coordinator's goroutine: it must not block.
+	OnCommit func(RoundSummary)
+}
+
+// Coordinator runs the Engine in one goroutine and does its I/O: the gRPC
+// service, gossip, the store and checkpoints.
+type Coordinator struct {
+	cfg      Config
+	opts     Options
+	log      *slog.Logger
+	clk      clock.Clock
+	store    *Store
+	ckpts    *Checkpoints
+	engine   *Engine
+	lis      net.Listener
+	calls    chan func()
+	stopped  chan struct{}
+	uploads  chan struct{}
+	sessions map[string]*session
+	bySite   map[string]*session
+	waiters  map[string][]chan JobStatus
+	gossip   string
+	fatal    error
+}
+
+// session is one joined agent connection.
+type session struct {
+	id, site string
+	tasks    chan Task
+	closed   chan struct{}
+}
+
+// New validates cfg, opens the store and checkpoints under cfg.DataDir,
+// resumes the jobs the store holds, submits cfg.Jobs not in the store yet,
+// and listens. Run must be called to serve.
+func New(cfg Config, opts Options) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.New()
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Security == (protocol.Security{}) {
+		opts.Security.Insecure = cfg.Insecure
+	}
+	if opts.Authenticator == nil {
+		if !opts.Security.Insecure {
+			return nil, fmt.Errorf("coordinator: a secure transport needs an Authenticator: %w", protocol.ErrNoCredentials)
+		}
+		opts.Authenticator = protocol.ClaimAuthenticator{}
+	}
+	c := &Coordinator{cfg: cfg, opts: opts, log: opts.Logger.With("component", "coordinator"), clk: opts.Clock,
+		calls: make(chan func()), stopped: make(chan struct{}), uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
+		sessions: map[string]*session{}, bySite: map[string]*session{}, waiters: map[string][]chan JobStatus{}}
+	c.engine = NewEngine(EngineConfig{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Aggregator: opts.Aggregator}, opts.Rand)
+	if err := c.open(); err != nil {
+		return nil, err
+	}
+	if err := c.restore(); err != nil {
+		c.store.Close()
+		return nil, err
+	}
+	c.lis = opts.Listener
+	if c.lis == nil {
+		lis, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			c.store.Close()
+			return nil, fmt.Errorf("coordinator listen %s: %w", cfg.Listen, err)
+		}
+		c.lis = lis
+	}
+	return c, nil
+}
+
+func (c *Coordinator) open() error {
+	ck, err := OpenCheckpoints(filepath.Join(c.cfg.DataDir, "checkpoints"))
+	if err != nil {
+		return err
+	}
+	st, err := OpenStore(filepath.Join(c.cfg.DataDir, "state.db"), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	c.store, c.ckpts = st, ck
+	return nil
+}
+
+// restore resumes stored running jobs and submits new configured ones.
+func (c *Coordinator) restore() error {
+	recs, err := c.store.Jobs()
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	now := c.clk.Now()
+	for _, rec := range recs {
+		known[rec.Spec.ID] = true
+		if rec.State == JobDone || rec.State == JobFailed {
+			continue
+		}
+		if err := c.resume(rec, now); err != nil {
+			return err
+		}
+	}
+	for _, spec := range c.cfg.Jobs {
+		if known[spec.ID] {
+			continue
+		}
+		if err := c.submit(spec, now); err != nil {
+			return err
+		}
+	}
+	c.flushAudit()
+	return nil
+}
+
+func (c *Coordinator) resume(rec JobRecord, now time.Time) error {
+	if rec.Committed < 0 {
+		return c.submitNoStore(rec.Spec, now)
+	}
+	global, _, err := c.ckpts.Read(rec.Checkpoint)
+	if err != nil {
+		return fmt.Errorf("resume job %s: %w", rec.Spec.ID, err)
+	}
+	if h := global.Hash(); h != rec.GlobalHash {
+		return fmt.Errorf("resume job %s: checkpoint hash %s, store says %s: %w", rec.Spec.ID, h, rec.GlobalHash, ErrCheckpoint)
+	}
+	var state model.Weights
+	if rec.StrategyCheckpoint != "" {
+		if state, _, err = c.ckpts.Read(rec.StrategyCheckpoint); err != nil {
+			return fmt.Errorf("resume job %s: %w", rec.Spec.ID, err)
+		}
+	}
+	c.log.Info("resumed job", "job", rec.Spec.ID, "round", rec.Committed, "hash", rec.GlobalHash)
+	return c.engine.Resume(rec.Spec, rec.Committed, global, state, now)
+}
+
+func (c *Coordinator) submit(spec JobSpec, now time.Time) error {
+	if err := c.store.PutJob(JobRecord{Spec: spec, State: JobPending, Committed: -1}); err != nil {
+		return err
+	}
+	return c.submitNoStore(spec, now)
+}
+
+func (c *Coordinator) submitNoStore(spec JobSpec, now time.Time) error {
+	var initial *model.Weights
+	if spec.Init.Checkpoint != "" {
+		w, err := LoadInitial(spec.Init.Checkpoint)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", spec.ID, err)
+		}
+		initial = &w
+	}
+	return c.engine.Submit(spec, initial, now)
+}
+
+// Addr returns the gRPC listen address.
+func (c *Coordinator) Addr() net.Addr { return c.lis.Addr() }
+
+// Submit adds a job to a running coordinator (the admin API's entry point).
+func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) error {
+	if _, found, err := c.store.Job(spec.ID); err != nil || found {
+		return errors.Join(err, fmt.Errorf("job %s: %w", spec.ID, ErrJobExists))
+	}
+	var err error
+	if cerr := c.do(ctx, func() { err = c.submit(spec, c.clk.Now()) }); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// Wait blocks until job ends (or ctx ends) and returns its final status.
+func (c *Coordinator) Wait(ctx context.Context, jobID string) (JobStatus, error) {
+	ch := make(chan JobStatus, 1)
+	err := c.do(ctx, func() {
+		for _, st := range c.engine.Jobs() {
+			if st.ID == jobID && (st.State == JobDone || st.State == JobFailed) {
+				ch <- st
+				return
+			}
+		}
+		c.waiters[jobID] = append(c.waiters[jobID], ch)
+	})
+	if err != nil {
+		return JobStatus{}, err
+	}
+	select {
+	case st := <-ch:
+		return st, nil
+	case <-ctx.Done():
+		return JobStatus{}, ctx.Err()
+	case <-c.stopped:
+		return JobStatus{}, fmt.Errorf("coordinator stopped: %w", protocol.ErrUnavailable)
+	}
+}
+
+// Jobs returns every job's status.
+func (c *Coordinator) Jobs(ctx context.Context) ([]JobStatus, error) {
+	var out []JobStatus
+	err := c.do(ctx, func() { out = c.engine.Jobs() })
+	return out, err
+}
+
+// Counters returns the running totals.
+func (c *Coordinator) Counters(ctx context.Context) (Counters, error) {
+	var out Counters
+	err := c.do(ctx, func() { out = c.engine.Counters() })
+	return out, err
+}
+
+// Rounds returns the committed rounds of a job from the store.
+func (c *Coordinator) Rounds(jobID string) ([]RoundRecord, error) { return c.store.Rounds(jobID) }
+
+// AuditLog returns the audit log from the store.
+func (c *Coordinator) AuditLog() ([]AuditEntry, error) { return c.store.AuditLog() }
+
+// Global returns the committed global model of a job.
+func (c *Coordinator) Global(jobID string) (model.Weights, error) {
+	rec, found, err := c.store.Job(jobID)
+	if err != nil || !found || rec.Checkpoint == "" {
+		return model.Weights{}, errors.Join(err, fmt.Errorf("job %s has no committed model: %w", jobID, protocol.ErrNotFound))
+	}
+	w, _, err := c.ckpts.Read(rec.Checkpoint)
+	return w, err
+}
+
+// do runs fn on the loop goroutine and waits for it.
+func (c *Coordinator) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case c.calls <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.stopped:
+		return fmt.Errorf("coordinator stopped: %w", protocol.ErrUnavailable)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-c.stopped:
+		return fmt.Errorf("coordinator stopped: %w", protocol.ErrUnavailable)
+	}
+}
+
+// loop owns the Engine until ctx ends or persisting fails.
+func (c *Coordinator) loop(ctx context.Context) error {
+	timer := c.clk.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		c.flush()
+		if c.fatal != nil {
+			return c.fatal
+		}
+		if next, ok := c.engine.NextDeadline(); ok {
+			timer.Reset(max(next.Sub(c.clk.Now()), 0))
+		} else {
+			timer.Reset(time.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case fn := <-c.calls:
+			fn()
+		case <-timer.C():
+			c.engine.Tick(c.clk.Now())
+		}
+	}
+}
+
+// flush carries out the Engine's effects until there are none.
+func (c *Coordinator) flush() {
+	for {
+		effs := c.engine.Ready()
+		if len(effs) == 0 {
+			return
+		}
+		var audit []AuditEntry
+		for _, ef := range effs {
+			switch ef := ef.(type) {
+			case SendTask:
+				c.deliver(ef.Task)
+			case CommitRound:
+				if err := c.persist(ef); err != nil {
+					c.log.Error("persist round failed; stopping", "job", ef.Job, "round", ef.Round, "err", err)
+					c.fatal = err
+					return
+				}
+				c.engine.Committed(ef.Job, ef.Round, c.clk.Now())
+			case Audit:
+				audit = append(audit, ef.Entry)
+				c.logAudit(ef.Entry)
+			case JobEnded:
+				c.jobEnded(ef)
+			}
+		}
+		if err := c.store.Append(audit...); err != nil {
+			c.log.Error("audit log append failed", "err", err)
+		}
+	}
+}
+
+// flushAudit writes the effects of start-up (before the loop runs).
+func (c *Coordinator) flushAudit() {
+	c.flush()
+}
+
+func (c *Coordinator) logAudit(e AuditEntry) {
+	lvl := slog.LevelInfo
+	if e.Event == EventRejected || e.Event == EventDropout || e.Event == EventAttempt {
+		lvl = slog.LevelWarn
+	}
+	c.log.Log(context.Background(), lvl, e.Event, "job", e.Job, "round", e.Round, "attempt", e.Attempt,
+		"site", e.Site, "reason", e.Reason, "detail", e.Detail)
+}
+
+// persist writes a round's checkpoints and then its records in one store
+// transaction: the round is committed once that transaction is.
+func (c *Coordinator) persist(ef CommitRound) error {
+	meta := map[string]string{"job": ef.Job, "round": strconv.Itoa(ef.Round), "hash": ef.Hash}
+	name, err := c.ckpts.Write(ef.Global, meta)
+	if err != nil {
+		return err
+	}
+	rec := JobRecord{State: JobRunning, Committed: ef.Round, GlobalHash: ef.Hash, Checkpoint: name}
+	if ef.StrategyState.Len() > 0 {
+		if rec.StrategyCheckpoint, err = c.ckpts.Write(ef.StrategyState, map[string]string{"job": ef.Job, "round": strconv.Itoa(ef.Round)}); err != nil {
+			return err
+		}
+	}
+	old, _, err := c.store.Job(ef.Job)
+	if err != nil {
+		return err
+	}
+	rec.Spec = old.Spec
+	if err := c.store.CommitRound(rec, RoundRecord{Summary: ef.Summary, Checkpoint: name, StrategyCheckpoint: rec.StrategyCheckpoint}); err != nil {
+		return err
+	}
+	if c.opts.OnCommit != nil {
+		c.opts.OnCommit(ef.Summary)
+	}
+	c.log.Info("committed round", "job", ef.Job, "round", ef.Round, "hash", ef.Hash, "accepted", len(ef.Summary.Accepted),
+		"metrics", metricsString(ef.Summary.Metrics))
+	return nil
+}
+
+func metricsString(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := ""
+	for _, k := range keys {
+		s += fmt.Sprintf("%s=%.4f ", k, m[k])
+	}
+	return s
+}
+
+func (c *Coordinator) jobEnded(ef JobEnded) {
+	rec, _, err := c.store.Job(ef.Job)
+	if err == nil {
+		rec.State, rec.Err = ef.State, ef.Err
+		err = c.store.PutJob(rec)
+	}
+	if err != nil {
+		c.log.Error("store job end", "job", ef.Job, "err", err)
+	}
+	c.log.Info("job ended", "job", ef.Job, "state", ef.State, "err", ef.Err)
+	for _, st := range c.engine.Jobs() {
+		if st.ID == ef.Job {
+			for _, ch := range c.waiters[ef.Job] {
+				ch <- st
+			}
+		}
+	}
+	delete(c.waiters, ef.Job)
+}
+
+// deliver queues a task on its site's session, if the site is connected;
+// a site that is not gets it again when its task stream reconnects.
+func (c *Coordinator) deliver(t Task) {
+	s, ok := c.bySite[t.Site]
+	if !ok {
+		return
+	}
+	select {
+	case s.tasks <- t:
+	default:
+		c.log.Warn("task queue full; site gets the task on reconnect", "site", t.Site, "task", t.ID)
+	}
+}
+
+// taskToProto converts a Task to its wire form.
+func taskToProto(t Task) *fedpb.Task {
+	p := &fedpb.Task{TaskId: t.ID, JobId: t.Job, Round: int64(t.Round), Attempt: int32(t.Attempt), Nonce: t.Nonce,
+		Kind: t.Kind, Phase: t.Phase, Model: t.Model, ModelHash: t.ModelHash, DeadlineUnixMs: t.Deadline.UnixMilli(), Cancel: t.Cancel}
+	switch t.Kind {
+	case protocol.KindInit:
+		p.Spec = &fedpb.Task_Init{Init: &fedpb.InitSpec{Seed: t.InitSeed}}
+	case protocol.KindTrain:
+		p.Spec = &fedpb.Task_Train{Train: protocol.TrainSpecFromModel(t.Train, t.LocalOnly)}
+	}
+	return p
+}

@@ -1,0 +1,106 @@
+package coordinator
+
+import (
+	"time"
+
+	"github.com/synthfed/synthfed/model"
+)
+
+// Effect is an action the Engine asks its driver to carry out. The driver
+// drains them with Engine.Ready after every input.
+type Effect interface{ isEffect() }
+
+// SendTask asks the driver to deliver a task (or a cancellation) to a site.
+type SendTask struct{ Task Task }
+
+// CommitRound asks the driver to persist a round's new global model and
+// optimiser state, then call Engine.Committed. Round 0 is the initial model.
+type CommitRound struct {
+	Job           string
+	Round         int
+	Global        model.Weights
+	Hash          string
+	StrategyState model.Weights
+	Summary       RoundSummary
+}
+
+// Audit asks the driver to append an entry to the audit log.
+type Audit struct{ Entry AuditEntry }
+
+// JobEnded reports that a job finished or failed.
+type JobEnded struct {
+	Job   string
+	State JobState
+	Err   string
+}
+
+func (SendTask) isEffect()    {}
+func (CommitRound) isEffect() {}
+func (Audit) isEffect()       {}
+func (JobEnded) isEffect()    {}
+
+// AuditEntry is one line of the audit log: a refusal, a dropout, a failed
+// attempt, a commit, a job event.
+type AuditEntry struct {
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"`
+	Job     string    `json:"job,omitempty"`
+	Round   int       `json:"round"`
+	Attempt int       `json:"attempt"`
+	Site    string    `json:"site,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Audit event names.
+const (
+	EventRejected  = "update_rejected"
+	EventAccepted  = "update_accepted"
+	EventDropout   = "site_dropout"
+	EventSiteUp    = "site_up"
+	EventAttempt   = "attempt_failed"
+	EventCommitted = "round_committed"
+	EventJobStart  = "job_started"
+	EventJobEnd    = "job_ended"
+)
+
+// RoundSummary describes a finished round, for the store and results.
+type RoundSummary struct {
+	Job      string    `json:"job"`
+	Round    int       `json:"round"`
+	Attempt  int       `json:"attempt"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Cohort   []string  `json:"cohort"`
+	Accepted []string  `json:"accepted"`
+	// Rejected maps a site to its refusal reason.
+	Rejected map[string]string `json:"rejected,omitempty"`
+	Dropped  []string          `json:"dropped,omitempty"`
+	// Metrics are the sample-weighted means of the sites' metrics.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// SiteMetrics are each accepted site's metrics.
+	SiteMetrics map[string]map[string]float64 `json:"site_metrics,omitempty"`
+	NumSamples  int64                         `json:"num_samples"`
+	GlobalHash  string                        `json:"global_hash"`
+}
+
+// Counters are running totals for monitoring (exported as metrics later).
+type Counters struct {
+	Accepted        int64            `json:"accepted"`
+	Rejected        map[string]int64 `json:"rejected"`
+	Dropouts        int64            `json:"dropouts"`
+	TasksSent       int64            `json:"tasks_sent"`
+	RoundsCommitted int64            `json:"rounds_committed"`
+	AttemptsFailed  int64            `json:"attempts_failed"`
+	BytesIn         int64            `json:"bytes_in"`
+	BytesOut        int64            `json:"bytes_out"`
+}
+
+func (c Counters) clone() Counters {
+	out := c
+	out.Rejected = make(map[string]int64, len(c.Rejected))
+	for k, v := range c.Rejected {
+		out.Rejected[k] = v
+	}
+	return out
+}

@@ -1,0 +1,376 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/protocol/fedpb"
+)
+
+// serviceName is the health-checked service.
+const serviceName = "synthfed.fed.v1.Federation"
+
+// Run serves until ctx ends, then stops gracefully within StopGrace: health
+// turns NOT_SERVING, in-flight calls may finish, then connections are cut
+// and the store is closed. It returns nil after a requested stop.
+func (c *Coordinator) Run(ctx context.Context) error {
+	defer close(c.stopped)
+	defer c.store.Close()
+	cred, err := c.opts.Security.ServerOption()
+	if err != nil {
+		c.lis.Close()
+		return err
+	}
+	srv := grpc.NewServer(append([]grpc.ServerOption{cred}, c.opts.ServerOptions...)...)
+	fedpb.RegisterFederationServer(srv, &service{c: c})
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_SERVING)
+
+	var members *membership
+	if c.cfg.Gossip.Enabled {
+		members, err = startMembership(c.cfg.Gossip, "coordinator/"+c.cfg.ID, c.log, func(name string) {
+			c.siteFailed(ctx, name)
+		})
+		if err != nil {
+			c.lis.Close()
+			return err
+		}
+		c.gossip = members.Addr()
+	}
+	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(loopCtx)
+	g.Go(func() error { return c.loop(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(c.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		select {
+		case <-ctx.Done():
+		case <-gctx.Done():
+		}
+		hs.Shutdown()
+		c.stopServer(srv)
+		if members != nil {
+			members.Leave(c.cfg.StopGrace.D())
+		}
+		stopLoop()
+		return nil
+	})
+	err = g.Wait()
+	c.log.Info("coordinator stopped", "err", err)
+	return err
+}
+
+// stopServer stops gracefully, cutting connections after StopGrace.
+func (c *Coordinator) stopServer(srv *grpc.Server) {
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	t := c.clk.NewTimer(c.cfg.StopGrace.D())
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C():
+		c.log.Warn("graceful stop deadline passed; closing connections")
+		srv.Stop()
+		<-done
+	}
+}
+
+// siteFailed is gossip's report that a node died or left.
+func (c *Coordinator) siteFailed(ctx context.Context, site string) {
+	_ = c.do(ctx, func() {
+		if s, ok := c.bySite[site]; ok {
+			c.closeSession(s)
+		}
+		c.engine.SiteDown(site, "gossip: node failed", c.clk.Now())
+	})
+}
+
+func (c *Coordinator) closeSession(s *session) {
+	delete(c.sessions, s.id)
+	if c.bySite[s.site] == s {
+		delete(c.bySite, s.site)
+	}
+	close(s.closed)
+}
+
+// service implements fedpb.FederationServer on top of the Coordinator.
+type service struct {
+	fedpb.UnimplementedFederationServer
+	c *Coordinator
+}
+
+func (s *service) Join(ctx context.Context, req *fedpb.JoinRequest) (*fedpb.JoinReply, error) {
+	c := s.c
+	if err := protocol.CheckVersion(req.GetProtocolVersion()); err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	if err := protocol.ValidateJoin(req); err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	site, err := c.opts.Authenticator.Identify(ctx, req.GetSiteId())
+	if err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	sess := &session{id: hex.EncodeToString(b[:]), site: site, tasks: make(chan Task, 64), closed: make(chan struct{})}
+	err = c.do(ctx, func() {
+		if old, ok := c.bySite[site]; ok {
+			c.closeSession(old)
+		}
+		c.sessions[sess.id], c.bySite[site] = sess, sess
+		c.engine.SiteUp(site, c.clk.Now())
+	})
+	if err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	c.log.Info("site joined", "site", site, "agent", req.GetAgentVersion(), "gossip", req.GetGossipAddr())
+	reply := &fedpb.JoinReply{ProtocolVersion: protocol.Version, SessionId: sess.id, CoordinatorId: c.cfg.ID,
+		HeartbeatIntervalMs: c.cfg.HeartbeatInterval.D().Milliseconds(), ChunkSize: uint32(c.cfg.ChunkSize)}
+	if c.gossip != "" {
+		reply.GossipSeeds = []string{c.gossip}
+	}
+	return reply, nil
+}
+
+// lookup returns the session called id, on the loop goroutine.
+func (c *Coordinator) lookup(ctx context.Context, id string, fn func(*session)) error {
+	var found *session
+	err := c.do(ctx, func() {
+		found = c.sessions[id]
+		if found != nil && fn != nil {
+			fn(found)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if found == nil {
+		return fmt.Errorf("session %.8s: %w", id, protocol.ErrUnknownSession)
+	}
+	return nil
+}
+
+func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksServer) error {
+	c := s.c
+	var sess *session
+	var pending []Task
+	err := c.lookup(stream.Context(), req.GetSessionId(), func(ss *session) {
+		sess = ss
+		pending = c.engine.PendingTasks(ss.site)
+	})
+	if err != nil {
+		return protocol.ToStatus(err)
+	}
+	for _, t := range pending {
+		if err := stream.Send(taskToProto(t)); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case t := <-sess.tasks:
+			if err := stream.Send(taskToProto(t)); err != nil {
+				return err
+			}
+		case <-sess.closed:
+			return protocol.ToStatus(fmt.Errorf("session replaced or site failed: %w", protocol.ErrUnknownSession))
+		case <-stream.Context().Done():
+			return nil
+		case <-c.stopped:
+			return protocol.ToStatus(protocol.ErrUnavailable)
+		}
+	}
+}
+
+func (s *service) Heartbeat(ctx context.Context, req *fedpb.HeartbeatRequest) (*fedpb.HeartbeatReply, error) {
+	c := s.c
+	if err := protocol.ValidateHeartbeat(req); err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	reply := &fedpb.HeartbeatReply{ServerUnixMs: c.clk.Now().UnixMilli()}
+	err := c.lookup(ctx, req.GetSessionId(), func(ss *session) {
+		c.engine.SiteSeen(ss.site, c.clk.Now())
+		for _, j := range c.engine.Jobs() {
+			if j.State == JobRunning {
+				reply.ActiveJob, reply.ActiveRound = j.ID, int64(j.Round)
+			}
+		}
+	})
+	if err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	return reply, nil
+}
+
+func (s *service) DownloadModel(req *fedpb.DownloadRequest, stream fedpb.Federation_DownloadModelServer) error {
+	c := s.c
+	if err := protocol.ValidateDownload(req); err != nil {
+		return protocol.ToStatus(err)
+	}
+	var w model.Weights
+	var ok bool
+	err := c.lookup(stream.Context(), req.GetSessionId(), func(*session) { w, ok = c.engine.Global(req.GetModelHash()) })
+	if err != nil {
+		return protocol.ToStatus(err)
+	}
+	if !ok {
+		return protocol.ToStatus(fmt.Errorf("model %.12s: %w", req.GetModelHash(), protocol.ErrNotFound))
+	}
+	chunk := c.cfg.ChunkSize
+	if req.GetChunkSize() > 0 {
+		chunk = int(req.GetChunkSize())
+	}
+	var sent int64
+	_, err = protocol.SendWeights(w, chunk, func(ch *fedpb.Chunk) error {
+		sent += int64(len(ch.GetData()))
+		return stream.Send(ch)
+	})
+	_ = c.do(context.WithoutCancel(stream.Context()), func() { c.engine.AddBytes(0, sent) })
+	return err
+}
+
+func (s *service) UploadUpdate(stream fedpb.Federation_UploadUpdateServer) error {
+	c := s.c
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	meta := first.GetMeta()
+	if meta == nil {
+		return protocol.ToStatus(fmt.Errorf("upload: first message is not meta: %w", protocol.ErrMalformed))
+	}
+	if err := protocol.ValidateUpdateMeta(meta); err != nil {
+		return protocol.ToStatus(err)
+	}
+	m := metaFromProto(meta)
+	var site string
+	var expect []model.TensorSpec
+	var checkErr error
+	err = c.lookup(ctx, meta.GetSessionId(), func(ss *session) {
+		site = ss.site
+		expect, checkErr = c.engine.CheckUpload(site, m, c.clk.Now())
+	})
+	if err == nil {
+		err = checkErr
+	}
+	if err != nil {
+		return protocol.ToStatus(err)
+	}
+	w, n, err := c.receiveBody(ctx, stream, expect)
+	if err != nil {
+		_ = c.do(context.WithoutCancel(ctx), func() { c.engine.AddBytes(n, 0); c.engine.Reject(site, m, err, c.clk.Now()) })
+		return protocol.ToStatus(err)
+	}
+	var delErr error
+	if err := c.do(ctx, func() {
+		c.engine.AddBytes(n, 0)
+		delErr = c.engine.Deliver(site, m, w, c.clk.Now())
+	}); err != nil {
+		return protocol.ToStatus(err)
+	}
+	if delErr != nil {
+		return protocol.ToStatus(delErr)
+	}
+	return stream.SendAndClose(&fedpb.UploadReply{Accepted: true, Hash: w.Hash()})
+}
+
+// receiveBody reassembles an update's chunks while holding one of the
+// MaxConcurrentUploads slots, which bounds the coordinator's memory.
+func (c *Coordinator) receiveBody(ctx context.Context, stream fedpb.Federation_UploadUpdateServer, expect []model.TensorSpec) (model.Weights, int64, error) {
+	select {
+	case c.uploads <- struct{}{}:
+	case <-ctx.Done():
+		return model.Weights{}, 0, ctx.Err()
+	}
+	defer func() { <-c.uploads }()
+	re := protocol.NewReassembler(protocol.DefaultLimits())
+	if expect != nil {
+		re.Expect(expect)
+	}
+	var n int64
+	for !re.Done() {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			return model.Weights{}, n, fmt.Errorf("upload: stream ended before trailer: %w", protocol.ErrMalformed)
+		}
+		if err != nil {
+			return model.Weights{}, n, err
+		}
+		ch := msg.GetChunk()
+		if ch == nil {
+			return model.Weights{}, n, fmt.Errorf("upload: second meta: %w", protocol.ErrMalformed)
+		}
+		n += int64(len(ch.GetData()))
+		if err := re.Add(ch); err != nil {
+			return model.Weights{}, n, err
+		}
+	}
+	w, err := re.Weights()
+	return w, n, err
+}
+
+func metaFromProto(m *fedpb.UpdateMeta) UploadMeta {
+	return UploadMeta{TaskID: m.GetTaskId(), Job: m.GetJobId(), Round: int(m.GetRound()), Attempt: int(m.GetAttempt()),
+		Nonce: m.GetNonce(), NumSamples: m.GetNumSamples(), Metrics: m.GetMetrics(), BaseHash: m.GetBaseHash()}
+}
+
+func (s *service) Exchange(ctx context.Context, req *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {
+	if err := protocol.ValidatePhase(req); err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	var reply *fedpb.PhaseMessage
+	var herr error
+	err := s.c.lookup(ctx, req.GetSessionId(), func(ss *session) {
+		reply, herr = s.c.engine.Exchange(ss.site, req, s.c.clk.Now())
+	})
+	if err == nil {
+		err = herr
+	}
+	if err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	return reply, nil
+}
+
+func (s *service) Status(ctx context.Context, _ *fedpb.StatusRequest) (*fedpb.StatusReply, error) {
+	c := s.c
+	reply := &fedpb.StatusReply{CoordinatorId: c.cfg.ID}
+	err := c.do(ctx, func() {
+		for _, j := range c.engine.Jobs() {
+			reply.Jobs = append(reply.Jobs, &fedpb.JobStatus{JobId: j.ID, State: string(j.State), Round: int64(j.Round), Rounds: int64(j.Rounds), GlobalHash: j.GlobalHash})
+		}
+		for _, id := range c.engine.sortedSites() {
+			st := c.engine.sites[id]
+			state := "down"
+			if st.up {
+				state = "up"
+			}
+			reply.Sites = append(reply.Sites, &fedpb.SiteStatus{SiteId: id, State: state, LastSeenUnixMs: st.lastSeen.UnixMilli()})
+		}
+	})
+	if err != nil {
+		return nil, protocol.ToStatus(err)
+	}
+	return reply, nil
+}
+
