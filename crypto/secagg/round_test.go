@@ -186,3 +186,25 @@ func TestDropoutsFiftySites(t *testing.T) {
 	drops := append(append(repeat(secagg.PhaseShareKeys, 4), repeat(secagg.PhaseMaskedInput, 8)...), repeat(secagg.PhaseUnmask, slack-12)...)
 	runDrops(t, r, dropScenario{drops: drops})
 }
+
+func TestSparseGraphRound(t *testing.T) {
+	sites, verify := secaggtest.NewSites(20, 9)
+	cfg := secagg.DefaultConfig()
+	cfg.MaxWeight, cfg.SparseAbove, cfg.Neighbours = 1, 10, 6
+	p, err := cfg.Params(20, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Neighbours != 6 || p.NeighbourThreshold != 5 {
+		t.Fatalf("params %+v, want k=6 t_k=5", p)
+	}
+	r := newRound(t, 20, 24, 9)
+	r.Sites, r.Verify = sites, verify
+	r.Context.Params = p
+	for _, sc := range []dropScenario{
+		{name: "no drops"},
+		{name: "two drops", drops: []secagg.Phase{secagg.PhaseMaskedInput, secagg.PhaseUnmask}},
+	} {
+		t.Run(sc.name, func(t *testing.T) { runDrops(t, r, sc) })
+	}
+}
