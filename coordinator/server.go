@@ -373,4 +373,3 @@ func (s *service) Status(ctx context.Context, _ *fedpb.StatusRequest) (*fedpb.St
 	}
 	return reply, nil
 }
-

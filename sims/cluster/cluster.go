@@ -42,9 +42,9 @@ type Cluster struct {
 	trainers []map[string]model.Trainer
 	names    []string
 
-	ctx     context.Context
-	cancel  context.CancelFunc
-	coordWG sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
+	coordWG  sync.WaitGroup
 	coordErr error
 
 	mu     sync.Mutex
