@@ -114,7 +114,7 @@ func (cpuKernels) ChannelSum(n, c, hw int, perSample bool, dy, db *tensor.Dense)
 
 func (cpuKernels) GroupNorm(p NormParams, x, gamma, beta, y *tensor.Dense) {
 	if is32(x) {
-		groupNormForward(p, f32(x), f32(gamma), f32(beta), f32(y))
+		groupNormForwardNative32(p, f32(x), f32(gamma), f32(beta), f32(y))
 		return
 	}
 	groupNormForward(p, f64(x), f64(gamma), f64(beta), f64(y))
@@ -122,7 +122,7 @@ func (cpuKernels) GroupNorm(p NormParams, x, gamma, beta, y *tensor.Dense) {
 
 func (cpuKernels) GroupNormGrad(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta *tensor.Dense) {
 	if is32(x) {
-		groupNormBackward(p, f32(x), f32(gamma), f32(beta), f32(dy), f32(dx), f32(dgamma), f32(dbeta))
+		groupNormBackwardNative32(p, f32(x), f32(gamma), f32(beta), f32(dy), f32(dx), f32(dgamma), f32(dbeta))
 		return
 	}
 	groupNormBackward(p, f64(x), f64(gamma), f64(beta), f64(dy), f64(dx), f64(dgamma), f64(dbeta))
@@ -130,7 +130,7 @@ func (cpuKernels) GroupNormGrad(p NormParams, x, gamma, beta, dy, dx, dgamma, db
 
 func (cpuKernels) SiLU(x, y *tensor.Dense) {
 	if is32(x) {
-		siluForward(f32(x), f32(y))
+		siluForwardNative32(f32(x), f32(y))
 		return
 	}
 	siluForward(f64(x), f64(y))
@@ -138,7 +138,7 @@ func (cpuKernels) SiLU(x, y *tensor.Dense) {
 
 func (cpuKernels) SiLUGrad(x, dy, dx *tensor.Dense) {
 	if is32(x) {
-		siluBackward(f32(x), f32(dy), f32(dx))
+		siluBackwardNative32(f32(x), f32(dy), f32(dx))
 		return
 	}
 	siluBackward(f64(x), f64(dy), f64(dx))

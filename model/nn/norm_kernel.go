@@ -75,15 +75,20 @@ func groupNormBackward[T Float](p NormParams, x, gamma, beta, dy, dx, dgamma, db
 			}
 		}
 	})
-	for c := 0; c < p.C; c++ {
+	reduceNormParts(p.C, parts, dgamma, dbeta)
+}
+
+// reduceNormParts adds the workers' partial [dgamma | dbeta] sums.
+func reduceNormParts[T Float](c int, parts [][]float64, dgamma, dbeta []T) {
+	for ch := 0; ch < c; ch++ {
 		var sg, sb float64
 		for _, acc := range parts {
 			if acc != nil {
-				sg += acc[c]
-				sb += acc[p.C+c]
+				sg += acc[ch]
+				sb += acc[c+ch]
 			}
 		}
-		dgamma[c], dbeta[c] = T(sg), T(sb)
+		dgamma[ch], dbeta[ch] = T(sg), T(sb)
 	}
 }
 

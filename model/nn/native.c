@@ -1,0 +1,274 @@
+//go:build openblas
+
+// SIMD float32 kernels for the activation-heavy ops (GroupNorm+SiLU, SiLU).
+// Each kernel body is an always-inline function compiled twice: for
+// AVX2+FMA and for the baseline x86-64 (SSE2), and the exported entry point
+// picks one once per process from the CPU's features. They mirror the
+// pure-Go kernels in norm_kernel.go and elementwise_kernel.go, which remain
+// the reference and the fallback.
+
+#include <math.h>
+#include <string.h>
+#include "native.h"
+
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int v8si __attribute__((vector_size(32)));
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE v8sf splat(float x) { return (v8sf){x, x, x, x, x, x, x, x}; }
+INLINE v8si splati(int x) { return (v8si){x, x, x, x, x, x, x, x}; }
+
+// sel returns a where mask is set (all ones) and b elsewhere.
+INLINE v8sf sel(v8si mask, v8sf a, v8sf b) { return (v8sf)(((v8si)a & mask) | ((v8si)b & ~mask)); }
+
+// load8 reads n <= 8 floats, zero-filling the rest of the vector.
+INLINE v8sf load8(const float *p, int n) {
+	v8sf v;
+	if (n == 8) {
+		memcpy(&v, p, sizeof v);
+		return v;
+	}
+	v = splat(0);
+	for (int j = 0; j < n; j++) v[j] = p[j];
+	return v;
+}
+
+// store8 writes the first n <= 8 lanes of v.
+INLINE void store8(float *p, v8sf v, int n) {
+	if (n == 8) {
+		memcpy(p, &v, sizeof v);
+		return;
+	}
+	for (int j = 0; j < n; j++) p[j] = v[j];
+}
+
+// vsigmoid computes 1/(1+e^-z) lane-wise as the Go sigmoid32 does:
+// e = exp(-|z|) by range reduction and a degree-5 polynomial, then
+// 1/(1+e) or e/(1+e) by the sign of z.
+INLINE v8sf vsigmoid(v8sf z) {
+	v8si bits = (v8si)z;
+	v8sf a = (v8sf)(bits | splati((int)0x80000000));
+	a = sel(a < splat(-87.0f), splat(-87.0f), a);
+	v8sf fx = a * splat(1.44269504088896341f) - splat(0.5f);
+	v8si ni = __builtin_convertvector(fx, v8si);
+	v8sf n = __builtin_convertvector(ni, v8sf);
+	v8sf r = a - n * splat(0.693359375f) + n * splat(2.12194440e-4f);
+	v8sf p = splat(1.9875691500e-4f);
+	p = p * r + splat(1.3981999507e-3f);
+	p = p * r + splat(8.3334519073e-3f);
+	p = p * r + splat(4.1665795894e-2f);
+	p = p * r + splat(1.6666665459e-1f);
+	p = p * r + splat(5.0000001201e-1f);
+	v8sf e = (p * r * r + r + splat(1.0f)) * (v8sf)((ni + splati(127)) << 23);
+	v8sf num = sel(bits < splati(0), e, splat(1.0f));
+	return num / (splat(1.0f) + e);
+}
+
+INLINE float hsum(v8sf v) {
+	return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+// group_stats returns the mean and 1/sqrt(var+eps) of xs[0..n).
+INLINE void group_stats(const float *xs, long n, double eps, double *mean, double *rstd) {
+	v8sf acc = splat(0);
+	long i = 0;
+	for (; i + 8 <= n; i += 8) acc += load8(xs + i, 8);
+	if (i < n) acc += load8(xs + i, (int)(n - i));
+	double m = (double)hsum(acc) / (double)n;
+	v8sf mv = splat((float)m), sq = splat(0);
+	for (i = 0; i + 8 <= n; i += 8) {
+		v8sf d = load8(xs + i, 8) - mv;
+		sq += d * d;
+	}
+	if (i < n) {
+		int k = (int)(n - i);
+		v8sf d = load8(xs + i, k) - mv;
+		for (int j = k; j < 8; j++) d[j] = 0;
+		sq += d * d;
+	}
+	*mean = m;
+	*rstd = 1.0 / sqrt((double)hsum(sq) / (double)n + eps);
+}
+
+INLINE void body_groupnorm_fwd_f32(const float *x, const float *gamma, const float *beta, float *y,
+                                 long n0, long n1, long C, long HW, long G, double eps, int silu) {
+	long cg = C / G;
+	for (long n = n0; n < n1; n++) {
+		for (long g = 0; g < G; g++) {
+			long base = (n * C + g * cg) * HW;
+			double mean, rstd;
+			group_stats(x + base, cg * HW, eps, &mean, &rstd);
+			for (long c = 0; c < cg; c++) {
+				long ch = g * cg + c;
+				float a = (float)rstd * gamma[ch];
+				float b = beta[ch] - (float)mean * a;
+				const float *xs = x + base + c * HW;
+				float *ys = y + base + c * HW;
+				v8sf av = splat(a), bv = splat(b);
+				for (long i = 0; i < HW; i += 8) {
+					int k = HW - i < 8 ? (int)(HW - i) : 8;
+					v8sf z = load8(xs + i, k) * av + bv;
+					if (silu) z = z * vsigmoid(z);
+					store8(ys + i, z, k);
+				}
+			}
+		}
+	}
+}
+
+// gn_bwd_group handles one (sample, group); see groupNormBackwardGroup.
+INLINE void gn_bwd_group(const float *x, const float *gamma, const float *beta, const float *dy,
+                                float *dx, double *acc, long C, long HW, long cg, long g, long base,
+                                double eps, int silu) {
+	double mean, rstd;
+	group_stats(x + base, cg * HW, eps, &mean, &rstd);
+	v8sf mv = splat((float)mean), rv = splat((float)rstd);
+	double s1 = 0, s2 = 0;
+	for (long c = 0; c < cg; c++) {
+		long ch = g * cg + c;
+		v8sf gam = splat(gamma[ch]), bet = splat(beta[ch]);
+		v8sf dg = splat(0), db = splat(0), cs1 = splat(0), cs2 = splat(0);
+		long off = base + c * HW;
+		for (long i = 0; i < HW; i += 8) {
+			int k = HW - i < 8 ? (int)(HW - i) : 8;
+			v8sf xh = (load8(x + off + i, k) - mv) * rv;
+			v8sf d = load8(dy + off + i, k);
+			if (silu) {
+				v8sf z = xh * gam + bet;
+				v8sf s = vsigmoid(z);
+				d = d * (s + z * s * (splat(1.0f) - s));
+			}
+			if (k < 8) {
+				for (int j = k; j < 8; j++) {
+					d[j] = 0;
+					xh[j] = 0;
+				}
+			}
+			dg += d * xh;
+			db += d;
+			v8sf dxh = d * gam;
+			store8(dx + off + i, dxh, k);
+			cs1 += dxh;
+			cs2 += dxh * xh;
+		}
+		acc[ch] += hsum(dg);
+		acc[C + ch] += hsum(db);
+		s1 += hsum(cs1);
+		s2 += hsum(cs2);
+	}
+	double gsize = (double)(cg * HW);
+	v8sf m1 = splat((float)(s1 / gsize)), m2 = splat((float)(s2 / gsize));
+	for (long c = 0; c < cg; c++) {
+		long off = base + c * HW;
+		for (long i = 0; i < HW; i += 8) {
+			int k = HW - i < 8 ? (int)(HW - i) : 8;
+			v8sf xh = (load8(x + off + i, k) - mv) * rv;
+			v8sf v = rv * (load8(dx + off + i, k) - m1 - xh * m2);
+			store8(dx + off + i, v, k);
+		}
+	}
+}
+
+INLINE void body_groupnorm_bwd_f32(const float *x, const float *gamma, const float *beta, const float *dy,
+                                 float *dx, double *acc, long n0, long n1, long C, long HW, long G,
+                                 double eps, int silu) {
+	long cg = C / G;
+	for (long n = n0; n < n1; n++) {
+		for (long g = 0; g < G; g++) {
+			gn_bwd_group(x, gamma, beta, dy, dx, acc, C, HW, cg, g, (n * C + g * cg) * HW, eps, silu);
+		}
+	}
+}
+
+INLINE void body_silu_fwd_f32(const float *x, float *y, long n) {
+	for (long i = 0; i < n; i += 8) {
+		int k = n - i < 8 ? (int)(n - i) : 8;
+		v8sf z = load8(x + i, k);
+		store8(y + i, z * vsigmoid(z), k);
+	}
+}
+
+INLINE void body_silu_bwd_f32(const float *x, const float *dy, float *dx, long n) {
+	for (long i = 0; i < n; i += 8) {
+		int k = n - i < 8 ? (int)(n - i) : 8;
+		v8sf z = load8(x + i, k);
+		v8sf s = vsigmoid(z);
+		store8(dx + i, load8(dy + i, k) * (s + z * s * (splat(1.0f) - s)), k);
+	}
+}
+
+// The entry points: one AVX2+FMA and one baseline instance of each body,
+// and a dispatcher that checks the CPU once.
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static int use_avx2;
+
+// nn_native_init detects AVX2 and FMA; Go calls it once at package init,
+// before any kernel runs.
+void nn_native_init(void) {
+	__builtin_cpu_init();
+	use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int have_avx2(void) { return use_avx2; }
+
+AVX2 static void gn_fwd_avx2(const float *x, const float *gamma, const float *beta, float *y, long n0,
+                             long n1, long C, long HW, long G, double eps, int silu) {
+	body_groupnorm_fwd_f32(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+}
+
+static void gn_fwd_base(const float *x, const float *gamma, const float *beta, float *y, long n0,
+                        long n1, long C, long HW, long G, double eps, int silu) {
+	body_groupnorm_fwd_f32(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+}
+
+void nn_groupnorm_fwd_f32(const float *x, const float *gamma, const float *beta, float *y, long n0,
+                          long n1, long C, long HW, long G, double eps, int silu) {
+	if (have_avx2())
+		gn_fwd_avx2(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+	else
+		gn_fwd_base(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+}
+
+AVX2 static void gn_bwd_avx2(const float *x, const float *gamma, const float *beta, const float *dy,
+                             float *dx, double *acc, long n0, long n1, long C, long HW, long G,
+                             double eps, int silu) {
+	body_groupnorm_bwd_f32(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+}
+
+static void gn_bwd_base(const float *x, const float *gamma, const float *beta, const float *dy,
+                        float *dx, double *acc, long n0, long n1, long C, long HW, long G,
+                        double eps, int silu) {
+	body_groupnorm_bwd_f32(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+}
+
+void nn_groupnorm_bwd_f32(const float *x, const float *gamma, const float *beta, const float *dy,
+                          float *dx, double *acc, long n0, long n1, long C, long HW, long G,
+                          double eps, int silu) {
+	if (have_avx2())
+		gn_bwd_avx2(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+	else
+		gn_bwd_base(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+}
+
+AVX2 static void silu_fwd_avx2(const float *x, float *y, long n) { body_silu_fwd_f32(x, y, n); }
+static void silu_fwd_base(const float *x, float *y, long n) { body_silu_fwd_f32(x, y, n); }
+
+void nn_silu_fwd_f32(const float *x, float *y, long n) {
+	if (have_avx2())
+		silu_fwd_avx2(x, y, n);
+	else
+		silu_fwd_base(x, y, n);
+}
+
+AVX2 static void silu_bwd_avx2(const float *x, const float *dy, float *dx, long n) { body_silu_bwd_f32(x, dy, dx, n); }
+static void silu_bwd_base(const float *x, const float *dy, float *dx, long n) { body_silu_bwd_f32(x, dy, dx, n); }
+
+void nn_silu_bwd_f32(const float *x, const float *dy, float *dx, long n) {
+	if (have_avx2())
+		silu_bwd_avx2(x, dy, dx, n);
+	else
+		silu_bwd_base(x, dy, dx, n);
+}

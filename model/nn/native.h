@@ -1,0 +1,9 @@
+// Declarations of the SIMD float32 kernels in native.c.
+void nn_groupnorm_fwd_f32(const float *x, const float *gamma, const float *beta, float *y,
+                          long n0, long n1, long C, long HW, long G, double eps, int silu);
+void nn_groupnorm_bwd_f32(const float *x, const float *gamma, const float *beta, const float *dy,
+                          float *dx, double *acc, long n0, long n1, long C, long HW, long G,
+                          double eps, int silu);
+void nn_silu_fwd_f32(const float *x, float *y, long n);
+void nn_silu_bwd_f32(const float *x, const float *dy, float *dx, long n);
+void nn_native_init(void);
