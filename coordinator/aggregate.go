@@ -53,22 +53,33 @@ func (a *WeightedSum) Add(site string, u model.Weights, weight float64) error {
 	if !(weight > 0) {
 		return fmt.Errorf("aggregate: site %s weight %v: %w", site, weight, ErrSamples)
 	}
+	if err := a.fits(site, u); err != nil {
+		return err // checked first: a refused update leaves no trace
+	}
 	off := 0
-	for i, t := range u.Tensors() {
-		if i >= len(a.specs) || t.Name != a.specs[i].Name || off+len(t.Data) > len(a.sum) {
-			return fmt.Errorf("aggregate: site %s tensor %q: %w", site, t.Name, model.ErrShape)
-		}
+	for _, t := range u.Tensors() {
 		s := a.sum[off : off+len(t.Data)]
 		for j, v := range t.Data {
 			s[j] += weight * float64(v)
 		}
 		off += len(t.Data)
 	}
-	if off != len(a.sum) {
-		return fmt.Errorf("aggregate: site %s sent %d values, want %d: %w", site, off, len(a.sum), model.ErrShape)
-	}
 	a.total += weight
 	a.n++
+	return nil
+}
+
+func (a *WeightedSum) fits(site string, u model.Weights) error {
+	ts := u.Tensors()
+	if len(ts) != len(a.specs) {
+		return fmt.Errorf("aggregate: site %s sent %d tensors, want %d: %w", site, len(ts), len(a.specs), model.ErrShape)
+	}
+	for i, t := range ts {
+		n, _ := model.NumElements(a.specs[i].Shape)
+		if t.Name != a.specs[i].Name || len(t.Data) != n {
+			return fmt.Errorf("aggregate: site %s tensor %q: %w", site, t.Name, model.ErrShape)
+		}
+	}
 	return nil
 }
 
