@@ -69,7 +69,7 @@ func (c SampleConfig) Validate() error {
 }
 
 // Denoiser predicts v for a batch of noisy images. x holds len(t) images of
-// size*size pixels; null[k] asks for the unconditional (learned null)
+// equal size; null[k] asks for the unconditional (learned null)
 // prediction of image k instead of cond[k]. The prediction goes to out.
 type Denoiser interface {
 	PredictV(ctx context.Context, out, x []float32, t []int, cond [][model.CondDim]float32, null []bool) error
@@ -101,10 +101,10 @@ func fillNormal(dst []float32, r *rand.Rand) {
 	}
 }
 
-// SampleWith draws one image per (cond, seed) pair with den, in batches of
-// cfg.BatchSize, and returns len(seeds)*size*size pixels. It checks ctx
-// between denoising steps.
-func SampleWith(ctx context.Context, den Denoiser, sched *Schedule, size int, conds [][model.CondDim]float32, seeds []int64, cfg SampleConfig) ([]float32, error) {
+// SampleWith draws one image of px values per (cond, seed) pair with den,
+// in batches of cfg.BatchSize, and returns len(seeds)*px values. It checks
+// ctx between denoising steps.
+func SampleWith(ctx context.Context, den Denoiser, sched *Schedule, px int, conds [][model.CondDim]float32, seeds []int64, cfg SampleConfig) ([]float32, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,7 +115,6 @@ func SampleWith(ctx context.Context, den Denoiser, sched *Schedule, size int, co
 	if err != nil {
 		return nil, err
 	}
-	px := size * size
 	out := make([]float32, len(seeds)*px)
 	for lo := 0; lo < len(seeds); lo += cfg.BatchSize {
 		hi := min(lo+cfg.BatchSize, len(seeds))

@@ -79,7 +79,7 @@ func TestSamplersRecoverPointData(t *testing.T) {
 		for _, steps := range []int{1, 7, 50} {
 			cfg := SampleConfig{Method: method, Steps: steps, BatchSize: 2, ClipX0: true}
 			o := &pointOracle{s: s, px: size * size}
-			img, err := SampleWith(context.Background(), o, s, size, conds, seeds, cfg)
+			img, err := SampleWith(context.Background(), o, s, size*size, conds, seeds, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestDDPMSamplerMatchesGaussianData(t *testing.T) {
 	const size = 48
 	const q = 0.3
 	cfg := SampleConfig{Method: MethodDDPM, Steps: 1000, BatchSize: 2}
-	img, err := SampleWith(context.Background(), gaussOracle{s, q}, s, size, make([][model.CondDim]float32, 2), []int64{1, 2}, cfg)
+	img, err := SampleWith(context.Background(), gaussOracle{s, q}, s, size*size, make([][model.CondDim]float32, 2), []int64{1, 2}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,13 +172,13 @@ func TestSampleIndependentOfBatching(t *testing.T) {
 	for _, method := range []string{MethodDDIM, MethodDDPM} {
 		for _, w := range []float64{0, 2} {
 			cfg := SampleConfig{Method: method, Steps: 10, BatchSize: 5, Guidance: w, GuidanceRescale: 0.7}
-			all, err := SampleWith(context.Background(), condNoiseDenoiser{}, s, 3, conds, seeds, cfg)
+			all, err := SampleWith(context.Background(), condNoiseDenoiser{}, s, 9, conds, seeds, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cfg.BatchSize = 2
-			split, _ := SampleWith(context.Background(), condNoiseDenoiser{}, s, 3, conds, seeds, cfg)
-			one, _ := SampleWith(context.Background(), condNoiseDenoiser{}, s, 3, conds[3:4], seeds[3:4], cfg)
+			split, _ := SampleWith(context.Background(), condNoiseDenoiser{}, s, 9, conds, seeds, cfg)
+			one, _ := SampleWith(context.Background(), condNoiseDenoiser{}, s, 9, conds[3:4], seeds[3:4], cfg)
 			if !slices.Equal(all, split) || !slices.Equal(all[27:36], one) {
 				t.Fatalf("%s w=%v: image depends on batch composition", method, w)
 			}
@@ -186,7 +186,7 @@ func TestSampleIndependentOfBatching(t *testing.T) {
 				continue
 			}
 			cfg.Guidance = 0
-			plain, _ := SampleWith(context.Background(), condNoiseDenoiser{}, s, 3, conds, seeds, cfg)
+			plain, _ := SampleWith(context.Background(), condNoiseDenoiser{}, s, 9, conds, seeds, cfg)
 			if slices.Equal(plain, all) {
 				t.Fatalf("%s: guidance had no effect", method)
 			}
@@ -222,7 +222,7 @@ func TestSampleHonoursContextAndValidates(t *testing.T) {
 	s, _ := CosineSchedule(100, 0.008, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := SampleWith(ctx, condNoiseDenoiser{}, s, 2, make([][model.CondDim]float32, 1), []int64{1}, DefaultSampleConfig())
+	_, err := SampleWith(ctx, condNoiseDenoiser{}, s, 4, make([][model.CondDim]float32, 1), []int64{1}, DefaultSampleConfig())
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}

@@ -49,7 +49,7 @@ type Param struct {
 	Shape []int
 	// Init is how Init fills it.
 	Init Init
-	// Node is the gorgonia node; nil in a spec-only build.
+	// Node is the gorgonia node.
 	Node *G.Node
 }
 
@@ -58,17 +58,18 @@ type Param struct {
 // the same name, so optimiser updates to the weights are seen by the graph
 // and vice versa.
 type Builder struct {
-	// G is the graph being built; nil in a spec-only build.
+	// G is the graph being built.
 	G      *G.ExprGraph
 	prefix string
 	st     *state
 }
 
 type state struct {
-	params []*Param
-	byName map[string]*Param
-	bound  model.Weights
-	errs   []error
+	params  []*Param
+	byName  map[string]*Param
+	bound   model.Weights
+	collect bool
+	errs    []error
 }
 
 // NewBuilder starts a graph whose parameters take their values from w. A
@@ -77,11 +78,12 @@ func NewBuilder(w model.Weights) *Builder {
 	return &Builder{G: G.NewGraph(), st: &state{byName: map[string]*Param{}, bound: w}}
 }
 
-// NewSpecBuilder returns a builder that builds no graph, only records the
-// parameters; networks must not touch G when it is nil. Use it to list an
-// architecture's tensors cheaply.
+// NewSpecBuilder returns a builder whose parameters are zero-filled
+// placeholders, not bound to any weights. Build a network on it (at batch
+// size 1, never run) to list the architecture's tensors with Specs and to
+// initialise them with InitWeights.
 func NewSpecBuilder() *Builder {
-	return &Builder{st: &state{byName: map[string]*Param{}}}
+	return &Builder{G: G.NewGraph(), st: &state{byName: map[string]*Param{}, collect: true}}
 }
 
 // Scope returns a builder whose parameter names are prefixed by name + ".".
@@ -92,8 +94,8 @@ func (b *Builder) Scope(name string) *Builder {
 // Name returns the full name of a parameter called name in this scope.
 func (b *Builder) Name(name string) string { return b.prefix + name }
 
-// Param declares a float32 parameter and returns its node (nil in a
-// spec-only build). Declaring a name twice is an error.
+// Param declares a float32 parameter and returns its node. Declaring a
+// name twice is an error.
 func (b *Builder) Param(name string, shape []int, init Init) *G.Node {
 	full := b.prefix + name
 	if _, dup := b.st.byName[full]; dup {
@@ -103,12 +105,12 @@ func (b *Builder) Param(name string, shape []int, init Init) *G.Node {
 	p := &Param{Name: full, Shape: append([]int(nil), shape...), Init: init}
 	b.st.params = append(b.st.params, p)
 	b.st.byName[full] = p
-	if b.G == nil {
-		return nil
-	}
 	t, ok := b.st.bound.Get(full)
 	var data []float32
 	switch {
+	case b.st.collect:
+		n, _ := model.NumElements(shape)
+		data = make([]float32, n)
 	case !ok:
 		b.st.errs = append(b.st.errs, fmt.Errorf("parameter %q: %w", full, model.ErrMissing))
 		n, _ := model.NumElements(shape)
@@ -128,9 +130,6 @@ func (b *Builder) Param(name string, shape []int, init Init) *G.Node {
 // Input declares a float32 input node of the given shape, set before each
 // run with gorgonia.Let.
 func (b *Builder) Input(name string, shape ...int) *G.Node {
-	if b.G == nil {
-		return nil
-	}
 	return G.NewTensor(b.G, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(b.prefix+name))
 }
 
@@ -165,7 +164,7 @@ func (b *Builder) Specs() []model.TensorSpec {
 // weights missing, extra or of the wrong shape for a bound build.
 func (b *Builder) Err() error {
 	errs := append([]error(nil), b.st.errs...)
-	if b.G != nil {
+	if !b.st.collect {
 		for _, t := range b.st.bound.Tensors() {
 			if _, ok := b.st.byName[t.Name]; !ok {
 				errs = append(errs, fmt.Errorf("tensor %q: not a parameter of the network: %w", t.Name, model.ErrMissing))

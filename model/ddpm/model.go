@@ -1,0 +1,149 @@
+package ddpm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
+)
+
+// netInputs are the host buffers behind a U-Net's input nodes.
+type netInputs struct {
+	x, tfeat, cond, keepDiag, dropCol []float32
+}
+
+func newNetInputs(a Arch, n int) *netInputs {
+	return &netInputs{
+		x:        make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize),
+		tfeat:    make([]float32, n*a.BaseChannels),
+		cond:     make([]float32, n*model.CondDim),
+		keepDiag: make([]float32, n*n),
+		dropCol:  make([]float32, n),
+	}
+}
+
+// fill sets row k's time features, condition and keep flag.
+func (in *netInputs) fill(a Arch, n, k, t int, cond *[model.CondDim]float32, keep bool) {
+	TimeFeatures(in.tfeat[k*a.BaseChannels:(k+1)*a.BaseChannels], t)
+	copy(in.cond[k*model.CondDim:(k+1)*model.CondDim], cond[:])
+	in.keepDiag[k*n+k], in.dropCol[k] = 0, 1
+	if keep {
+		in.keepDiag[k*n+k], in.dropCol[k] = 1, 0
+	}
+}
+
+// let binds the buffers to the network's input nodes.
+func (in *netInputs) let(u *unet) error {
+	if err := graph.Let(u.x, in.x); err != nil {
+		return err
+	}
+	if err := graph.Let(u.tfeat, in.tfeat); err != nil {
+		return err
+	}
+	if err := graph.Let(u.cond, in.cond); err != nil {
+		return err
+	}
+	if err := graph.Let(u.keepDiag, in.keepDiag); err != nil {
+		return err
+	}
+	return graph.Let(u.dropCol, in.dropCol)
+}
+
+// inferNet is a forward-only U-Net of a fixed batch size.
+type inferNet struct {
+	u    *unet
+	prog *graph.Program
+	out  graph.Reader
+	in   *netInputs
+}
+
+// Model is a U-Net bound to one set of weights, with a compiled forward
+// graph per batch size. It implements Denoiser. A Model is not safe for
+// concurrent use.
+type Model struct {
+	arch     Arch
+	w        model.Weights
+	maxBatch int
+	nets     map[int]*inferNet
+}
+
+// NewModel binds architecture a to w (used in place, not copied: later
+// changes to w's values are seen by the model). Forward passes run in
+// batches of at most maxBatch images.
+func NewModel(a Arch, w model.Weights, maxBatch int) (*Model, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if maxBatch < 1 {
+		return nil, fmt.Errorf("ddpm: batch size %d", maxBatch)
+	}
+	specs, err := a.Specs()
+	if err != nil {
+		return nil, err
+	}
+	want, _ := model.Zeros(specs)
+	if err := want.CheckSameSpec(w); err != nil {
+		return nil, fmt.Errorf("ddpm: weights do not fit %s: %w", ArchName, err)
+	}
+	return &Model{arch: a, w: w, maxBatch: maxBatch, nets: map[int]*inferNet{}}, nil
+}
+
+// net returns the forward graph for batch size n, building it once.
+func (m *Model) net(n int) (*inferNet, error) {
+	if f, ok := m.nets[n]; ok {
+		return f, nil
+	}
+	b := graph.NewBuilder(m.w)
+	u, err := buildUNet(b, m.arch, n)
+	if err != nil {
+		return nil, err
+	}
+	out := graph.Read(u.out)
+	prog, err := graph.NewInferProgram(b)
+	if err != nil {
+		return nil, err
+	}
+	f := &inferNet{u: u, prog: prog, out: out, in: newNetInputs(m.arch, n)}
+	m.nets[n] = f
+	return f, nil
+}
+
+// PredictV runs the U-Net on len(t) images, in chunks of the model's batch
+// size; a short last chunk is padded by repeating its first image.
+func (m *Model) PredictV(ctx context.Context, out, x []float32, t []int, cond [][model.CondDim]float32, null []bool) error {
+	a := m.arch
+	px := a.InChannels * a.ImageSize * a.ImageSize
+	total := len(t)
+	if len(x) != total*px || len(out) != total*px || len(cond) != total || len(null) != total {
+		return fmt.Errorf("ddpm: predict %d images: x %d, out %d values (want %d each), %d conds, %d null flags: %w",
+			total, len(x), len(out), total*px, len(cond), len(null), model.ErrShape)
+	}
+	bs := min(m.maxBatch, total)
+	f, err := m.net(bs)
+	if err != nil {
+		return err
+	}
+	for lo := 0; lo < total; lo += bs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+bs, total)
+		for k := range bs {
+			src := lo + k
+			if src >= hi {
+				src = lo
+			}
+			copy(f.in.x[k*px:(k+1)*px], x[src*px:(src+1)*px])
+			f.in.fill(a, bs, k, t[src], &cond[src], !null[src])
+		}
+		if err := f.in.let(f.u); err != nil {
+			return err
+		}
+		if err := f.prog.Run(); err != nil {
+			return fmt.Errorf("ddpm: forward: %w", err)
+		}
+		copy(out[lo*px:hi*px], f.out.Value()[:(hi-lo)*px])
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package ddpm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
+	"github.com/synthfed/synthfed/model/nn"
+	"github.com/synthfed/synthfed/model/optim"
+	G "gorgonia.org/gorgonia"
+)
+
+// Stepper takes optimiser steps on the U-Net: it owns one compiled
+// training graph for the configured batch size, the AdamW state and the EMA
+// weights. Build it once and call Step repeatedly (the benchmark times
+// Step). It is not safe for concurrent use.
+type Stepper struct {
+	cfg    Config
+	sched  *Schedule
+	w      model.Weights
+	u      *unet
+	prog   *graph.Program
+	loss   graph.Reader
+	target *G.Node
+	in     *netInputs
+	tgt    []float32
+	eps    []float32
+	adam   *optim.Adam
+	ema    *optim.EMA
+	rng    *rand.Rand
+	// Prox, when ProxMu > 0, is the global model of FedProx's proximal term.
+	prox     model.Weights
+	proxMu   float64
+	proxSkip func(string) bool
+}
+
+// NewStepper compiles the training graph for cfg.Train.BatchSize, training
+// w in place (w's slices are the graph's parameters). seed drives the
+// timestep, noise and condition-dropout draws.
+func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sched, err := CosineSchedule(cfg.Train.Steps, cfg.Train.CosineOffset, cfg.Train.ZeroTerminalSNR)
+	if err != nil {
+		return nil, err
+	}
+	n := cfg.Train.BatchSize
+	a := cfg.Arch
+	b := graph.NewBuilder(w)
+	u, err := buildUNet(b, a, n)
+	if err != nil {
+		return nil, err
+	}
+	target := b.Input("v_target", n, a.InChannels, a.ImageSize, a.ImageSize)
+	lossNode := b.Op(nn.MSE(u.out, target))
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	loss := graph.Read(lossNode)
+	prog, err := graph.NewTrainProgram(b, lossNode)
+	if err != nil {
+		return nil, err
+	}
+	adam, err := optim.NewAdam(cfg.Train.Adam)
+	if err != nil {
+		return nil, err
+	}
+	ema, err := optim.NewEMA(w, cfg.Train.EMADecay, cfg.Train.EMAWarmup)
+	if err != nil {
+		return nil, err
+	}
+	px := n * a.InChannels * a.ImageSize * a.ImageSize
+	return &Stepper{
+		cfg: cfg, sched: sched, w: w, u: u, prog: prog, loss: loss, target: target,
+		in: newNetInputs(a, n), tgt: make([]float32, px), eps: make([]float32, px),
+		adam: adam, ema: ema, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)),
+	}, nil
+}
+
+// Reseed restarts the random draws from seed and round.
+func (s *Stepper) Reseed(seed int64, round int) {
+	s.rng = rand.New(rand.NewPCG(uint64(seed), 0xd1ff+uint64(round)))
+}
+
+// SetProx sets FedProx's proximal term mu/2*||w - global||^2; tensors for
+// which skip returns true (local-only layers) get no term. mu = 0 disables it.
+func (s *Stepper) SetProx(global model.Weights, mu float64, skip func(string) bool) {
+	s.prox, s.proxMu, s.proxSkip = global, mu, skip
+	if skip != nil && mu > 0 {
+		s.prox = global.Filter(func(n string) bool { return !skip(n) })
+	}
+}
+
+// Step takes one optimiser step on a batch of exactly BatchSize images x
+// (each InChannels*ImageSize^2 values in [-1, 1]) with their conditions. It
+// draws a timestep, noise and a condition-dropout flag per image, runs the
+// forward and backward passes, applies the proximal term, AdamW and the EMA,
+// and returns the loss before the update.
+func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, error) {
+	a := s.cfg.Arch
+	n := s.cfg.Train.BatchSize
+	px := a.InChannels * a.ImageSize * a.ImageSize
+	if len(x) != n*px || len(conds) != n {
+		return 0, fmt.Errorf("ddpm: step on %d values and %d conditions, want %d images of %d: %w", len(x), len(conds), n, px, model.ErrShape)
+	}
+	for k := range n {
+		t := s.rng.IntN(s.sched.T())
+		keep := s.rng.Float64() >= s.cfg.Train.CondDropProb
+		e := s.eps[k*px : (k+1)*px]
+		fillNormal(e, s.rng)
+		s.sched.QSample(s.in.x[k*px:(k+1)*px], s.tgt[k*px:(k+1)*px], x[k*px:(k+1)*px], e, t)
+		s.in.fill(a, n, k, t, &conds[k], keep)
+	}
+	if err := s.in.let(s.u); err != nil {
+		return 0, err
+	}
+	if err := graph.Let(s.target, s.tgt); err != nil {
+		return 0, err
+	}
+	if err := s.prog.Run(); err != nil {
+		return 0, fmt.Errorf("ddpm: train step: %w", err)
+	}
+	loss := float64(s.loss.Scalar())
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		_ = s.prog.ZeroGrad()
+		return loss, fmt.Errorf("ddpm: step %d: loss %v: %w", s.adam.Steps()+1, loss, model.ErrNonFinite)
+	}
+	params, err := s.prog.Params()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := optim.AddProximal(params, s.prox, s.proxMu); err != nil {
+		return 0, err
+	}
+	if _, err := s.adam.Step(params); err != nil {
+		_ = s.prog.ZeroGrad()
+		return loss, err
+	}
+	if err := s.ema.Update(params); err != nil {
+		return loss, err
+	}
+	return loss, s.prog.ZeroGrad()
+}
+
+// Weights returns the live weights being trained (shared, not copied).
+func (s *Stepper) Weights() model.Weights { return s.w }
+
+// EMA returns the EMA state.
+func (s *Stepper) EMA() *optim.EMA { return s.ema }
+
+// Optimizer returns the AdamW state.
+func (s *Stepper) Optimizer() *optim.Adam { return s.adam }
+
+// Load copies src's values into the live weights (same specs required),
+// for example the global model at the start of a round.
+func (s *Stepper) Load(src model.Weights) error {
+	if err := s.w.CheckSameSpec(src); err != nil {
+		return err
+	}
+	for _, t := range s.w.Tensors() {
+		o, _ := src.Get(t.Name)
+		copy(t.Data, o.Data)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package ddpm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path"
+	"strings"
+
+	"github.com/synthfed/synthfed/model"
+)
+
+// Trainer trains the conditional DDPM on a site's images; it implements
+// model.Trainer. The AdamW moments restart every round (each Train call
+// depends only on its global weights and spec); the EMA weights carry over
+// between rounds, averaging the local iterates, and are what sampling uses.
+// A Trainer is not safe for concurrent use.
+type Trainer struct {
+	cfg   Config
+	train *model.ImageSet
+	val   *model.ImageSet
+	log   *slog.Logger
+	st    *Stepper
+	steps int64
+}
+
+// ParamLocalOnly is the TrainSpec.Params key listing comma-separated glob
+// patterns (path.Match syntax, for example "*norm*") of local-only tensors:
+// they are exempt from the proximal term.
+const ParamLocalOnly = "local_only"
+
+// NewTrainer returns a trainer on train (used for steps) and val (scored by
+// Evaluate; it may be nil). Both must hold ImageSize x ImageSize images and
+// cfg.Arch.InChannels must be 1.
+func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for name, set := range map[string]*model.ImageSet{"train": train, "val": val} {
+		if set == nil {
+			continue
+		}
+		if err := checkSet(cfg.Arch, set); err != nil {
+			return nil, fmt.Errorf("ddpm: %s set: %w", name, err)
+		}
+	}
+	if train == nil || train.Len() == 0 {
+		return nil, errNoData
+	}
+	return &Trainer{cfg: cfg, train: train, val: val, log: log}, nil
+}
+
+func checkSet(a Arch, s *model.ImageSet) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if a.InChannels != 1 || s.Size != a.ImageSize {
+		return fmt.Errorf("images %dx%dx1, architecture wants %dx%dx%d: %w", s.Size, s.Size, a.ImageSize, a.ImageSize, a.InChannels, model.ErrShape)
+	}
+	return nil
+}
+
+// Init returns freshly initialised weights for seed.
+func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
+	return t.cfg.Arch.InitWeights(seed)
+}
+
+// stepper returns a stepper for batch size n loaded with global, keeping the
+// EMA across rebuilds.
+func (t *Trainer) stepper(global model.Weights, n int, seed int64) (*Stepper, error) {
+	if t.st == nil || t.st.cfg.Train.BatchSize != n {
+		cfg := t.cfg
+		cfg.Train.BatchSize = n
+		st, err := NewStepper(cfg, global.Clone(), seed)
+		if err != nil {
+			return nil, err
+		}
+		if t.st != nil {
+			st.ema = t.st.ema
+		}
+		t.st = st
+	}
+	if err := t.st.Load(global); err != nil {
+		return nil, err
+	}
+	return t.st, nil
+}
+
+// Train runs spec.LocalSteps optimiser steps (or spec.LocalEpochs passes,
+// one pass when both are 0) from global and returns the trained weights.
+// It checks ctx between steps.
+func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
+	n := t.cfg.Train.BatchSize
+	if spec.BatchSize > 0 {
+		n = spec.BatchSize
+	}
+	st, err := t.stepper(global, n, spec.Seed)
+	if err != nil {
+		return model.TrainResult{}, fmt.Errorf("ddpm: round %d: %w", spec.Round, err)
+	}
+	st.adam.Reset()
+	st.adam.SetLR(t.cfg.Train.Adam.LR)
+	if spec.LearningRate > 0 {
+		st.adam.SetLR(spec.LearningRate)
+	}
+	st.Reseed(spec.Seed, spec.Round)
+	st.SetProx(global, spec.ProxMu, LocalOnly(spec.Params[ParamLocalOnly]))
+	steps := spec.LocalSteps
+	if steps <= 0 {
+		steps = max(spec.LocalEpochs, 1) * ((t.train.Len() + n - 1) / n)
+	}
+	order := newBatcher(t.train.Len(), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
+	x := make([]float32, n*t.train.Size*t.train.Size)
+	conds := make([][model.CondDim]float32, n)
+	var sum, last float64
+	for i := range steps {
+		if err := ctx.Err(); err != nil {
+			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
+		}
+		idx := order.next()
+		gather(t.train, idx, x, conds)
+		if last, err = st.Step(x, conds); err != nil {
+			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
+		}
+		sum += last
+	}
+	t.steps += int64(steps)
+	t.log.Debug("ddpm local training done", "round", spec.Round, "steps", steps, "loss", sum/float64(steps))
+	return model.TrainResult{
+		Weights:    st.w.Clone(),
+		NumSamples: t.train.Len(),
+		Metrics:    map[string]float64{"loss": sum / float64(steps), "last_loss": last, "steps": float64(steps)},
+	}, nil
+}
+
+// EMA returns a copy of the EMA weights (nil weights before any training).
+func (t *Trainer) EMA() model.Weights {
+	if t.st == nil {
+		return model.Weights{}
+	}
+	return t.st.ema.Weights()
+}
+
+// Checkpoint returns the last trained weights and the EMA as a checkpoint.
+func (t *Trainer) Checkpoint() (model.Checkpoint, error) {
+	if t.st == nil {
+		return model.Checkpoint{}, fmt.Errorf("ddpm: checkpoint before any training")
+	}
+	return model.Checkpoint{
+		Arch: ArchName, Config: t.cfg.Arch.ArchJSON(), Step: t.steps,
+		Weights: t.st.w.Clone(), EMA: t.st.ema.Weights(),
+		EMADecay: t.st.ema.Decay, EMASteps: t.st.ema.Updates,
+	}, nil
+}
+
+// LocalOnly returns a matcher for comma-separated glob patterns (nil when
+// there are none). A malformed pattern matches nothing.
+func LocalOnly(patterns string) func(string) bool {
+	var pats []string
+	for _, p := range strings.Split(patterns, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			pats = append(pats, p)
+		}
+	}
+	if len(pats) == 0 {
+		return nil
+	}
+	return func(name string) bool {
+		for _, p := range pats {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// batcher yields fixed-size batches of indices from successive shuffled
+// passes over n items; a batch may straddle two passes.
+type batcher struct {
+	n, size int
+	rng     *rand.Rand
+	perm    []int
+	pos     int
+	out     []int
+}
+
+func newBatcher(n, size int, rng *rand.Rand) *batcher {
+	return &batcher{n: n, size: size, rng: rng, pos: n, out: make([]int, size)}
+}
+
+func (b *batcher) next() []int {
+	for k := range b.out {
+		if b.pos == b.n || b.perm == nil {
+			b.perm = b.rng.Perm(b.n)
+			b.pos = 0
+		}
+		b.out[k] = b.perm[b.pos]
+		b.pos++
+	}
+	return b.out
+}
+
+// gather copies the images and conditions of idx into x and conds.
+func gather(s *model.ImageSet, idx []int, x []float32, conds [][model.CondDim]float32) {
+	px := s.Size * s.Size
+	for k, i := range idx {
+		copy(x[k*px:(k+1)*px], s.Image(i))
+		conds[k] = s.Cond[i]
+	}
+}
