@@ -2,8 +2,8 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"encoding/base64"
+	"flag"
 	"image"
 	"image/color"
 	"image/png"
