@@ -2,12 +2,12 @@ package pki
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"crypto/x509"
 	"strings"
 	"testing"
 	"time"
