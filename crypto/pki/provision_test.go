@@ -260,3 +260,13 @@ func TestRevocationListRefusesRollbackAndForeignCA(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleConsortiumLoads(t *testing.T) {
+	c, err := LoadConsortium("testdata/consortium.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sites) != 2 || c.Coordinator.Address != "coordinator.example.org:7443" {
+		t.Fatalf("example consortium: %v", c)
+	}
+}
