@@ -24,7 +24,9 @@ import (
 
 // net is a swappable in-memory network: a restarted coordinator gets a new
 // listener and the agents' dialer follows it.
-type memNet struct{ cur atomic.Pointer[bufconn.Listener] }
+type memNet struct {
+	cur atomic.Pointer[bufconn.Listener]
+}
 
 func (n *memNet) listen() *bufconn.Listener {
 	l := bufconn.Listen(1 << 20)
@@ -32,7 +34,9 @@ func (n *memNet) listen() *bufconn.Listener {
 	return l
 }
 
-func (n *memNet) dial(ctx context.Context, _ string) (net.Conn, error) { return n.cur.Load().DialContext(ctx) }
+func (n *memNet) dial(ctx context.Context, _ string) (net.Conn, error) {
+	return n.cur.Load().DialContext(ctx)
+}
 
 type coordProc struct {
 	c      *coordinator.Coordinator
