@@ -24,25 +24,11 @@ func (r *renderer) experiment(e namedExperiment) (Section, error) {
 		s.Blocks = append(s.Blocks, Block{Para: "no rows: " + NotRun})
 		return s, nil
 	}
-	if distinctLevels(e.exp.Rows) >= 2 {
-		for _, scope := range []struct {
-			name     string
-			external bool
-		}{{"internal", false}, {"external", true}} {
-			ss := levelSeries(e.exp.Rows, scope.external)
-			if len(ss) == 0 {
-				s.Blocks = append(s.Blocks, Block{Para: scope.name + " AUROC: " + NotRun})
-				continue
-			}
-			title := fmt.Sprintf("%s: %s test sets", e.title, scope.name)
-			png, err := levelPlot(title, ss, r.cfg)
-			if err != nil {
-				return s, err
-			}
-			s.Blocks = append(s.Blocks, r.doc.addImage(id+"-"+scope.name, png,
-				fmt.Sprintf("%s macro AUROC against the synthetic level; bands are bootstrap CIs", strings.ToUpper(scope.name[:1])+scope.name[1:])))
-		}
+	blocks, err := r.experimentPlots(id, e.title, e.exp.Rows)
+	if err != nil {
+		return s, err
 	}
+	s.Blocks = append(s.Blocks, blocks...)
 	s.Blocks = append(s.Blocks, Block{Table: rowTable(e.exp.Rows)})
 	if len(e.exp.PerLabel) == 0 {
 		s.Blocks = append(s.Blocks, Block{Para: "per-label tables: " + NotRun})
@@ -53,12 +39,51 @@ func (r *renderer) experiment(e namedExperiment) (Section, error) {
 	return s, nil
 }
 
-func distinctLevels(rows []Row) int {
-	seen := map[int]bool{}
-	for _, r := range rows {
-		seen[r.LevelPct] = true
+// experimentPlots draws AUROC against the level, internal and external,
+// when some site and arm was scored at two levels or more; otherwise one
+// figure of every row's internal and external AUROC side by side.
+func (r *renderer) experimentPlots(id, title string, rows []Row) ([]Block, error) {
+	var blocks []Block
+	if !hasLevelSeries(rows) {
+		png, err := armPlot(title+": internal and external", rows, r.cfg)
+		if err != nil {
+			return nil, err
+		}
+		return append(blocks, r.doc.addImage(id+"-arms", png, "Macro AUROC of each row, internal and external; bars are bootstrap CIs")), nil
 	}
-	return len(seen)
+	for _, scope := range []struct {
+		name     string
+		external bool
+	}{{"internal", false}, {"external", true}} {
+		ss := levelSeries(rows, scope.external)
+		if len(ss) == 0 {
+			blocks = append(blocks, Block{Para: scope.name + " AUROC: " + NotRun})
+			continue
+		}
+		png, err := levelPlot(fmt.Sprintf("%s: %s test sets", title, scope.name), ss, r.cfg)
+		if err != nil {
+			return nil, err
+		}
+		blocks = append(blocks, r.doc.addImage(id+"-"+scope.name, png,
+			fmt.Sprintf("%s macro AUROC against the synthetic level; bands are bootstrap CIs", strings.ToUpper(scope.name[:1])+scope.name[1:])))
+	}
+	return blocks, nil
+}
+
+// hasLevelSeries reports whether some site and arm appears at two levels.
+func hasLevelSeries(rows []Row) bool {
+	levels := map[string]map[int]bool{}
+	for _, r := range rows {
+		key := r.Site + "\x00" + r.Arm
+		if levels[key] == nil {
+			levels[key] = map[int]bool{}
+		}
+		levels[key][r.LevelPct] = true
+		if len(levels[key]) >= 2 {
+			return true
+		}
+	}
+	return false
 }
 
 // rowTable lists an experiment's rows; the arm column appears only when an

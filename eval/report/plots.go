@@ -97,7 +97,6 @@ func levelPlot(title string, ss []series, cfg Config) ([]byte, error) {
 	p.Title.Text = title
 	p.X.Label.Text = "synthetic data (% of real training set)"
 	p.Y.Label.Text = "macro AUROC"
-	p.Legend.Top, p.Legend.Left = false, false
 	p.Add(plotter.NewGrid())
 	for i, s := range ss {
 		col := plotutil.Color(i)
@@ -120,6 +119,7 @@ func levelPlot(title string, ss []series, cfg Config) ([]byte, error) {
 		p.Add(line, scatter)
 		p.Legend.Add(s.name, line, scatter)
 	}
+	legendRoom(p, len(ss))
 	return encodePlot(p, cfg)
 }
 
@@ -176,5 +176,90 @@ func curvePlot(title string, curves []Curve, cfg Config) ([]byte, error) {
 		p.Add(line)
 		p.Legend.Add(c.Name, line)
 	}
+	legendRoom(p, len(curves))
 	return encodePlot(p, cfg)
+}
+
+// legendRoom puts the legend top right and raises the y axis so that its n
+// entries sit above the data.
+func legendRoom(p *plot.Plot, n int) {
+	p.Legend.Top = true
+	span := p.Y.Max - p.Y.Min
+	if !(span > 0) || math.IsInf(span, 0) {
+		return
+	}
+	p.Y.Max += span * math.Min(0.09*float64(n)+0.05, 1)
+}
+
+// errPoints are points with asymmetric vertical error bars.
+type errPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// armPlot draws, for rows that do not form level series, each row's
+// internal and external AUROC side by side with CI error bars, one x
+// position per row.
+func armPlot(title string, rows []Row, cfg Config) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = "macro AUROC"
+	p.Add(plotter.NewGrid())
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = rowName(r)
+	}
+	for k, scope := range []struct {
+		name     string
+		external bool
+		dx       float64
+	}{{"internal", false, -0.1}, {"external", true, 0.1}} {
+		var pts errPoints
+		for i, r := range rows {
+			v, ci := r.AUROCInternal, r.CIInternal
+			if scope.external {
+				v, ci = r.AUROCExternal, r.CIExternal
+			}
+			if v == nil {
+				continue
+			}
+			pts.XYs = append(pts.XYs, plotter.XY{X: float64(i) + scope.dx, Y: *v})
+			lo, hi := 0.0, 0.0
+			if ci != nil {
+				lo, hi = math.Max(*v-ci.Lo, 0), math.Max(ci.Hi-*v, 0)
+			}
+			pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{lo, hi})
+		}
+		if len(pts.XYs) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(pts.XYs)
+		if err != nil {
+			return nil, fmt.Errorf("plot %q: %w", title, err)
+		}
+		bars, err := plotter.NewYErrorBars(pts)
+		if err != nil {
+			return nil, fmt.Errorf("plot %q: %w", title, err)
+		}
+		col := plotutil.Color(k)
+		sc.Color, sc.Shape, bars.Color = col, plotutil.Shape(k), col
+		p.Add(bars, sc)
+		p.Legend.Add(scope.name, sc)
+	}
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.5, float64(len(rows))-0.5
+	legendRoom(p, 2)
+	return encodePlot(p, cfg)
+}
+
+// rowName labels a row by site, arm and level.
+func rowName(r Row) string {
+	name := r.Site
+	if r.Arm != "" {
+		name += " / " + r.Arm
+	}
+	if r.LevelPct > 0 {
+		name += fmt.Sprintf(" %d%%", r.LevelPct)
+	}
+	return name
 }

@@ -67,6 +67,11 @@ func sampleResults() *Results {
 		SyntheticOnly: &Experiment{Rows: rows("synthetic-only")},
 		Mixing: &Experiment{Rows: []Row{{Site: "site-a", Arm: "real", AUROCInternal: fp(0.7), AUROCExternal: fp(0.6)},
 			{Site: "site-a", Arm: "real+federated synthetic", LevelPct: 100, AUROCInternal: fp(0.72), AUROCExternal: fp(0.66), PVsBaseline: &PValues{External: fp(0.01)}}}},
+		Federation: &Experiment{Description: "what federation adds", Rows: []Row{
+			{Site: "site-a", Arm: "local", AUROCInternal: fp(0.7), AUROCExternal: fp(0.6), CIInternal: &CI{0.65, 0.75}},
+			{Site: "site-a", Arm: "fedavg", AUROCInternal: fp(0.72), AUROCExternal: fp(0.68), PVsBaseline: &PValues{External: fp(0.002)}},
+			{Site: "pooled", Arm: "central", AUROCInternal: fp(0.75), AUROCExternal: fp(0.7)},
+		}},
 		LossCurves: []Curve{
 			{Name: "ddpm site-a", Plot: "DDPM", Unit: "round", X: []float64{1, 2, 3}, Y: []float64{0.9, 0.5, 0.4}},
 			{Name: "ddpm site-b", Plot: "DDPM", Unit: "round", X: []float64{1, 2, 3}, Y: []float64{0.8, 0.6, 0.45}},
@@ -152,7 +157,8 @@ func TestRenderHTMLImagesDecode(t *testing.T) {
 			t.Fatalf("image %d is %v", imgs, b)
 		}
 	}
-	// E1, E2 and E3 internal and external, 2 loss figures, 1 sample grid.
+	// E1 and E2 internal and external, E3 and E4 by arm, 2 loss figures, 1
+	// sample grid.
 	if want := 9; imgs != want || len(doc.Images) != want {
 		t.Fatalf("%d <img> elements and %d document images, want %d", imgs, len(doc.Images), want)
 	}
@@ -189,7 +195,18 @@ func TestRenderContent(t *testing.T) {
 			t.Errorf("markdown lacks %q", want)
 		}
 	}
-	if !strings.Contains(text, "## E4: what federation adds\n\nnot run") {
+	if !strings.Contains(text, "| pooled | central | 0 | 0.750 | n/a | 0.700 | n/a |") {
+		t.Error("E4 table row missing")
+	}
+	res := sampleResults()
+	res.Federation = nil
+	doc, err = Render(res, nil, smallPlots(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md.Reset()
+	doc.WriteMarkdown(&md, "plots")
+	if !strings.Contains(md.String(), "## E4: what federation adds\n\nnot run") {
 		t.Error("missing experiment E4 does not say not run")
 	}
 }
