@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"path"
-	"strings"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/optim"
 )
 
 // Trainer trains the conditional DDPM on a site's images; it implements
@@ -24,11 +23,6 @@ type Trainer struct {
 	st    *Stepper
 	steps int64
 }
-
-// ParamLocalOnly is the TrainSpec.Params key listing comma-separated glob
-// patterns (path.Match syntax, for example "*norm*") of local-only tensors:
-// they are exempt from the proximal term.
-const ParamLocalOnly = "local_only"
 
 // NewTrainer returns a trainer on train (used for steps) and val (scored by
 // Evaluate; it may be nil). Both must hold ImageSize x ImageSize images and
@@ -108,12 +102,12 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 		st.adam.SetLR(spec.LearningRate)
 	}
 	st.Reseed(spec.Seed, spec.Round)
-	st.SetProx(global, spec.ProxMu, LocalOnly(spec.Params[ParamLocalOnly]))
+	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	steps := spec.LocalSteps
 	if steps <= 0 {
 		steps = max(spec.LocalEpochs, 1) * ((t.train.Len() + n - 1) / n)
 	}
-	order := newBatcher(t.train.Len(), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
+	order := optim.NewBatcher(optim.Range(t.train.Len()), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
 	x := make([]float32, n*t.train.Size*t.train.Size)
 	conds := make([][model.CondDim]float32, n)
 	var sum, last float64
@@ -121,7 +115,7 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 		if err := ctx.Err(); err != nil {
 			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
 		}
-		idx := order.next()
+		idx := order.Next()
 		gather(t.train, idx, x, conds)
 		if last, err = st.Step(x, conds); err != nil {
 			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
@@ -155,54 +149,6 @@ func (t *Trainer) Checkpoint() (model.Checkpoint, error) {
 		Weights: t.st.w.Clone(), EMA: t.st.ema.Weights(),
 		EMADecay: t.st.ema.Decay, EMASteps: t.st.ema.Updates,
 	}, nil
-}
-
-// LocalOnly returns a matcher for comma-separated glob patterns (nil when
-// there are none). A malformed pattern matches nothing.
-func LocalOnly(patterns string) func(string) bool {
-	var pats []string
-	for _, p := range strings.Split(patterns, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			pats = append(pats, p)
-		}
-	}
-	if len(pats) == 0 {
-		return nil
-	}
-	return func(name string) bool {
-		for _, p := range pats {
-			if ok, _ := path.Match(p, name); ok {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// batcher yields fixed-size batches of indices from successive shuffled
-// passes over n items; a batch may straddle two passes.
-type batcher struct {
-	n, size int
-	rng     *rand.Rand
-	perm    []int
-	pos     int
-	out     []int
-}
-
-func newBatcher(n, size int, rng *rand.Rand) *batcher {
-	return &batcher{n: n, size: size, rng: rng, pos: n, out: make([]int, size)}
-}
-
-func (b *batcher) next() []int {
-	for k := range b.out {
-		if b.pos == b.n || b.perm == nil {
-			b.perm = b.rng.Perm(b.n)
-			b.pos = 0
-		}
-		b.out[k] = b.perm[b.pos]
-		b.pos++
-	}
-	return b.out
 }
 
 // gather copies the images and conditions of idx into x and conds.

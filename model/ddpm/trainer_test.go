@@ -13,6 +13,7 @@ import (
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
 	"github.com/synthfed/synthfed/model/nn"
+	"github.com/synthfed/synthfed/model/optim"
 )
 
 // tinyConfig is an 8x8 U-Net with attention, for fast structural tests.
@@ -116,7 +117,7 @@ func TestLocalOnlyNormLayers(t *testing.T) {
 	tr := tinyTrainer(t)
 	ctx := context.Background()
 	w, _ := tr.Init(ctx, 1)
-	isNorm := LocalOnly("*norm*")
+	isNorm := optim.LocalOnly("*norm*")
 	var norms int
 	for _, x := range w.Tensors() {
 		if isNorm(x.Name) {
@@ -139,7 +140,7 @@ func TestLocalOnlyNormLayers(t *testing.T) {
 			}
 		}
 	}
-	res, err := tr.Train(ctx, local, model.TrainSpec{LocalSteps: 2, ProxMu: 0.1, Params: map[string]string{ParamLocalOnly: "*norm*"}})
+	res, err := tr.Train(ctx, local, model.TrainSpec{LocalSteps: 2, ProxMu: 0.1, Params: map[string]string{optim.ParamLocalOnly: "*norm*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestLocalOnlyNormLayers(t *testing.T) {
 	if math.Abs(float64(g.Data[0])-1.5) > 0.05 {
 		t.Fatalf("norm_out.weight[0] = %v, want near the swapped-in 1.5", g.Data[0])
 	}
-	if LocalOnly("") != nil || LocalOnly("[")("x") {
+	if optim.LocalOnly("") != nil || optim.LocalOnly("[")("x") {
 		t.Fatal("LocalOnly edge cases")
 	}
 }

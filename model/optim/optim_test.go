@@ -2,6 +2,7 @@ package optim
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/synthfed/synthfed/model"
@@ -155,5 +156,21 @@ func TestEarlyStop(t *testing.T) {
 	}
 	if l, at := e.Best(); l != 0.9 || at != 2 {
 		t.Fatalf("best %v at %d", l, at)
+	}
+}
+
+func TestBatcherCoversEachPass(t *testing.T) {
+	items := []int{10, 11, 12, 13, 14}
+	b := NewBatcher(items, 2, rand.New(rand.NewPCG(1, 2)))
+	seen := map[int]int{}
+	for range 5 { // 10 draws = two full passes
+		for _, v := range b.Next() {
+			seen[v]++
+		}
+	}
+	for _, v := range items {
+		if seen[v] != 2 {
+			t.Fatalf("item %d drawn %d times in two passes: %v", v, seen[v], seen)
+		}
 	}
 }

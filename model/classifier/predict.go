@@ -1,0 +1,187 @@
+package classifier
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
+)
+
+// PredictBatch is the batch size Predict runs at.
+const PredictBatch = 64
+
+// inferNet is a forward-only network of a fixed batch size.
+type inferNet struct {
+	u      *net
+	prog   *graph.Program
+	logits graph.Reader
+	feats  graph.Reader
+	x      []float32
+}
+
+// Predictor runs one set of weights on image sets, keeping its compiled
+// graphs between calls. It is not safe for concurrent use.
+type Predictor struct {
+	arch  Arch
+	w     model.Weights
+	batch int
+	nets  map[int]*inferNet
+}
+
+// NewPredictor binds architecture a to w (used in place: later changes to
+// w's values are seen) and runs in batches of at most batch images.
+func NewPredictor(a Arch, w model.Weights, batch int) (*Predictor, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if batch < 1 {
+		return nil, fmt.Errorf("classifier: batch size %d", batch)
+	}
+	specs, err := a.Specs()
+	if err != nil {
+		return nil, err
+	}
+	want, _ := model.Zeros(specs)
+	if err := want.CheckSameSpec(w); err != nil {
+		return nil, fmt.Errorf("classifier: weights do not fit %s: %w", ArchName, err)
+	}
+	return &Predictor{arch: a, w: w, batch: batch, nets: map[int]*inferNet{}}, nil
+}
+
+func (p *Predictor) net(n int) (*inferNet, error) {
+	if f, ok := p.nets[n]; ok {
+		return f, nil
+	}
+	b := graph.NewBuilder(p.w)
+	u, err := buildNet(b, p.arch, n)
+	if err != nil {
+		return nil, err
+	}
+	logits, feats := graph.Read(u.logits), graph.Read(u.feats)
+	prog, err := graph.NewInferProgram(b)
+	if err != nil {
+		return nil, err
+	}
+	a := p.arch
+	f := &inferNet{u: u, prog: prog, logits: logits, feats: feats, x: make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize)}
+	p.nets[n] = f
+	return f, nil
+}
+
+// forward runs the network over set and calls emit for each image with its
+// logits and features (valid only during the call).
+func (p *Predictor) forward(ctx context.Context, set *model.ImageSet, emit func(i int, logits, feats []float32)) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	a := p.arch
+	if set.Size != a.ImageSize || a.InChannels != 1 {
+		return fmt.Errorf("classifier: images %dx%dx1, architecture wants %dx%dx%d: %w", set.Size, set.Size, a.ImageSize, a.ImageSize, a.InChannels, model.ErrShape)
+	}
+	total := set.Len()
+	if total == 0 {
+		return nil
+	}
+	bs := min(p.batch, total)
+	f, err := p.net(bs)
+	if err != nil {
+		return err
+	}
+	px := set.Size * set.Size
+	fd := a.FeatureDim()
+	for lo := 0; lo < total; lo += bs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+bs, total)
+		for k := range bs {
+			src := lo + k
+			if src >= hi {
+				src = lo // pad a short last batch
+			}
+			copy(f.x[k*px:(k+1)*px], set.Image(src))
+		}
+		if err := graph.Let(f.u.x, f.x); err != nil {
+			return err
+		}
+		if err := f.prog.Run(); err != nil {
+			return fmt.Errorf("classifier: forward: %w", err)
+		}
+		lg, ft := f.logits.Value(), f.feats.Value()
+		for k := range hi - lo {
+			emit(lo+k, lg[k*model.NumLabels:(k+1)*model.NumLabels], ft[k*fd:(k+1)*fd])
+		}
+	}
+	return nil
+}
+
+// Predict returns each image's 14 label probabilities and its penultimate
+// features (the pooled activations before the head, FeatureDim values).
+func (p *Predictor) Predict(ctx context.Context, set *model.ImageSet) (probs [][model.NumLabels]float32, feats [][]float32, err error) {
+	probs = make([][model.NumLabels]float32, set.Len())
+	feats = make([][]float32, set.Len())
+	err = p.forward(ctx, set, func(i int, lg, ft []float32) {
+		for j, z := range lg {
+			probs[i][j] = sigmoid(z)
+		}
+		feats[i] = append([]float32(nil), ft...)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return probs, feats, nil
+}
+
+// Predict is the one-call form of NewPredictor(a, w, PredictBatch).Predict.
+func Predict(ctx context.Context, a Arch, w model.Weights, set *model.ImageSet) ([][model.NumLabels]float32, [][]float32, error) {
+	p, err := NewPredictor(a, w, PredictBatch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Predict(ctx, set)
+}
+
+func sigmoid(z float32) float32 {
+	return float32(1 / (1 + math.Exp(-float64(z))))
+}
+
+// bce is the numerically stable binary cross-entropy of logit z against
+// target t: max(z,0) - z*t + log(1+exp(-|z|)).
+func bce(z, t float64) float64 {
+	return math.Max(z, 0) - z*t + math.Log1p(math.Exp(-math.Abs(z)))
+}
+
+// Loss returns the masked BCE of the network on set under policy, averaged
+// over the entries the policy keeps (synthetic images count with weight
+// synth), as the training loss computes it without augmentation.
+func (p *Predictor) Loss(ctx context.Context, set *model.ImageSet, policy LabelPolicy, synth float64) (float64, error) {
+	var sum, wsum float64
+	var lerr error
+	err := p.forward(ctx, set, func(i int, lg, _ []float32) {
+		tgt, mask, err := policy.Targets(set.Labels[i])
+		if err != nil && lerr == nil {
+			lerr = fmt.Errorf("image %d: %w", i, err)
+		}
+		scale := 1.0
+		if set.Synthetic != nil && set.Synthetic[i] {
+			scale = synth
+		}
+		for j, z := range lg {
+			m := float64(mask[j]) * scale
+			sum += m * bce(float64(z), float64(tgt[j]))
+			wsum += m
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if lerr != nil {
+		return 0, lerr
+	}
+	if wsum == 0 {
+		return 0, nil
+	}
+	return sum / wsum, nil
+}

@@ -1,0 +1,176 @@
+package classifier
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
+	"github.com/synthfed/synthfed/model/nn"
+	"github.com/synthfed/synthfed/model/optim"
+	G "gorgonia.org/gorgonia"
+)
+
+// Stepper takes optimiser steps on the classifier: it owns one compiled
+// training graph for the configured batch size, the AdamW state and the EMA
+// weights. Build it once and call Step repeatedly (the benchmark times
+// Step). It is not safe for concurrent use.
+type Stepper struct {
+	cfg      Config
+	w        model.Weights
+	u        *net
+	prog     *graph.Program
+	loss     graph.Reader
+	tgtNode  *G.Node
+	maskNode *G.Node
+	x        []float32
+	tgt      []float32
+	mask     []float32
+	adam     *optim.Adam
+	ema      *optim.EMA
+	rng      *rand.Rand
+	prox     model.Weights
+	proxMu   float64
+}
+
+// NewStepper compiles the training graph for cfg.Train.BatchSize, training
+// w in place (w's slices are the graph's parameters). seed drives the
+// augmentation draws.
+func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n, a := cfg.Train.BatchSize, cfg.Arch
+	b := graph.NewBuilder(w)
+	u, err := buildNet(b, a, n)
+	if err != nil {
+		return nil, err
+	}
+	tgt := b.Input("targets", n, model.NumLabels)
+	mask := b.Input("mask", n, model.NumLabels)
+	lossNode := b.Op(nn.BCEWithLogitsMasked(u.logits, tgt, mask))
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	loss := graph.Read(lossNode)
+	prog, err := graph.NewTrainProgram(b, lossNode)
+	if err != nil {
+		return nil, err
+	}
+	adam, err := optim.NewAdam(cfg.Train.Adam)
+	if err != nil {
+		return nil, err
+	}
+	ema, err := optim.NewEMA(w, cfg.Train.EMADecay, cfg.Train.EMAWarmup)
+	if err != nil {
+		return nil, err
+	}
+	return &Stepper{
+		cfg: cfg, w: w, u: u, prog: prog, loss: loss, tgtNode: tgt, maskNode: mask,
+		x:   make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize),
+		tgt: make([]float32, n*model.NumLabels), mask: make([]float32, n*model.NumLabels),
+		adam: adam, ema: ema, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)),
+	}, nil
+}
+
+// Reseed restarts the augmentation draws from seed and round.
+func (s *Stepper) Reseed(seed int64, round int) {
+	s.rng = rand.New(rand.NewPCG(uint64(seed), 0xc1a55+uint64(round)))
+}
+
+// SetProx sets FedProx's proximal term mu/2*||w - global||^2; tensors for
+// which skip returns true (local-only layers) get no term.
+func (s *Stepper) SetProx(global model.Weights, mu float64, skip func(string) bool) {
+	s.prox, s.proxMu = global, mu
+	if skip != nil && mu > 0 {
+		s.prox = global.Filter(func(n string) bool { return !skip(n) })
+	}
+}
+
+// Step takes one optimiser step on the images idx of set (exactly
+// BatchSize of them): each is augmented, its labels turned into targets and
+// a mask by the label policy (synthetic images weighted by
+// SyntheticWeight), then the forward and backward passes, the proximal
+// term, AdamW and the EMA run. It returns the loss before the update.
+func (s *Stepper) Step(set *model.ImageSet, idx []int) (float64, error) {
+	t := s.cfg.Train
+	n := t.BatchSize
+	if len(idx) != n {
+		return 0, fmt.Errorf("classifier: step on %d images, want %d: %w", len(idx), n, model.ErrShape)
+	}
+	if set.Size != s.cfg.Arch.ImageSize {
+		return 0, fmt.Errorf("classifier: %dx%d images, architecture wants %d: %w", set.Size, set.Size, s.cfg.Arch.ImageSize, model.ErrShape)
+	}
+	px := set.Size * set.Size
+	for k, i := range idx {
+		Augment(s.x[k*px:(k+1)*px], set.Image(i), set.Size, t.Augment, s.rng)
+		tg, m, err := t.Labels.Targets(set.Labels[i])
+		if err != nil {
+			return 0, fmt.Errorf("classifier: image %d: %w", i, err)
+		}
+		scale := float32(1)
+		if set.Synthetic != nil && set.Synthetic[i] {
+			scale = float32(t.SyntheticWeight)
+		}
+		for j := range m {
+			m[j] *= scale
+		}
+		copy(s.tgt[k*model.NumLabels:], tg[:])
+		copy(s.mask[k*model.NumLabels:], m[:])
+	}
+	return s.run()
+}
+
+// run executes the graph on the filled buffers and updates the weights.
+func (s *Stepper) run() (float64, error) {
+	for _, in := range []struct {
+		node *G.Node
+		data []float32
+	}{{s.u.x, s.x}, {s.tgtNode, s.tgt}, {s.maskNode, s.mask}} {
+		if err := graph.Let(in.node, in.data); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.prog.Run(); err != nil {
+		return 0, fmt.Errorf("classifier: train step: %w", err)
+	}
+	loss := float64(s.loss.Scalar())
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		_ = s.prog.ZeroGrad()
+		return loss, fmt.Errorf("classifier: step %d: loss %v: %w", s.adam.Steps()+1, loss, model.ErrNonFinite)
+	}
+	params, err := s.prog.Params()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := optim.AddProximal(params, s.prox, s.proxMu); err != nil {
+		return 0, err
+	}
+	if _, err := s.adam.Step(params); err != nil {
+		_ = s.prog.ZeroGrad()
+		return loss, err
+	}
+	if err := s.ema.Update(params); err != nil {
+		return loss, err
+	}
+	return loss, s.prog.ZeroGrad()
+}
+
+// Weights returns the live weights being trained (shared, not copied).
+func (s *Stepper) Weights() model.Weights { return s.w }
+
+// EMA returns the EMA state.
+func (s *Stepper) EMA() *optim.EMA { return s.ema }
+
+// Load copies src's values into the live weights (same specs required).
+func (s *Stepper) Load(src model.Weights) error {
+	if err := s.w.CheckSameSpec(src); err != nil {
+		return err
+	}
+	for _, t := range s.w.Tensors() {
+		o, _ := src.Get(t.Name)
+		copy(t.Data, o.Data)
+	}
+	return nil
+}

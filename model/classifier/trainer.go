@@ -1,0 +1,211 @@
+package classifier
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/optim"
+)
+
+// Trainer trains the classifier on a site's images; it implements
+// model.Trainer. The AdamW moments restart every round; the EMA weights
+// carry over between rounds. It is not safe for concurrent use.
+type Trainer struct {
+	cfg   Config
+	train *model.ImageSet
+	val   *model.ImageSet
+	log   *slog.Logger
+	st    *Stepper
+	steps int64
+}
+
+// NewTrainer returns a trainer on train (which may mix real and synthetic
+// images) and val (scored by Evaluate; it may be nil).
+func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkSets(cfg, train, val); err != nil {
+		return nil, err
+	}
+	return &Trainer{cfg: cfg, train: train, val: val, log: log}, nil
+}
+
+// checkSets validates the sets' shapes and labels, naming the set and row.
+func checkSets(cfg Config, train, val *model.ImageSet) error {
+	if train == nil || train.Len() == 0 {
+		return ErrNoData
+	}
+	for name, set := range map[string]*model.ImageSet{"train": train, "val": val} {
+		if set == nil {
+			continue
+		}
+		if err := set.Validate(); err != nil {
+			return fmt.Errorf("classifier: %s set: %w", name, err)
+		}
+		if set.Size != cfg.Arch.ImageSize || cfg.Arch.InChannels != 1 {
+			return fmt.Errorf("classifier: %s set: %dx%dx1 images, architecture wants %dx%dx%d: %w", name, set.Size, set.Size, cfg.Arch.ImageSize, cfg.Arch.ImageSize, cfg.Arch.InChannels, model.ErrShape)
+		}
+		for i, l := range set.Labels {
+			if _, _, err := cfg.Train.Labels.Targets(l); err != nil {
+				return fmt.Errorf("classifier: %s set row %d: %w", name, i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Init returns freshly initialised weights for seed.
+func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
+	return t.cfg.Arch.InitWeights(seed)
+}
+
+func (t *Trainer) stepper(global model.Weights, n int, seed int64) (*Stepper, error) {
+	if t.st == nil || t.st.cfg.Train.BatchSize != n {
+		cfg := t.cfg
+		cfg.Train.BatchSize = n
+		st, err := NewStepper(cfg, global.Clone(), seed)
+		if err != nil {
+			return nil, err
+		}
+		if t.st != nil {
+			st.ema = t.st.ema
+		}
+		t.st = st
+	}
+	return t.st, t.st.Load(global)
+}
+
+// Train runs spec.LocalSteps optimiser steps (or spec.LocalEpochs passes,
+// one pass when both are 0) from global and returns the trained weights.
+// It checks ctx between steps.
+func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
+	n := t.cfg.Train.BatchSize
+	if spec.BatchSize > 0 {
+		n = spec.BatchSize
+	}
+	st, err := t.stepper(global, n, spec.Seed)
+	if err != nil {
+		return model.TrainResult{}, fmt.Errorf("classifier: round %d: %w", spec.Round, err)
+	}
+	st.adam.Reset()
+	st.adam.SetLR(t.cfg.Train.Adam.LR)
+	if spec.LearningRate > 0 {
+		st.adam.SetLR(spec.LearningRate)
+	}
+	st.Reseed(spec.Seed, spec.Round)
+	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
+	steps := spec.LocalSteps
+	if steps <= 0 {
+		steps = max(spec.LocalEpochs, 1) * ((t.train.Len() + n - 1) / n)
+	}
+	mix := newMixer(t.train, n, t.cfg.Train.RealFraction, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
+	var sum, last float64
+	for i := range steps {
+		if err := ctx.Err(); err != nil {
+			return model.TrainResult{}, fmt.Errorf("classifier: round %d step %d: %w", spec.Round, i, err)
+		}
+		if last, err = st.Step(t.train, mix.next()); err != nil {
+			return model.TrainResult{}, fmt.Errorf("classifier: round %d step %d: %w", spec.Round, i, err)
+		}
+		sum += last
+	}
+	t.steps += int64(steps)
+	t.log.Debug("classifier local training done", "round", spec.Round, "steps", steps, "loss", sum/float64(steps))
+	return model.TrainResult{
+		Weights:    st.w.Clone(),
+		NumSamples: t.train.Len(),
+		Metrics:    map[string]float64{"loss": sum / float64(steps), "last_loss": last, "steps": float64(steps)},
+	}, nil
+}
+
+// Evaluate scores w on the validation set: "val_loss" (the masked BCE under
+// the label policy, synthetic weighting ignored), "val_auroc_macro" (the
+// mean over labels with both classes of the per-label AUROC, uncertain rows
+// dropped and blanks negative) and "val_images".
+func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]float64, error) {
+	if t.val == nil || t.val.Len() == 0 {
+		return map[string]float64{"val_images": 0}, nil
+	}
+	p, err := NewPredictor(t.cfg.Arch, w, PredictBatch)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := p.Loss(ctx, t.val, t.cfg.Train.Labels, 1)
+	if err != nil {
+		return nil, err
+	}
+	probs, _, err := p.Predict(ctx, t.val)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{
+		"val_loss":        loss,
+		"val_auroc_macro": MacroAUROC(probs, t.val.Labels),
+		"val_images":      float64(t.val.Len()),
+	}, nil
+}
+
+// EMA returns a copy of the EMA weights (empty before any training).
+func (t *Trainer) EMA() model.Weights {
+	if t.st == nil {
+		return model.Weights{}
+	}
+	return t.st.ema.Weights()
+}
+
+// Checkpoint returns the last trained weights and the EMA as a checkpoint.
+func (t *Trainer) Checkpoint() (model.Checkpoint, error) {
+	if t.st == nil {
+		return model.Checkpoint{}, fmt.Errorf("classifier: checkpoint before any training")
+	}
+	return model.Checkpoint{
+		Arch: ArchName, Config: t.cfg.Arch.ArchJSON(), Step: t.steps,
+		Weights: t.st.w.Clone(), EMA: t.st.ema.Weights(),
+		EMADecay: t.st.ema.Decay, EMASteps: t.st.ema.Updates,
+	}, nil
+}
+
+// mixer draws batches either from the pooled set or, with a real fraction
+// f in (0,1] and both kinds present, round(f*n) real and the rest synthetic.
+type mixer struct {
+	all, real, synth *optim.Batcher
+	nReal            int
+	buf              []int
+}
+
+func newMixer(set *model.ImageSet, n int, frac float64, rng *rand.Rand) *mixer {
+	m := &mixer{buf: make([]int, n)}
+	var real, synth []int
+	for i := range set.Len() {
+		if set.Synthetic != nil && set.Synthetic[i] {
+			synth = append(synth, i)
+		} else {
+			real = append(real, i)
+		}
+	}
+	if frac <= 0 || len(real) == 0 || len(synth) == 0 {
+		m.all = optim.NewBatcher(optim.Range(set.Len()), n, rng)
+		return m
+	}
+	m.nReal = int(math.Round(frac * float64(n)))
+	m.real = optim.NewBatcher(real, n, rng)
+	m.synth = optim.NewBatcher(synth, n, rng)
+	return m
+}
+
+func (m *mixer) next() []int {
+	if m.all != nil {
+		return m.all.Next()
+	}
+	m.real.Fill(m.buf[:m.nReal])
+	m.synth.Fill(m.buf[m.nReal:])
+	return m.buf
+}
