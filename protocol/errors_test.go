@@ -1,0 +1,61 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestStatusRoundTrip(t *testing.T) {
+	cases := []struct {
+		err  error
+		code codes.Code
+	}{
+		{fmt.Errorf("site a: %w", ErrVersion), codes.FailedPrecondition},
+		{fmt.Errorf("x: %w", ErrUnknownSession), codes.Unauthenticated},
+		{fmt.Errorf("x: %w", ErrStale), codes.Aborted},
+		{fmt.Errorf("x: %w", ErrLate), codes.DeadlineExceeded},
+		{fmt.Errorf("x: %w", ErrDuplicate), codes.AlreadyExists},
+		{fmt.Errorf("x: %w", ErrBadNonce), codes.PermissionDenied},
+		{fmt.Errorf("x: %w", ErrPermission), codes.PermissionDenied},
+		{fmt.Errorf("x: %w", ErrInvalidUpdate), codes.InvalidArgument},
+		{fmt.Errorf("x: %w", ErrTooLarge), codes.ResourceExhausted},
+		{fmt.Errorf("x: %w", ErrNotFound), codes.NotFound},
+	}
+	for _, tc := range cases {
+		st := ToStatus(tc.err)
+		if status.Code(st) != tc.code {
+			t.Errorf("%v: code %v, want %v", tc.err, status.Code(st), tc.code)
+		}
+		back := FromStatus(st)
+		var want error
+		for _, c := range codeOf {
+			if errors.Is(tc.err, c.err) {
+				want = c.err
+				break
+			}
+		}
+		if !errors.Is(back, want) || status.Code(back) != tc.code {
+			t.Errorf("%v: FromStatus lost the sentinel: %v", tc.err, back)
+		}
+	}
+	if status.Code(ToStatus(context.Canceled)) != codes.Canceled || status.Code(ToStatus(errors.New("boom"))) != codes.Internal {
+		t.Error("context or plain errors mapped wrong")
+	}
+	if !Retryable(status.Error(codes.Unavailable, "down")) || Retryable(ToStatus(ErrDuplicate)) {
+		t.Error("Retryable")
+	}
+	if ToStatus(nil) != nil || FromStatus(nil) != nil {
+		t.Error("nil not preserved")
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	if CheckVersion(Version) != nil || !errors.Is(CheckVersion(Version+1), ErrVersion) {
+		t.Fatal("CheckVersion")
+	}
+}
