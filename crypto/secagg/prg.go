@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // MaskKey is a 32-byte PRG seed: AES-256 keyed by it in counter mode from a
@@ -72,17 +73,40 @@ func applyRange(dst []uint32, off int, terms []maskTerm) {
 		ks, d := buf[:4*n], dst[:n]
 		for i, s := range streams {
 			s.XORKeyStream(ks, zeroChunk[:4*n])
-			if terms[i].sub {
-				for j := range d {
-					d[j] -= binary.LittleEndian.Uint32(ks[4*j:])
-				}
-			} else {
-				for j := range d {
-					d[j] += binary.LittleEndian.Uint32(ks[4*j:])
-				}
-			}
+			addWords(d, ks, terms[i].sub)
 		}
 		dst = dst[n:]
+	}
+}
+
+// littleEndian reports whether the machine stores uint32 little-endian, so
+// that keystream bytes can be read as words in place.
+var littleEndian = binary.NativeEndian.Uint32([]byte{1, 0, 0, 0}) == 1
+
+// addWords adds (or subtracts) the little-endian words of ks to d; len(ks)
+// is 4*len(d).
+func addWords(d []uint32, ks []byte, sub bool) {
+	if littleEndian {
+		w := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(ks))), len(ks)/4)
+		w = w[:len(d)]
+		if sub {
+			for j, x := range w {
+				d[j] -= x
+			}
+		} else {
+			for j, x := range w {
+				d[j] += x
+			}
+		}
+		return
+	}
+	for j := range d {
+		x := binary.LittleEndian.Uint32(ks[4*j:])
+		if sub {
+			d[j] -= x
+		} else {
+			d[j] += x
+		}
 	}
 }
 

@@ -55,6 +55,10 @@ func (run *runner) play() {
 		if err == nil && !run.r.InputLate {
 			_, err = run.clients[id].SetInput(run.r.Inputs[id])
 		}
+		var b []byte
+		if err == nil {
+			b = run.encode(id, m)
+		}
 		d := time.Since(t0)
 		run.out.Timing.Site += d
 		maxSite = max(maxSite, d)
@@ -62,7 +66,7 @@ func (run *runner) play() {
 			run.out.SiteErrs[id] = err
 			continue
 		}
-		run.deliver(id, m)
+		run.deliver(id, b)
 	}
 	run.out.Timing.SiteMax += maxSite
 	for run.srv.Phase() < secagg.PhaseDone {
@@ -79,26 +83,27 @@ func (run *runner) play() {
 	run.out.Result, run.out.Err = res, err
 }
 
-// deliver encodes a site's message, records it and hands it to the
-// aggregator.
-func (run *runner) deliver(site string, m secagg.Message) {
+// encode applies the tamper hook and encodes a site's message.
+func (run *runner) encode(site string, m secagg.Message) []byte {
 	if run.r.Tamper != nil {
 		m = run.r.Tamper(site, m)
 	}
-	t0 := time.Now()
 	b, _ := m.MarshalBinary()
-	dm, err := secagg.Decode(b)
-	run.out.Timing.Codec += time.Since(t0)
+	return b
+}
+
+// deliver records a site's encoded message and hands it to the aggregator,
+// which decodes it.
+func (run *runner) deliver(site string, b []byte) {
 	run.out.Timing.Bytes += int64(len(b))
 	if run.r.Record != nil {
 		run.r.Record(ToAggregator, site, b)
 	}
-	if err != nil {
-		run.out.SiteErrs[site] = fmt.Errorf("decoding own message: %w", err)
-		return
+	t0 := time.Now()
+	dm, err := secagg.Decode(b)
+	if err == nil {
+		err = run.srv.Handle(site, dm)
 	}
-	t0 = time.Now()
-	err = run.srv.Handle(site, dm)
 	run.out.Timing.Aggregator += time.Since(t0)
 	if err != nil {
 		run.out.SiteErrs[site] = err
@@ -114,7 +119,8 @@ var replyPhase = map[secagg.MessageType]secagg.Phase{
 	secagg.TypeUnmaskRequest:      secagg.PhaseUnmask,
 }
 
-// broadcast hands each recipient its message and delivers the replies.
+// broadcast encodes each recipient's message (aggregator time), lets the
+// site decode and answer it (site time) and delivers the answer.
 func (run *runner) broadcast(box secagg.Outbox) {
 	ids := make([]string, 0, len(box))
 	for id := range box {
@@ -122,25 +128,24 @@ func (run *runner) broadcast(box secagg.Outbox) {
 	}
 	slices.Sort(ids)
 	var maxSite time.Duration
+	encoded := map[secagg.Message][]byte{}
 	for _, id := range ids {
 		m := box[id]
-		ph := replyPhase[m.Type()]
-		if !run.alive(id, ph) {
+		if !run.alive(id, replyPhase[m.Type()]) {
 			continue
 		}
 		t0 := time.Now()
-		b, _ := m.MarshalBinary()
-		dm, err := secagg.Decode(b)
-		run.out.Timing.Codec += time.Since(t0)
+		b, ok := encoded[m]
+		if !ok { // a message shared by recipients is encoded once
+			b, _ = m.MarshalBinary()
+			encoded[m] = b
+		}
+		run.out.Timing.Aggregator += time.Since(t0)
 		run.out.Timing.Bytes += int64(len(b))
 		if run.r.Record != nil {
 			run.r.Record(FromAggregator, id, b)
 		}
-		if err != nil {
-			run.out.SiteErrs[id] = err
-			continue
-		}
-		reply, d, err := run.siteStep(id, dm)
+		reply, d, err := run.siteStep(id, b)
 		run.out.Timing.Site += d
 		maxSite = max(maxSite, d)
 		if err != nil {
@@ -154,17 +159,25 @@ func (run *runner) broadcast(box secagg.Outbox) {
 	run.out.Timing.SiteMax += maxSite
 }
 
-// siteStep lets a site handle one message (and give its input late).
-func (run *runner) siteStep(id string, m secagg.Message) (secagg.Message, time.Duration, error) {
+// siteStep lets a site decode and handle one message (giving its input
+// late if so configured) and encode its answer.
+func (run *runner) siteStep(id string, b []byte) ([]byte, time.Duration, error) {
 	c := run.clients[id]
 	t0 := time.Now()
+	m, err := secagg.Decode(b)
+	if err != nil {
+		return nil, time.Since(t0), fmt.Errorf("decoding %d bytes: %w", len(b), err)
+	}
 	reply, err := c.Handle(m)
 	if err == nil && reply == nil && run.r.InputLate && m.Type() == secagg.TypeShareKeysRelay {
 		var mi *secagg.MaskedInput
-		mi, err = c.SetInput(run.r.Inputs[id])
-		if mi != nil {
+		if mi, err = c.SetInput(run.r.Inputs[id]); mi != nil {
 			reply = mi
 		}
 	}
-	return reply, time.Since(t0), err
+	var out []byte
+	if err == nil && reply != nil {
+		out = run.encode(id, reply)
+	}
+	return out, time.Since(t0), err
 }

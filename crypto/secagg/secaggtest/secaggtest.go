@@ -86,20 +86,24 @@ type Round struct {
 	Workers int
 }
 
-// Timing records where a round spent its time.
+// Timing records where a round spent its time. Encoding a message counts
+// for its sender and decoding it for its receiver.
 type Timing struct {
-	// Site is the total time spent inside site state machines (all sites).
+	// Site is the total time spent by all sites (state machines and codec).
 	Site time.Duration
 	// SiteMax is, summed over phases, the slowest site of each phase: the
-	// critical path when sites run in parallel.
+	// sites' share of the critical path when they run in parallel.
 	SiteMax time.Duration
-	// Aggregator is the time spent inside the aggregator.
+	// Aggregator is the time spent by the aggregator (state machine and
+	// codec).
 	Aggregator time.Duration
-	// Codec is the time spent encoding and decoding messages.
-	Codec time.Duration
 	// Bytes counts every encoded message byte, both directions.
 	Bytes int64
 }
+
+// CriticalPath is the round's duration if sites ran in parallel and the
+// network were free: the slowest site of each phase plus the aggregator.
+func (t Timing) CriticalPath() time.Duration { return t.SiteMax + t.Aggregator }
 
 // Outcome is what Run returns: the result (nil when the round failed), the
 // aggregator's error and the refusals sites reported.
