@@ -21,6 +21,11 @@
 //     pixel and by feature distance, flagged against a threshold calibrated on
 //     real-to-real nearest-neighbour distances (Memorisation).
 //
+// Undefined values (the AUROC of a one-class label, a CI without valid
+// resamples) are NaN in this package's result types, and a DeLong z is ±Inf
+// when the difference has zero variance but is not zero; convert with
+// report.F before writing JSON, which has no NaN.
+//
 // Research CLI support: ReadScoreCSV and AnalyseScores back
 // `synthfed eval auroc`. The results schema and the Markdown/HTML report live
 // in the subpackage eval/report.
