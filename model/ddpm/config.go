@@ -213,5 +213,5 @@ func ParseArch(data []byte) (Arch, error) {
 	return a, nil
 }
 
-// errNoData reports a trainer or sampler given no images.
-var errNoData = errors.New("ddpm: no images")
+// ErrNoData reports a trainer given no training images.
+var ErrNoData = errors.New("ddpm: no images")

@@ -2,7 +2,6 @@ package ddpm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -210,6 +209,3 @@ func clamp(v []float32, lo, hi float32) {
 		v[i] = min(max(x, lo), hi)
 	}
 }
-
-// errDenoiser reports a Denoiser that returned the wrong amount of output.
-var errDenoiser = errors.New("denoiser output size")

@@ -43,7 +43,7 @@ func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trai
 		}
 	}
 	if train == nil || train.Len() == 0 {
-		return nil, errNoData
+		return nil, ErrNoData
 	}
 	return &Trainer{cfg: cfg, train: train, val: val, log: log}, nil
 }
