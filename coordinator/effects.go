@@ -58,6 +58,7 @@ const (
 	EventAccepted  = "update_accepted"
 	EventDropout   = "site_dropout"
 	EventSiteUp    = "site_up"
+	EventAbsent    = "site_absent"
 	EventAttempt   = "attempt_failed"
 	EventCommitted = "round_committed"
 	EventJobStart  = "job_started"

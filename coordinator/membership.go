@@ -43,6 +43,9 @@ func memberlistConfig(g GossipConfig, name string, log *slog.Logger) (*memberlis
 	// With a handful of nodes there are too few confirmations to shorten a
 	// suspicion, so cap it at the minimum: SuspicionMult probe intervals.
 	mc.SuspicionMaxTimeoutMult = 1
+	// A restarted site comes back with the same name on a new port: let it
+	// take over its dead entry instead of conflicting with it.
+	mc.DeadNodeReclaimTime = 2 * g.ProbeInterval.D()
 	mc.PushPullInterval = 10 * g.ProbeInterval.D()
 	mc.TCPTimeout = max(g.ProbeInterval.D(), time.Second)
 	mc.LogOutput = slogWriter{log: log}

@@ -149,11 +149,29 @@ func (e *Engine) stepSelect(j *job, r *round, now time.Time) bool {
 		}
 		return due
 	}
+	if len(up) < target {
+		e.markAbsent(j, r, up, now)
+	}
 	r.cohort = e.selectCohort(j, r, up)
 	if err := e.issueTasks(j, r, now); err != nil {
 		e.endJob(j, JobFailed, err.Error(), now)
 	}
 	return true
+}
+
+// markAbsent marks listed sites that missed the select deadline as failed,
+// so later rounds stop waiting for them until they join.
+func (e *Engine) markAbsent(j *job, r *round, up []string, now time.Time) {
+	for _, id := range j.spec.Sites {
+		if i := sort.SearchStrings(up, id); i < len(up) && up[i] == id {
+			continue
+		}
+		s := e.site(id)
+		if !s.failed {
+			s.failed = true
+			e.audit(now, EventAbsent, j.spec.ID, r.num, r.attempt, id, "absent at the select deadline", "")
+		}
+	}
 }
 
 func filter(ids []string, keep string) []string {

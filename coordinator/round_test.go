@@ -110,6 +110,27 @@ func TestRoundStateMachine(t *testing.T) {
 				h.t.Fatalf("ended %v", h.ended)
 			}
 		}},
+		{"sites absent at the select deadline are not waited for again", func(h *harness) {
+			h.join("a", "b")
+			h.startJob(testSpec(), initW())
+			if len(h.tasks) != 0 {
+				h.t.Fatal("started without c before the select deadline")
+			}
+			h.advance(10 * time.Second)
+			must(h.t, h.deliver("a", initW(), 1))
+			must(h.t, h.deliver("b", initW(), 1))
+			h.commitLast()
+			if h.tasks["a"].Round != 2 {
+				h.t.Fatalf("round 2 waits for absent c: %+v", h.e.Jobs())
+			}
+			h.join("c") // c comes back: it is waited for again
+			must(h.t, h.deliver("a", initW(), 1))
+			must(h.t, h.deliver("b", initW(), 1))
+			h.commitLast()
+			if len(h.ended) != 1 {
+				h.t.Fatalf("job did not end: %+v", h.e.Jobs())
+			}
+		}},
 		{"stale, duplicate, bad nonce and not-in-cohort are refused and counted", func(h *harness) {
 			h.join("a", "b", "c")
 			h.startJob(testSpec(), initW())

@@ -42,7 +42,10 @@ func (c *Coordinator) Run(ctx context.Context) error {
 
 	var members *membership
 	if c.cfg.Gossip.Enabled {
-		members, err = startMembership(c.cfg.Gossip, "coordinator/"+c.cfg.ID, c.log, func(name string) {
+		// A fresh name per start: a restarted coordinator is a new node.
+		var nb [4]byte
+		_, _ = rand.Read(nb[:])
+		members, err = startMembership(c.cfg.Gossip, "coordinator/"+c.cfg.ID+"/"+hex.EncodeToString(nb[:]), c.log, func(name string) {
 			c.siteFailed(ctx, name)
 		})
 		if err != nil {

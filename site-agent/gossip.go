@@ -66,6 +66,7 @@ func startGossip(g GossipConfig, name string, log *slog.Logger) (*gossipNode, er
 	}
 	mc.ProbeInterval, mc.ProbeTimeout, mc.GossipInterval = g.ProbeInterval.D(), g.ProbeTimeout.D(), g.GossipInterval.D()
 	mc.SuspicionMult, mc.SuspicionMaxTimeoutMult = g.SuspicionMult, 1
+	mc.DeadNodeReclaimTime = 2 * g.ProbeInterval.D()
 	mc.PushPullInterval = 10 * g.ProbeInterval.D()
 	mc.TCPTimeout = max(g.ProbeInterval.D(), time.Second)
 	mc.LogOutput = logWriter{log}
