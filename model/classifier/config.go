@@ -88,6 +88,15 @@ func DefaultConfig() Config {
 	}
 }
 
+// Limits on architecture sizes, so that a config read from a checkpoint
+// cannot ask for an absurd graph.
+const (
+	maxWidth  = 4096
+	maxStages = 8
+	maxBlocks = 16
+	maxSide   = 4096
+)
+
 // Validate reports every invalid field of the architecture.
 func (a Arch) Validate() error {
 	var p config.Problems
@@ -108,6 +117,15 @@ func (a Arch) Validate() error {
 			p.Addf("arch.widths[%d] = %d: want >= 1", i, w)
 		} else if a.Groups >= 1 && w%a.Groups != 0 {
 			p.Addf("arch.groups %d does not divide arch.widths[%d] = %d", a.Groups, i, w)
+		}
+	}
+	if a.ImageSize > maxSide || a.InChannels > maxWidth || len(a.Widths) > maxStages || a.BlocksPerStage > maxBlocks {
+		p.Addf("arch: image_size %d, in_channels %d, %d stages, %d blocks per stage: want <= %d, %d, %d, %d",
+			a.ImageSize, a.InChannels, len(a.Widths), a.BlocksPerStage, maxSide, maxWidth, maxStages, maxBlocks)
+	}
+	for i, w := range a.Widths {
+		if w > maxWidth {
+			p.Addf("arch.widths[%d] = %d: want <= %d", i, w, maxWidth)
 		}
 	}
 	div := 1 << max(len(a.Widths)-1, 0)

@@ -43,8 +43,7 @@ func NewPredictor(a Arch, w model.Weights, batch int) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
-	want, _ := model.Zeros(specs)
-	if err := want.CheckSameSpec(w); err != nil {
+	if err := model.CheckSpecs(specs, w); err != nil {
 		return nil, fmt.Errorf("classifier: weights do not fit %s: %w", ArchName, err)
 	}
 	return &Predictor{arch: a, w: w, batch: batch, nets: map[int]*inferNet{}}, nil

@@ -209,3 +209,6 @@ func (m *mixer) next() []int {
 	m.synth.Fill(m.buf[m.nReal:])
 	return m.buf
 }
+
+// The trainer is a model.Trainer.
+var _ model.Trainer = (*Trainer)(nil)

@@ -141,6 +141,7 @@ func (a Arch) Validate() error {
 			p.Addf("arch.groups %d does not divide level %d width %d", a.Groups, i, a.BaseChannels*m)
 		}
 	}
+	p.Add(a.bounds())
 	div := 1 << max(len(a.ChannelMults)-1, 0)
 	if a.ImageSize < div || a.ImageSize%div != 0 {
 		p.Addf("arch.image_size %d: want a positive multiple of %d for %d levels", a.ImageSize, div, len(a.ChannelMults))
@@ -148,6 +149,35 @@ func (a Arch) Validate() error {
 	for i, r := range a.AttnResolutions {
 		if !slices.Contains(a.resolutions(), r) {
 			p.Addf("arch.attn_resolutions[%d] = %d: not a level resolution %v", i, r, a.resolutions())
+		}
+	}
+	return p.Err()
+}
+
+// Limits on architecture sizes, so that a config read from a checkpoint
+// cannot ask for an absurd graph.
+const (
+	maxWidth  = 4096
+	maxLevels = 8
+	maxBlocks = 16
+	maxSide   = 4096
+)
+
+// bounds reports sizes beyond the limits.
+func (a Arch) bounds() error {
+	var p config.Problems
+	if a.ImageSize > maxSide {
+		p.Addf("arch.image_size %d: want <= %d", a.ImageSize, maxSide)
+	}
+	if a.InChannels > maxWidth || a.TimeEmbDim > maxWidth {
+		p.Addf("arch.in_channels %d / arch.time_emb_dim %d: want <= %d", a.InChannels, a.TimeEmbDim, maxWidth)
+	}
+	if len(a.ChannelMults) > maxLevels || a.NumResBlocks > maxBlocks || len(a.AttnResolutions) > maxLevels {
+		p.Addf("arch: %d levels, %d blocks, %d attention resolutions: want <= %d, %d, %d", len(a.ChannelMults), a.NumResBlocks, len(a.AttnResolutions), maxLevels, maxBlocks, maxLevels)
+	}
+	for i, m := range a.ChannelMults {
+		if a.BaseChannels > maxWidth || m > maxWidth || a.BaseChannels*m > maxWidth {
+			p.Addf("arch.channel_mults[%d]: width %d*%d exceeds %d", i, a.BaseChannels, m, maxWidth)
 		}
 	}
 	return p.Err()

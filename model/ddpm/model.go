@@ -82,8 +82,7 @@ func NewModel(a Arch, w model.Weights, maxBatch int) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	want, _ := model.Zeros(specs)
-	if err := want.CheckSameSpec(w); err != nil {
+	if err := model.CheckSpecs(specs, w); err != nil {
 		return nil, fmt.Errorf("ddpm: weights do not fit %s: %w", ArchName, err)
 	}
 	return &Model{arch: a, w: w, maxBatch: maxBatch, nets: map[int]*inferNet{}}, nil

@@ -159,3 +159,6 @@ func gather(s *model.ImageSet, idx []int, x []float32, conds [][model.CondDim]fl
 		conds[k] = s.Cond[i]
 	}
 }
+
+// The trainer is a model.Trainer.
+var _ model.Trainer = (*Trainer)(nil)

@@ -347,3 +347,22 @@ func TestConfigValidateAndTOML(t *testing.T) {
 		t.Errorf("bench U-Net has %d parameters, doc says 1542145", n.NumParams())
 	}
 }
+
+func TestHugeArchRefusedCheaply(t *testing.T) {
+	// A checkpoint claiming an enormous network is refused by the bounds
+	// or, within them, compared against its specs without allocating them.
+	huge := Arch{ImageSize: 4096, InChannels: 1, BaseChannels: 4096, ChannelMults: []int{1, 1}, NumResBlocks: 1, Groups: 1, TimeEmbDim: 64}
+	if err := huge.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ck := model.Checkpoint{Arch: ArchName, Config: huge.ArchJSON(), Weights: model.MustWeights(model.Tensor{Name: "conv_in.weight", Shape: []int{1}, Data: []float32{1}})}
+	b, _ := model.EncodeCheckpoint(ck)
+	if _, err := model.DecodeCheckpoint(b); !errors.Is(err, model.ErrShape) || !strings.Contains(err.Error(), `"conv_in.weight"`) {
+		t.Fatalf("huge arch: %v", err)
+	}
+	tooBig := huge
+	tooBig.BaseChannels = 1 << 20
+	if err := tooBig.Validate(); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("width 2^20 accepted: %v", err)
+	}
+}

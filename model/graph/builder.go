@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/synthfed/synthfed/model"
@@ -78,8 +79,8 @@ func NewBuilder(w model.Weights) *Builder {
 	return &Builder{G: G.NewGraph(), st: &state{byName: map[string]*Param{}, bound: w}}
 }
 
-// NewSpecBuilder returns a builder whose parameters are zero-filled
-// placeholders, not bound to any weights. Build a network on it (at batch
+// NewSpecBuilder returns a builder whose parameters have no values and are
+// bound to no weights. Build a network on it (at batch
 // size 1, never run) to list the architecture's tensors with Specs and to
 // initialise them with InitWeights.
 func NewSpecBuilder() *Builder {
@@ -105,12 +106,15 @@ func (b *Builder) Param(name string, shape []int, init Init) *G.Node {
 	p := &Param{Name: full, Shape: append([]int(nil), shape...), Init: init}
 	b.st.params = append(b.st.params, p)
 	b.st.byName[full] = p
+	if b.st.collect {
+		// A spec build is never run: its parameters need no values, so a
+		// config claiming a huge network costs nothing here.
+		p.Node = G.NewTensor(b.G, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(full))
+		return p.Node
+	}
 	t, ok := b.st.bound.Get(full)
 	var data []float32
 	switch {
-	case b.st.collect:
-		n, _ := model.NumElements(shape)
-		data = make([]float32, n)
 	case !ok:
 		b.st.errs = append(b.st.errs, fmt.Errorf("parameter %q: %w", full, model.ErrMissing))
 		n, _ := model.NumElements(shape)
@@ -148,16 +152,12 @@ func (b *Builder) Nodes() G.Nodes {
 // Specs returns the parameters' names and shapes, sorted by name as in
 // model.Weights.
 func (b *Builder) Specs() []model.TensorSpec {
-	ts := make([]model.Tensor, len(b.st.params))
+	out := make([]model.TensorSpec, len(b.st.params))
 	for i, p := range b.st.params {
-		n, _ := model.NumElements(p.Shape)
-		ts[i] = model.Tensor{Name: p.Name, Shape: p.Shape, Data: make([]float32, n)}
+		out[i] = model.TensorSpec{Name: p.Name, Shape: append([]int(nil), p.Shape...)}
 	}
-	w, err := model.NewWeights(ts...)
-	if err != nil {
-		return nil
-	}
-	return w.Specs()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // Err reports every problem met while building: duplicate names, and
