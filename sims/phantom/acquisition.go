@@ -1,0 +1,289 @@
+package phantom
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// downsample box-averages the n x n density into size x size (n a multiple
+// of size).
+func downsample(src []float32, n int, dst []float32, size int) {
+	f := n / size
+	if f == 1 {
+		copy(dst, src[:n*n])
+		return
+	}
+	if f == 2 {
+		for y := 0; y < size; y++ {
+			r0, r1 := src[2*y*n:(2*y+1)*n], src[(2*y+1)*n:(2*y+2)*n]
+			row := dst[y*size : (y+1)*size]
+			for x := range row {
+				row[x] = 0.25 * (r0[2*x] + r0[2*x+1] + r1[2*x] + r1[2*x+1])
+			}
+		}
+		return
+	}
+	inv := 1 / float32(f*f)
+	for y := 0; y < size; y++ {
+		row := dst[y*size : (y+1)*size]
+		clear(row)
+		for dy := 0; dy < f; dy++ {
+			s := src[(y*f+dy)*n : (y*f+dy+1)*n]
+			for x := range row {
+				var acc float32
+				for dx := 0; dx < f; dx++ {
+					acc += s[x*f+dx]
+				}
+				row[x] += acc
+			}
+		}
+		for x := range row {
+			row[x] *= inv
+		}
+	}
+}
+
+// lutSteps is the resolution of the display gamma table.
+const lutSteps = 128
+
+// display maps density to display values in [0, 1] through the site's
+// window, gamma and vendor curve, window and gamma jittered per film as
+// exposures vary.
+func display(img []float32, acq *Acquisition, r *rand.Rand) {
+	lo, hi := acq.WindowLow, acq.WindowHigh
+	width := (hi - lo) * math.Exp(0.05*r.NormFloat64())
+	lo += 0.03 * (hi - lo) * r.NormFloat64()
+	gamma := acq.Gamma * math.Exp(0.04*r.NormFloat64())
+	var lut [lutSteps + 1]float32
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-acq.LUTContrast*(x-0.5))) }
+	s0, s1 := sig(0), sig(1)
+	for i := range lut {
+		y := math.Pow(float64(i)/lutSteps, gamma)
+		if acq.LUT == "sigmoid" {
+			y = (sig(y) - s0) / (s1 - s0)
+		}
+		lut[i] = float32(y)
+	}
+	scale, off := float32(lutSteps/width), float32(-lo*lutSteps/width)
+	for i, d := range img {
+		x := d*scale + off
+		switch {
+		case x <= 0:
+			img[i] = 0
+		case x >= lutSteps:
+			img[i] = 1
+		default:
+			k := int(x)
+			img[i] = lut[k] + (lut[k+1]-lut[k])*(x-float32(k))
+		}
+	}
+}
+
+// collimate covers each side's blade with the collimator value, each blade
+// hiding a random share around the site's mean. Only the border bands are
+// visited.
+func collimate(img []float32, size int, acq *Acquisition, r *rand.Rand) {
+	if acq.Collimation <= 0 {
+		return
+	}
+	var b [4]float64 // left, right, top, bottom in pixels
+	for i := range b {
+		b[i] = acq.Collimation * (0.4 + 1.2*r.Float64()) * float64(size)
+	}
+	val := float32(acq.CollimatorValue)
+	sz := float64(size)
+	cover := func(x, y int) {
+		fx, fy := float64(x)+0.5, float64(y)+0.5
+		cov := clamp01(b[0]-fx+0.5) + clamp01(fx-(sz-b[1])+0.5) + clamp01(b[2]-fy+0.5) + clamp01(fy-(sz-b[3])+0.5)
+		if cov > 0 {
+			if cov > 1 {
+				cov = 1
+			}
+			i := y*size + x
+			img[i] += float32(cov) * (val - img[i])
+		}
+	}
+	l, rr := int(math.Ceil(b[0]+0.5)), size-int(math.Ceil(b[1]+0.5))
+	t, bt := int(math.Ceil(b[2]+0.5)), size-int(math.Ceil(b[3]+0.5))
+	for y := 0; y < size; y++ {
+		if y < t || y >= bt {
+			for x := 0; x < size; x++ {
+				cover(x, y)
+			}
+			continue
+		}
+		for x := 0; x < min(l, size); x++ {
+			cover(x, y)
+		}
+		for x := max(rr, 0); x < size; x++ {
+			cover(x, y)
+		}
+	}
+}
+
+// blur applies a separable Gaussian of standard deviation sigma pixels,
+// clamping at the borders; tmp must hold size*size values.
+func blur(img, tmp []float32, size int, sigma float64) {
+	if sigma < 0.05 {
+		return
+	}
+	rad := int(math.Ceil(2 * sigma))
+	k := make([]float32, 2*rad+1)
+	var sum float32
+	for i := range k {
+		d := float64(i - rad)
+		k[i] = float32(math.Exp(-d * d / (2 * sigma * sigma)))
+		sum += k[i]
+	}
+	for i := range k {
+		k[i] /= sum
+	}
+	pass := func(src, dst []float32, stride, step int) {
+		for a := 0; a < size; a++ {
+			base := a * stride
+			for b := 0; b < size; b++ {
+				var acc float32
+				if b >= rad && b < size-rad {
+					p := base + (b-rad)*step
+					for _, w := range k {
+						acc += w * src[p]
+						p += step
+					}
+				} else {
+					for j, w := range k {
+						p := min(max(b+j-rad, 0), size-1)
+						acc += w * src[base+p*step]
+					}
+				}
+				dst[base+b*step] = acc
+			}
+		}
+	}
+	pass(img, tmp, size, 1)
+	pass(tmp, img, 1, size)
+}
+
+// enhance applies the vendor's unsharp masking: img + amount*(img -
+// blurred img), the blur's scale a fixed share of the field of view.
+func enhance(img, tmp, low []float32, size int, amount float64) {
+	if amount <= 0 {
+		return
+	}
+	copy(low, img)
+	blur(low, tmp, size, float64(size)/40)
+	k := float32(amount)
+	for i := range img {
+		img[i] += k * (img[i] - low[i])
+	}
+}
+
+// addNoise adds approximately Gaussian detector noise: the sum of four
+// uniform bytes of one random word (Irwin-Hall), scaled to unit variance.
+func addNoise(img []float32, sd float64, r *rand.Rand) {
+	if sd <= 0 {
+		return
+	}
+	// Four uniform integers on 0..255 have mean 510 and variance 4*(256^2-1)/12.
+	k := float32(sd / math.Sqrt(4*(256*256-1)/12.0))
+	for i := range img {
+		u := r.Uint64()
+		s := int32(u&0xFF) + int32(u>>8&0xFF) + int32(u>>16&0xFF) + int32(u>>24&0xFF) - 510
+		img[i] += k * float32(s)
+	}
+}
+
+// glyphs are 5x7 bitmaps, one string per row, for burned-in annotations.
+var glyphs = map[rune][7]string{
+	'L': {"#....", "#....", "#....", "#....", "#....", "#....", "#####"},
+	'R': {"####.", "#...#", "#...#", "####.", "#.#..", "#..#.", "#...#"},
+	'A': {".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"},
+	'P': {"####.", "#...#", "#...#", "####.", "#....", "#....", "#...."},
+	'S': {".####", "#....", "#....", ".###.", "....#", "....#", "####."},
+	'T': {"#####", "..#..", "..#..", "..#..", "..#..", "..#..", "..#.."},
+	'1': {"..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."},
+	'2': {".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"},
+}
+
+// markText is what a "text" marker burns in; portableText what a mobile
+// unit burns into its AP films.
+const (
+	markText     = "ST2"
+	portableText = "AP"
+)
+
+// drawMarker burns the site's annotation into a corner at full white: a
+// lead L or R marker (placed by hand, so it moves a little between films) or
+// a fixed text label.
+func drawMarker(img []float32, size int, acq *Acquisition, r *rand.Rand) {
+	text := acq.Marker
+	switch text {
+	case "none":
+		return
+	case "text":
+		text = markText
+	}
+	stampText(img, size, text, acq.MarkerCorner, acq.Marker != "text", r)
+}
+
+// stampText burns text into a corner; hand-placed lead markers move a
+// little between films.
+func stampText(img []float32, size int, text, corner string, moves bool, r *rand.Rand) {
+	cell := float64(size) / 44
+	w := (float64(len(text))*6 - 1) * cell
+	h := 7 * cell
+	margin := float64(size) / 14
+	x0, y0 := margin, margin
+	if corner[1] == 'r' {
+		x0 = float64(size) - margin - w
+	}
+	if corner[0] == 'b' {
+		y0 = float64(size) - margin - h
+	}
+	if moves {
+		x0 += float64(size) / 40 * r.NormFloat64()
+		y0 += float64(size) / 40 * r.NormFloat64()
+	}
+	for i, ch := range text {
+		g, ok := glyphs[ch]
+		if !ok {
+			continue
+		}
+		stampGlyph(img, size, g, x0+float64(i)*6*cell, y0, cell)
+	}
+}
+
+// stampGlyph draws a glyph with its top-left corner at (x0, y0) pixels and
+// cells of the given size, by 3x3 supersampled coverage.
+func stampGlyph(img []float32, size int, g [7]string, x0, y0, cell float64) {
+	ix0, iy0 := int(math.Floor(x0)), int(math.Floor(y0))
+	ix1, iy1 := int(math.Ceil(x0+5*cell)), int(math.Ceil(y0+7*cell))
+	for y := max(iy0, 0); y < min(iy1, size); y++ {
+		for x := max(ix0, 0); x < min(ix1, size); x++ {
+			hits := 0
+			for sy := 0; sy < 3; sy++ {
+				for sx := 0; sx < 3; sx++ {
+					gx := int((float64(x) + (float64(sx)+0.5)/3 - x0) / cell)
+					gy := int((float64(y) + (float64(sy)+0.5)/3 - y0) / cell)
+					if gx >= 0 && gx < 5 && gy >= 0 && gy < 7 && g[gy][gx] == '#' {
+						hits++
+					}
+				}
+			}
+			if hits > 0 {
+				i := y*size + x
+				img[i] += float32(hits) / 9 * (1 - img[i])
+			}
+		}
+	}
+}
+
+// clamp01 clamps x to [0, 1] (NaN-unaware, for hot loops).
+func clamp01(x float64) float64 {
+	if x < 0 {
+		return 0
+	}
+	if x > 1 {
+		return 1
+	}
+	return x
+}

@@ -1,0 +1,212 @@
+package phantom
+
+import (
+	"math"
+)
+
+// canvas holds the layers a study is drawn in, at n x n pixels: density
+// (brighter is denser), air-space filling of the lungs (0 clear to 1
+// opaque), and lung markings. Shapes are given in image coordinates
+// (0 to 1) and drawn with a one-pixel soft edge.
+type canvas struct {
+	n    int
+	dens []float32
+	fill []float32
+	vess []float32
+}
+
+func newCanvas(n int) *canvas {
+	return &canvas{n: n, dens: make([]float32, n*n), fill: make([]float32, n*n), vess: make([]float32, n*n)}
+}
+
+func (c *canvas) reset() {
+	clear(c.dens)
+	clear(c.fill)
+	clear(c.vess)
+}
+
+// px converts an image coordinate to a continuous pixel coordinate (pixel
+// centres at integers).
+func (c *canvas) px(u float64) float64 { return u*float64(c.n) - 0.5 }
+
+// span returns the clamped pixel index range [lo, hi] covering [a, b].
+func (c *canvas) span(a, b float64) (int, int) {
+	lo := int(math.Floor(c.px(a)))
+	hi := int(math.Ceil(c.px(b)))
+	return max(lo, 0), min(hi, c.n-1)
+}
+
+// ellipse adds amp times the coverage of an axis-aligned ellipse.
+func (c *canvas) ellipse(buf []float32, u, v, ru, rv float64, amp float32) {
+	if ru <= 0 || rv <= 0 {
+		return
+	}
+	x0, x1 := c.span(u-ru, u+ru)
+	y0, y1 := c.span(v-rv, v+rv)
+	cx, cy := c.px(u), c.px(v)
+	rx, ry := ru*float64(c.n), rv*float64(c.n)
+	half := float32(min(rx, ry) / 2)
+	for y := y0; y <= y1; y++ {
+		dy := (float64(y) - cy) / ry
+		row := buf[y*c.n : (y+1)*c.n]
+		for x := x0; x <= x1; x++ {
+			dx := (float64(x) - cx) / rx
+			q := float32(1 - dx*dx - dy*dy)
+			if cov := 0.5 + q*half; cov > 0 {
+				row[x] += amp * min(cov, 1)
+			}
+		}
+	}
+}
+
+// blob adds an elliptical Gaussian of peak amp and standard deviations su,
+// sv, cut at 2.5 standard deviations (4% of the peak). The Gaussian is
+// separable: one exponential per row and per column.
+func (c *canvas) blob(buf []float32, u, v, su, sv float64, amp float32) {
+	if su <= 0 || sv <= 0 {
+		return
+	}
+	x0, x1 := c.span(u-2.5*su, u+2.5*su)
+	y0, y1 := c.span(v-2.5*sv, v+2.5*sv)
+	if x1 < x0 || y1 < y0 {
+		return
+	}
+	cx, cy := c.px(u), c.px(v)
+	ix, iy := 1/(su*float64(c.n)), 1/(sv*float64(c.n))
+	gx := make([]float32, x1-x0+1)
+	for x := range gx {
+		dx := (float64(x+x0) - cx) * ix
+		gx[x] = amp * expNeg(float32(0.5*dx*dx))
+	}
+	for y := y0; y <= y1; y++ {
+		dy := (float64(y) - cy) * iy
+		gy := expNeg(float32(0.5 * dy * dy))
+		row := buf[y*c.n+x0 : y*c.n+x1+1]
+		for x, g := range gx {
+			row[x] += gy * g
+		}
+	}
+}
+
+// line adds a stroke of half-width w between two points, with round caps.
+// It walks the stroke along its major axis and visits only the pixels
+// within reach of it.
+func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
+	n := float64(c.n)
+	ax, ay, bx, by := c.px(au), c.px(av), c.px(bu), c.px(bv)
+	dx, dy := bx-ax, by-ay
+	l2 := dx*dx + dy*dy
+	hw := w * n
+	if l2 < 1e-12 {
+		c.ellipse(buf, au, av, w, w, amp)
+		return
+	}
+	inv := 1 / l2
+	full, reach := (hw-0.5)*(hw-0.5), (hw+0.5)*(hw+0.5)
+	if hw < 0.5 {
+		full = -1
+	}
+	plot := func(x, y int) {
+		px, py := float64(x)-ax, float64(y)-ay
+		t := (px*dx + py*dy) * inv
+		if t < 0 {
+			t = 0
+		} else if t > 1 {
+			t = 1
+		}
+		ex, ey := px-t*dx, py-t*dy
+		d2 := ex*ex + ey*ey
+		switch {
+		case d2 >= reach:
+		case d2 <= full:
+			buf[y*c.n+x] += amp
+		default:
+			buf[y*c.n+x] += amp * float32(0.5+hw-math.Sqrt(d2))
+		}
+	}
+	length := math.Sqrt(l2)
+	if math.Abs(dy) >= math.Abs(dx) {
+		ext := (hw+1)*length/math.Abs(dy) + 1
+		y0, y1 := c.span(min(av, bv)-w, max(av, bv)+w)
+		for y := y0; y <= y1; y++ {
+			xc := ax + min(max((float64(y)-ay)/dy, 0), 1)*dx
+			for x := max(0, int(xc-ext)); x <= min(c.n-1, int(xc+ext)+1); x++ {
+				plot(x, y)
+			}
+		}
+		return
+	}
+	ext := (hw+1)*length/math.Abs(dx) + 1
+	x0, x1 := c.span(min(au, bu)-w, max(au, bu)+w)
+	for x := x0; x <= x1; x++ {
+		yc := ay + min(max((float64(x)-ax)/dx, 0), 1)*dy
+		for y := max(0, int(yc-ext)); y <= min(c.n-1, int(yc+ext)+1); y++ {
+			plot(x, y)
+		}
+	}
+}
+
+// polyline strokes consecutive points (u0, v0, u1, v1, ...).
+func (c *canvas) polyline(buf []float32, pts []float64, w float64, amp float32) {
+	for i := 0; i+3 < len(pts); i += 2 {
+		c.line(buf, pts[i], pts[i+1], pts[i+2], pts[i+3], w, amp)
+	}
+}
+
+// column adds amp times the coverage of a vertical run centred at row v
+// with half-thickness w (image units) to column x: one column of a
+// near-horizontal curve.
+func (c *canvas) column(buf []float32, x int, v, w float64, amp float32) {
+	n := float64(c.n)
+	cy, hw := v*n-0.5, w*n
+	y0, y1 := int(cy-hw-1), int(cy+hw+1)+1
+	if y0 < 0 {
+		y0 = 0
+	}
+	if y1 > c.n-1 {
+		y1 = c.n - 1
+	}
+	for y := y0; y <= y1; y++ {
+		d := float64(y) - cy
+		if d < 0 {
+			d = -d
+		}
+		if cov := 0.5 + hw - d; cov > 0 {
+			if cov > 1 {
+				cov = 1
+			}
+			buf[y*c.n+x] += amp * float32(cov)
+		}
+	}
+}
+
+// expTable samples exp(-x) on [0, expMax].
+const (
+	expSteps = 1024
+	expMax   = 9
+)
+
+var expTable = func() [expSteps + 2]float32 {
+	var t [expSteps + 2]float32
+	for i := range t {
+		t[i] = float32(math.Exp(-float64(i) * expMax / expSteps))
+	}
+	return t
+}()
+
+// expNeg approximates exp(-x) for x >= 0 (0 beyond expMax).
+func expNeg(x float32) float32 {
+	if x >= expMax {
+		return 0
+	}
+	f := x * (expSteps / expMax)
+	i := int(f)
+	fr := f - float32(i)
+	return expTable[i] + (expTable[i+1]-expTable[i])*fr
+}
+
+// smooth is the cubic smoothstep of x clamped to [0, 1].
+func smooth(x float64) float64 {
+	x = min(max(x, 0), 1)
+	return x * x * (3 - 2*x)
+}
