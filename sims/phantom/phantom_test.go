@@ -125,10 +125,10 @@ func TestWriteSiteLoadsThroughDataset(t *testing.T) {
 func TestLabelStatistics(t *testing.T) {
 	cfg := DefaultConfig()
 	type stats struct {
-		n, unc, blank, nofinding, ap              int
+		n, unc, blank, nofinding, ap               int
 		cm, edemaCM, edemaNoCM, sdAP, sdPA, findAP float64
-		findPA                                    float64
-		prev                                      [model.NumLabels]float64
+		findPA                                     float64
+		prev                                       [model.NumLabels]float64
 	}
 	var per [3]stats
 	for site := 0; site < 3; site++ {
