@@ -80,8 +80,7 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 		if val == nil || (step%t.EvalEvery != 0 && step != t.MaxSteps) {
 			continue
 		}
-		copyInto(evalW, st.ema.Weights())
-		vl, err := pred.Loss(ctx, val, t.Labels, 1)
+		vl, err := emaLoss(ctx, pred, evalW, st, val, t.Labels)
 		if err != nil {
 			return FitResult{}, fmt.Errorf("classifier: fit step %d: validation: %w", step, err)
 		}
@@ -103,6 +102,13 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 	}
 	res.Raw = st.w.Clone()
 	return res, nil
+}
+
+// emaLoss loads the stepper's EMA weights into evalW, the weights pred is
+// bound to, and returns their validation loss.
+func emaLoss(ctx context.Context, pred *Predictor, evalW model.Weights, st *Stepper, val *model.ImageSet, pol LabelPolicy) (float64, error) {
+	copyInto(evalW, st.ema.Weights())
+	return pred.Loss(ctx, val, pol, 1)
 }
 
 // copyInto copies src's values into dst, which has the same specs.

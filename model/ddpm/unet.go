@@ -56,11 +56,48 @@ func buildUNet(b *graph.Builder, a Arch, n int) (*unet, error) {
 	u.keepDiag = b.Input("keep_diag", n, n)
 	u.dropCol = b.Input("drop_col", n, 1)
 	semb := b.SiLU(u.embedding(b))
+	h, ch, skips := u.down(b, semb)
+	mid := b.Scope("mid")
+	h = resBlock(mid.Scope("res1"), h, semb, ch, ch, a)
+	if a.MidAttention {
+		h = attnBlock(mid.Scope("attn"), h, ch, a)
+	}
+	h = resBlock(mid.Scope("res2"), h, semb, ch, ch, a)
+	h, ch = u.up(b, h, ch, semb, skips)
+	h = b.GroupNorm("norm_out", h, ch, a.Groups, true)
+	u.out = b.Conv("conv_out", h, ch, a.InChannels, 3, 1, 1, true, true)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
 
+// skipStack holds the down path's activations and their widths for the
+// up path's concatenations.
+type skipStack struct {
+	nodes  []*G.Node
+	widths []int
+}
+
+func (s *skipStack) push(n *G.Node, w int) {
+	s.nodes, s.widths = append(s.nodes, n), append(s.widths, w)
+}
+
+func (s *skipStack) pop() (*G.Node, int) {
+	k := len(s.nodes) - 1
+	n, w := s.nodes[k], s.widths[k]
+	s.nodes, s.widths = s.nodes[:k], s.widths[:k]
+	return n, w
+}
+
+// down builds conv_in and the down levels; it returns the last activation,
+// its width and the skips.
+func (u *unet) down(b *graph.Builder, semb *G.Node) (*G.Node, int, *skipStack) {
+	a := u.arch
 	h := b.Conv("conv_in", u.x, a.InChannels, a.BaseChannels, 3, 1, 1, true, false)
-	skips := []*G.Node{h}
-	widths := []int{a.BaseChannels}
+	skips := &skipStack{}
 	ch := a.BaseChannels
+	skips.push(h, ch)
 	for l, m := range a.ChannelMults {
 		lv := b.Scope(fmt.Sprintf("down.%d", l))
 		for r := range a.NumResBlocks {
@@ -69,25 +106,24 @@ func buildUNet(b *graph.Builder, a Arch, n int) (*unet, error) {
 			if a.attnAt(l) {
 				h = attnBlock(lv.Scope(fmt.Sprintf("attn.%d", r)), h, ch, a)
 			}
-			skips, widths = append(skips, h), append(widths, ch)
+			skips.push(h, ch)
 		}
 		if l < len(a.ChannelMults)-1 {
 			h = lv.Conv("downsample", h, ch, ch, 3, 2, 1, true, false)
-			skips, widths = append(skips, h), append(widths, ch)
+			skips.push(h, ch)
 		}
 	}
-	mid := b.Scope("mid")
-	h = resBlock(mid.Scope("res1"), h, semb, ch, ch, a)
-	if a.MidAttention {
-		h = attnBlock(mid.Scope("attn"), h, ch, a)
-	}
-	h = resBlock(mid.Scope("res2"), h, semb, ch, ch, a)
+	return h, ch, skips
+}
+
+// up builds the up levels, consuming every skip.
+func (u *unet) up(b *graph.Builder, h *G.Node, ch int, semb *G.Node, skips *skipStack) (*G.Node, int) {
+	a := u.arch
 	for l := len(a.ChannelMults) - 1; l >= 0; l-- {
 		lv := b.Scope(fmt.Sprintf("up.%d", l))
 		out := a.BaseChannels * a.ChannelMults[l]
 		for r := range a.NumResBlocks + 1 {
-			skip, sw := skips[len(skips)-1], widths[len(widths)-1]
-			skips, widths = skips[:len(skips)-1], widths[:len(widths)-1]
+			skip, sw := skips.pop()
 			if h != nil && skip != nil {
 				h = b.Op(nn.ConcatChannels(h, skip))
 			}
@@ -104,12 +140,7 @@ func buildUNet(b *graph.Builder, a Arch, n int) (*unet, error) {
 			h = lv.Conv("upsample", h, ch, ch, 3, 1, 1, true, false)
 		}
 	}
-	h = b.GroupNorm("norm_out", h, ch, a.Groups, true)
-	u.out = b.Conv("conv_out", h, ch, a.InChannels, 3, 1, 1, true, true)
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
-	return u, nil
+	return h, ch
 }
 
 // embedding builds temb + keep*cemb + (1-keep)*null. The masks are
