@@ -450,6 +450,10 @@ func taskToProto(t Task) *fedpb.Task {
 		p.Spec = &fedpb.Task_Init{Init: &fedpb.InitSpec{Seed: t.InitSeed}}
 	case protocol.KindTrain:
 		p.Spec = &fedpb.Task_Train{Train: protocol.TrainSpecFromModel(t.Train, t.LocalOnly)}
+	default:
+		if t.Extension != nil {
+			p.Spec = &fedpb.Task_Extension{Extension: t.Extension}
+		}
 	}
 	return p
 }

@@ -245,7 +245,14 @@ func (e *Engine) PendingTasks(site string) []Task {
 	if j == nil || j.round == nil {
 		return nil
 	}
-	if t, ok := j.round.tasks[site]; ok && t.status == taskPending && j.round.phase != PhaseCommit {
+	r := j.round
+	if isDriverPhase(r.phase) {
+		if t, ok := r.phaseTasks[site]; ok {
+			return []Task{t}
+		}
+		return nil
+	}
+	if t, ok := r.tasks[site]; ok && t.status == taskPending && r.phase != PhaseCommit {
 		return []Task{t.Task}
 	}
 	return nil
@@ -415,13 +422,18 @@ func (e *Engine) Exchange(site string, msg *fedpb.PhaseMessage, now time.Time) (
 	if !ok || j != e.active || j.round == nil || j.round.num != m.Round || j.round.attempt != m.Attempt {
 		return nil, fmt.Errorf("site %s phase %s: job %s round %d attempt %d is not current: %w", site, msg.GetPhase(), m.Job, m.Round, m.Attempt, protocol.ErrStale)
 	}
-	t, ok := j.round.tasks[site]
-	if !ok || !equalNonce(t.Nonce, m.Nonce) {
+	nonce, ok := j.round.nonces[site]
+	if !ok || !equalNonce(nonce, m.Nonce) {
 		return nil, fmt.Errorf("site %s phase %s: %w", site, msg.GetPhase(), protocol.ErrBadNonce)
+	}
+	if msg.GetPhase() != string(j.round.phase) {
+		return nil, fmt.Errorf("site %s: phase %q is not open (current %s): %w", site, msg.GetPhase(), j.round.phase, protocol.ErrLate)
 	}
 	h, ok := j.round.agg.(PhaseHandler)
 	if !ok {
 		return nil, fmt.Errorf("phase %q: this round's aggregator has no phases: %w", msg.GetPhase(), protocol.ErrNotFound)
 	}
-	return h.HandlePhase(site, msg)
+	reply, err := h.HandlePhase(site, msg)
+	e.advance(now)
+	return reply, err
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
 )
@@ -31,6 +33,10 @@ type round struct {
 	deadline     time.Time
 	cohort       []string
 	tasks        map[string]*taskState
+	nonces       map[string][]byte
+	phases       []string
+	pidx         int
+	phaseTasks   map[string]Task
 	agg          Aggregator
 	initResult   model.Weights
 	metricSums   map[string]float64
@@ -44,7 +50,7 @@ type round struct {
 
 func newRound(num, attempt int, now time.Time, selectFor time.Duration) *round {
 	return &round{num: num, attempt: attempt, phase: PhaseSelect, started: now, deadline: now.Add(selectFor),
-		tasks: map[string]*taskState{}, metricSums: map[string]float64{}, siteMetrics: map[string]map[string]float64{},
+		tasks: map[string]*taskState{}, nonces: map[string][]byte{}, metricSums: map[string]float64{}, siteMetrics: map[string]map[string]float64{},
 		rejected: map[string]string{}}
 }
 
@@ -69,8 +75,10 @@ func (e *Engine) step(now time.Time) bool {
 		return e.stepSelect(j, r, now)
 	case PhaseInit, PhaseTrain:
 		return e.stepCollect(j, r, now)
+	case PhaseCommit:
+		return false // waits for Committed
 	}
-	return false // PhaseCommit waits for Committed
+	return e.stepDriverPhase(j, r, now)
 }
 
 func (e *Engine) startNextJob(now time.Time) bool {
@@ -203,31 +211,52 @@ func (e *Engine) selectCohort(j *job, r *round, up []string) []string {
 }
 
 func (e *Engine) issueTasks(j *job, r *round, now time.Time) error {
-	if r.num == 0 {
-		r.phase, r.deadline = PhaseInit, now.Add(j.spec.Deadlines.Init.D())
-	} else {
-		r.phase, r.deadline = PhaseTrain, now.Add(j.spec.Deadlines.Train.D())
-		agg, err := e.cfg.Aggregator(e.shared(j).Specs())
-		if err != nil {
-			return fmt.Errorf("job %s round %d: %w", j.spec.ID, r.num, err)
-		}
-		r.agg = agg
-	}
-	for _, site := range r.cohort {
+	for _, site := range r.cohort { // one nonce per site and attempt, for all its phases
 		nonce := make([]byte, protocol.NonceLen)
 		if _, err := io.ReadFull(e.rand, nonce); err != nil {
 			return fmt.Errorf("nonce: %w", err)
 		}
-		t := Task{ID: fmt.Sprintf("%s/r%d/a%d/%s/%x", j.spec.ID, r.num, r.attempt, site, nonce[:4]),
+		r.nonces[site] = nonce
+	}
+	if r.num == 0 {
+		r.phase, r.deadline = PhaseInit, now.Add(j.spec.Deadlines.Init.D())
+		return e.sendTasks(j, r, nil)
+	}
+	agg, err := e.cfg.Aggregator(e.shared(j).Specs())
+	if err != nil {
+		return fmt.Errorf("job %s round %d: %w", j.spec.ID, r.num, err)
+	}
+	r.agg, r.phases, r.pidx = agg, phasesOf(agg), 0
+	return e.openPhase(j, r, now)
+}
+
+// sendTasks sends every cohort site the task of r's current phase; driver
+// phases send only the sites payloads names.
+func (e *Engine) sendTasks(j *job, r *round, payloads map[string]*anypb.Any) error {
+	r.phaseTasks = map[string]Task{}
+	for _, site := range r.cohort {
+		nonce := r.nonces[site]
+		t := Task{ID: fmt.Sprintf("%s/r%d/a%d/%s/%s/%x", j.spec.ID, r.num, r.attempt, r.phase, site, nonce[:4]),
 			Site: site, Job: j.spec.ID, Round: r.num, Attempt: r.attempt, Nonce: nonce,
-			Phase: string(r.phase), Model: j.spec.Model, Deadline: r.deadline}
-		if r.num == 0 {
-			t.Kind, t.InitSeed = protocol.KindInit, j.spec.Seed
-		} else {
-			t.Kind, t.ModelHash, t.LocalOnly = protocol.KindTrain, j.globalHash, j.spec.Strategy.LocalOnly
+			Phase: string(r.phase), Model: j.spec.Model, Deadline: r.deadline, ModelHash: j.globalHash}
+		switch r.phase {
+		case PhaseInit:
+			t.Kind, t.InitSeed, t.ModelHash = protocol.KindInit, j.spec.Seed, ""
+		case PhaseTrain:
+			t.Kind, t.LocalOnly = protocol.KindTrain, j.spec.Strategy.LocalOnly
 			t.Train = e.trainSpec(j, r, site)
+		default:
+			p, ok := payloads[site]
+			if !ok {
+				continue
+			}
+			t.Kind, t.Extension = protocol.KindPhase, p
 		}
-		r.tasks[site] = &taskState{Task: t}
+		if r.phase == PhaseInit || r.phase == PhaseTrain {
+			r.tasks[site] = &taskState{Task: t}
+		} else {
+			r.phaseTasks[site] = t
+		}
 		e.counters.TasksSent++
 		e.emit(SendTask{Task: t})
 	}
@@ -302,7 +331,7 @@ func (e *Engine) stepCollect(j *job, r *round, now time.Time) bool {
 	case accepted < need:
 		e.failAttempt(j, r, fmt.Sprintf("deadline passed with %d of %d needed updates", accepted, need), now)
 	default:
-		e.finish(j, r, now)
+		e.nextPhase(j, r, now)
 	}
 	return true
 }

@@ -3,6 +3,8 @@ package coordinator
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/synthfed/synthfed/model"
 )
 
@@ -32,6 +34,8 @@ type Task struct {
 	LocalOnly []string
 	// InitSeed seeds Trainer.Init (init tasks).
 	InitSeed int64
+	// Extension is the payload of an aggregator-defined phase task.
+	Extension *anypb.Any
 	// Cancel asks the site to stop the task with this ID.
 	Cancel bool
 }

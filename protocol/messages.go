@@ -15,6 +15,10 @@ const (
 	KindInit = "init"
 	// KindTrain asks a site for one round of local training.
 	KindTrain = "train"
+	// KindPhase opens an aggregator-defined round phase (for example secure
+	// aggregation's key exchange); Task.extension carries its payload and
+	// the site answers with Exchange.
+	KindPhase = "phase"
 )
 
 // NonceLen is the length of the random nonce that binds an upload to a task.

@@ -37,6 +37,8 @@ type Options struct {
 	Dialer func(ctx context.Context, addr string) (net.Conn, error)
 	// DialOptions are extra gRPC dial options (interceptors...).
 	DialOptions []grpc.DialOption
+	// Phases runs aggregator-defined round phases (nil: none supported).
+	Phases PhaseRunner
 	// Results, when not nil, receives every task's outcome.
 	Results chan TaskResult
 }
@@ -88,7 +90,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger.With("site", cfg.SiteID), clk: opts.Clock, conn: conn,
 		cl: &client{rpc: fedpb.NewFederationClient(conn), chunkSize: cfg.ChunkSize}}
 	a.exec = newExecutor(cfg, a.log, a.clk, opts.Trainers, a)
-	a.exec.results = opts.Results
+	a.exec.results, a.exec.phases = opts.Results, opts.Phases
 	return a, nil
 }
 
@@ -106,6 +108,10 @@ func (a *Agent) setSession(id string) {
 
 func (a *Agent) download(ctx context.Context, session, jobID, hash string) (model.Weights, error) {
 	return a.cl.download(ctx, session, jobID, hash)
+}
+
+func (a *Agent) exchange(ctx context.Context, m *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {
+	return a.cl.exchange(ctx, m)
 }
 
 func (a *Agent) upload(ctx context.Context, meta *fedpb.UpdateMeta, w model.Weights) error {

@@ -86,3 +86,9 @@ func (c *client) closeErr(stream fedpb.Federation_UploadUpdateClient, err error)
 	}
 	return protocol.FromStatus(err)
 }
+
+// exchange sends one phase message.
+func (c *client) exchange(ctx context.Context, m *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {
+	r, err := c.rpc.Exchange(ctx, m)
+	return r, protocol.FromStatus(err)
+}

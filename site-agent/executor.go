@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
@@ -24,6 +26,16 @@ type transport interface {
 	sessionID() string
 	download(ctx context.Context, session, jobID, hash string) (model.Weights, error)
 	upload(ctx context.Context, meta *fedpb.UpdateMeta, w model.Weights) error
+	exchange(ctx context.Context, m *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error)
+}
+
+// PhaseRunner runs aggregator-defined round phases at the site (secure
+// aggregation's key exchange, unmasking...). It gets each task of kind
+// protocol.KindPhase, with its payload in the task's extension, and an
+// exchange function that sends a payload to the coordinator's phase handler
+// for the same round and returns the answer.
+type PhaseRunner interface {
+	RunPhase(ctx context.Context, t *fedpb.Task, exchange func(context.Context, *anypb.Any) (*anypb.Any, error)) error
 }
 
 // executor runs one task at a time; a newer task supersedes the running one.
@@ -44,6 +56,7 @@ type executor struct {
 		w    model.Weights
 	}
 	local   map[string]model.Weights // job -> local-only tensors (FedBN)
+	phases  PhaseRunner
 	results chan TaskResult
 }
 
@@ -129,6 +142,9 @@ func (x *executor) run(ctx context.Context, t *fedpb.Task) error {
 	if err := protocol.ValidateTask(t); err != nil {
 		return err
 	}
+	if t.GetKind() == protocol.KindPhase {
+		return x.runPhase(ctx, t)
+	}
 	trainer, ok := x.trainers[t.GetModel()]
 	if !ok {
 		return fmt.Errorf("task %s model %q: %w", t.GetTaskId(), t.GetModel(), ErrNoTrainer)
@@ -153,6 +169,19 @@ func (x *executor) run(ctx context.Context, t *fedpb.Task) error {
 		return err
 	}
 	return x.uploadWithRetry(ctx, meta, w)
+}
+
+// runPhase hands a phase task to the PhaseRunner.
+func (x *executor) runPhase(ctx context.Context, t *fedpb.Task) error {
+	if x.phases == nil {
+		return fmt.Errorf("task %s: phase %q but this agent has no phase runner: %w", t.GetTaskId(), t.GetPhase(), protocol.ErrNotFound)
+	}
+	send := func(ctx context.Context, payload *anypb.Any) (*anypb.Any, error) {
+		reply, err := x.tr.exchange(ctx, &fedpb.PhaseMessage{SessionId: x.tr.sessionID(), JobId: t.GetJobId(), Round: t.GetRound(),
+			Attempt: t.GetAttempt(), Nonce: t.GetNonce(), Phase: t.GetPhase(), Payload: payload})
+		return reply.GetPayload(), err
+	}
+	return x.phases.RunPhase(ctx, t, send)
 }
 
 // withDeadline cancels ctx at the coordinator's deadline, read on x.clk.

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
@@ -24,6 +27,10 @@ type fakeTransport struct {
 }
 
 func (f *fakeTransport) sessionID() string { return "sess" }
+
+func (f *fakeTransport) exchange(_ context.Context, m *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {
+	return &fedpb.PhaseMessage{Phase: m.GetPhase(), Payload: m.GetPayload()}, nil
+}
 
 func (f *fakeTransport) download(context.Context, string, string, string) (model.Weights, error) {
 	return f.global, nil
@@ -181,4 +188,40 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+type echoRunner struct{ got chan string }
+
+func (e echoRunner) RunPhase(ctx context.Context, t *fedpb.Task, exchange func(context.Context, *anypb.Any) (*anypb.Any, error)) error {
+	reply, err := exchange(ctx, t.GetExtension())
+	if err != nil {
+		return err
+	}
+	var s wrapperspb.StringValue
+	if err := reply.UnmarshalTo(&s); err != nil {
+		return err
+	}
+	e.got <- t.GetPhase() + ":" + s.GetValue()
+	return nil
+}
+
+func TestExecutorRunsPhaseTasks(t *testing.T) {
+	x := newTestExecutor(stepTrainer{}, &fakeTransport{})
+	r := echoRunner{got: make(chan string, 1)}
+	payload, _ := anypb.New(wrapperspb.String("keys"))
+	tk := &fedpb.Task{TaskId: "p1", JobId: "j", Round: 1, Nonce: make([]byte, protocol.NonceLen), Kind: protocol.KindPhase, Phase: "advertise",
+		Spec: &fedpb.Task_Extension{Extension: payload}}
+	x.submit(context.Background(), tk)
+	if res := <-x.results; !errors.Is(res.Err, protocol.ErrNotFound) {
+		t.Fatalf("phase task without runner: %v", res.Err)
+	}
+	x.phases = r
+	tk.TaskId = "p2"
+	x.submit(context.Background(), tk)
+	if res := <-x.results; res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := <-r.got; got != "advertise:keys" {
+		t.Fatalf("runner saw %q", got)
+	}
 }
