@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per measurement (medians are reported)")
 	maskMB := flag.Int("mask-mb", 64, "megabytes of mask stream per throughput repetition")
 	sparse := flag.Bool("sparse", true, "also run SecAgg+ (k-regular graph) for rosters above 20 sites")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the round measurements to this file")
 	flag.Parse()
 	sites, err := parseInts(*sitesFlag)
 	if err != nil {
@@ -62,6 +64,16 @@ func main() {
 	}
 	rep.MaskExpansion = measureMasks(*maskMB<<20, *reps)
 	printMasks(rep.MaskExpansion)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cryptobench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	for _, n := range sites {
 		for _, sc := range scenarios(n, *sparse) {
 			st, err := runScenario(sc, n, *params, *reps)
@@ -82,6 +94,7 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("wrote", *out)
+	pprof.StopCPUProfile()
 }
 
 func parseInts(s string) ([]int, error) {

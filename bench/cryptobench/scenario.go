@@ -29,7 +29,10 @@ type Timing struct {
 	Critical   time.Duration
 	Aggregator time.Duration
 	SiteMax    time.Duration
-	Bytes      int64
+	// The same in process CPU time, which other programs' load does not
+	// inflate.
+	CriticalCPU, AggregatorCPU, SiteMaxCPU time.Duration
+	Bytes                                  int64
 	// Mean is the round's output, to check scenarios agree.
 	Mean []float32
 }
@@ -89,16 +92,17 @@ func (inprocPlain) Run(w *Workload) (Timing, error) {
 	start := time.Now()
 	msgs := make([][]byte, w.N)
 	for i, u := range w.Updates {
-		t0 := time.Now()
+		t0, c0 := time.Now(), secaggtest.ProcessCPUTime()
 		b := make([]byte, 4*len(u))
 		for j, x := range u {
 			binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
 		}
 		msgs[i] = b
 		t.SiteMax = max(t.SiteMax, time.Since(t0))
+		t.SiteMaxCPU = max(t.SiteMaxCPU, secaggtest.ProcessCPUTime()-c0)
 		t.Bytes += int64(len(b))
 	}
-	t0 := time.Now()
+	t0, c0 := time.Now(), secaggtest.ProcessCPUTime()
 	sum := make([]float64, w.Params)
 	var wsum float64
 	for i, b := range msgs {
@@ -113,8 +117,10 @@ func (inprocPlain) Run(w *Workload) (Timing, error) {
 		t.Mean[j] = float32(s / wsum)
 	}
 	t.Aggregator = time.Since(t0)
+	t.AggregatorCPU = secaggtest.ProcessCPUTime() - c0
 	t.Wall = time.Since(start)
 	t.Critical = t.SiteMax + t.Aggregator
+	t.CriticalCPU = t.SiteMaxCPU + t.AggregatorCPU
 	return t, nil
 }
 
@@ -164,6 +170,8 @@ func (s inprocSecure) Run(w *Workload) (Timing, error) {
 	for id, e := range out.SiteErrs {
 		return Timing{}, fmt.Errorf("site %s: %w", id, e)
 	}
-	return Timing{Wall: wall, Critical: out.Timing.CriticalPath(), Aggregator: out.Timing.Aggregator,
-		SiteMax: out.Timing.SiteMax, Bytes: out.Timing.Bytes, Mean: out.Result.Mean}, nil
+	tm := out.Timing
+	return Timing{Wall: wall, Critical: tm.CriticalPath(), Aggregator: tm.Aggregator, SiteMax: tm.SiteMax,
+		CriticalCPU: tm.CriticalPathCPU(), AggregatorCPU: tm.AggregatorCPU, SiteMaxCPU: tm.SiteMaxCPU,
+		Bytes: tm.Bytes, Mean: out.Result.Mean}, nil
 }

@@ -227,7 +227,9 @@ func (c *Client) SetInput(in Input) (*MaskedInput, error) {
 	return nil, nil
 }
 
-// Forget drops the round's secrets. Call it when the round is over.
+// Forget drops the round's secrets. The site calls it when it leaves a
+// round early; a site that answered the unmask request forgets them by
+// itself (it keeps only its answer, to repeat it).
 func (c *Client) Forget() {
 	c.maskSecret, c.selfSecret, c.chanPriv = nil, nil, nil
 	c.keys = maskKeys{}

@@ -155,6 +155,9 @@ type relayed struct {
 // mask keys with the surviving peers and, if the input is set, returns the
 // masked input.
 func (c *Client) handleRelay(m *ShareKeysRelay) (Message, error) {
+	if c.u2 != nil {
+		return nil, c.fail("", failf(ErrReplay, "share-keys relay already handled; waiting for the input"))
+	}
 	if m.To != c.cfg.Self {
 		return nil, c.fail(m.To, failf(ErrIDMismatch, "relay addressed to %q", m.To))
 	}

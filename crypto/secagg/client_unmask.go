@@ -82,6 +82,7 @@ func (c *Client) handleUnmask(m *UnmaskRequest) (Message, error) {
 	}
 	c.lastReq, c.lastReply = reqDigest, reply
 	c.phase = PhaseDone
+	c.Forget() // the round's secrets are no longer needed; the reply is kept for repeats
 	return reply, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/synthfed/synthfed/crypto/internal/wire"
 )
 
 // MessageType tags each message kind on the wire.
@@ -224,6 +226,9 @@ func (*UnmaskShares) Type() MessageType { return TypeUnmaskShares }
 // dataDigest hashes a ring vector in its wire layout (little-endian words);
 // MaskedInput signs this digest rather than the whole vector twice.
 func dataDigest(data []uint32) [32]byte {
+	if wire.LittleEndian {
+		return sha256.Sum256(wire.WordBytes(data))
+	}
 	h := sha256.New()
 	var buf [4096]byte
 	for len(data) > 0 {

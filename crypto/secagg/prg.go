@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/synthfed/synthfed/crypto/internal/wire"
 )
 
 // MaskKey is a 32-byte PRG seed: AES-256 keyed by it in counter mode from a
@@ -79,14 +81,10 @@ func applyRange(dst []uint32, off int, terms []maskTerm) {
 	}
 }
 
-// littleEndian reports whether the machine stores uint32 little-endian, so
-// that keystream bytes can be read as words in place.
-var littleEndian = binary.NativeEndian.Uint32([]byte{1, 0, 0, 0}) == 1
-
 // addWords adds (or subtracts) the little-endian words of ks to d; len(ks)
 // is 4*len(d).
 func addWords(d []uint32, ks []byte, sub bool) {
-	if littleEndian {
+	if wire.LittleEndian {
 		w := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(ks))), len(ks)/4)
 		w = w[:len(d)]
 		if sub {

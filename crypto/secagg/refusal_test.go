@@ -3,6 +3,7 @@ package secagg
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"slices"
 	"testing"
 )
@@ -305,5 +306,41 @@ func TestRecoverNeedsThresholdAndRejectsCorruptShares(t *testing.T) {
 	wrong, err := recoverSecret(3, map[int][]byte{0: shares[0], 2: bad, 4: shares[4]})
 	if err == nil && wrong.IsEqual(secret) {
 		t.Fatal("corrupt share recovered the right secret; the commitment check would be untested")
+	}
+}
+
+func TestAbortAndRepeatedRelay(t *testing.T) {
+	f := newFixture(t, 3)
+	_, sk := f.step(f.advertise())
+	f.send(sk)
+	f.advance()
+	if err := f.srv.Abort("job cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.Result(); !errors.Is(err, ErrAborted) {
+		t.Fatalf("result after abort: %v", err)
+	}
+	wantRefusal(t, f.srv.Handle("s00", &MaskedInput{Header: f.ctx.header(), From: "s00"}), ErrAborted)
+	if _, err := f.srv.Advance(); !errors.Is(err, ErrAborted) {
+		t.Fatalf("advance after abort: %v", err)
+	}
+}
+
+func TestRelayBeforeInputThenReplay(t *testing.T) {
+	f := newFixture(t, 3)
+	// Give s01 no input: replace it with a fresh client.
+	c, _ := NewClient(ClientConfig{Context: f.ctx, Self: "s01", Identity: f.keys["s01"], VerifyIdentity: f.verify})
+	f.cl["s01"] = c
+	_, sk := f.step(f.advertise())
+	f.send(sk)
+	box := f.advance()
+	if m, err := c.Handle(box["s01"]); err != nil || m != nil {
+		t.Fatalf("relay before input: %v %v, want nothing to send", m, err)
+	}
+	_, err := c.Handle(box["s01"])
+	wantRefusal(t, err, ErrReplay)
+	mi, err := c.SetInput(Input{Values: make([]float32, f.ctx.Params.Length), Weight: 1})
+	if err != nil || mi == nil {
+		t.Fatalf("late input: %v %v", mi, err)
 	}
 }

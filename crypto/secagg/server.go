@@ -277,6 +277,16 @@ func (s *Server) abort(f *fault) error {
 	return err
 }
 
+// Abort fails the round from outside (for example when the job is
+// cancelled): no output will be produced and every later call is refused.
+func (s *Server) Abort(reason string) error {
+	if s.phase == PhaseDone || s.phase == PhaseFailed {
+		return s.fail("", failf(ErrPhase, "round is already %s", s.phase))
+	}
+	s.abort(failf(ErrAborted, "%s", reason))
+	return nil
+}
+
 // enough aborts the round when a phase closes with fewer than t senders.
 func (s *Server) enough(list []string) error {
 	if len(list) < s.ctx.Params.Threshold {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // ErrMalformed reports bytes that do not decode: truncated input, a length
@@ -63,11 +64,28 @@ func (w *Writer) Strings(ss []string) {
 // a ring vector in memory on common machines.
 func (w *Writer) U32s(v []uint32) {
 	w.U32(uint32(len(v)))
+	if LittleEndian {
+		w.b = append(w.b, WordBytes(v)...)
+		return
+	}
 	off := len(w.b)
 	w.b = append(w.b, make([]byte, 4*len(v))...)
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(w.b[off+4*i:], x)
 	}
+}
+
+// LittleEndian reports whether this machine stores words little-endian, so
+// that ring vectors can be copied to and from the wire as they lie.
+var LittleEndian = binary.NativeEndian.Uint32([]byte{1, 0, 0, 0}) == 1
+
+// WordBytes views a word slice as its bytes in memory (no copy). Callers
+// use it only when LittleEndian holds, where it is the wire layout.
+func WordBytes(v []uint32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
 }
 
 // Reader decodes fields from a byte slice. The first failure sticks: later
@@ -199,6 +217,10 @@ func (r *Reader) U32s(max int, what string) []uint32 {
 		return nil
 	}
 	out := make([]uint32, n)
+	if LittleEndian {
+		copy(WordBytes(out), s)
+		return out
+	}
 	for i := range out {
 		out[i] = binary.LittleEndian.Uint32(s[4*i:])
 	}

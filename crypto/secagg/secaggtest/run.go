@@ -45,12 +45,12 @@ func (run *runner) alive(site string, ph secagg.Phase) bool {
 
 // play drives the phases until the aggregator finishes or fails.
 func (run *runner) play() {
-	var maxSite time.Duration
+	var maxSite, maxCPU time.Duration
 	for _, id := range run.r.Context.Roster {
 		if !run.alive(id, secagg.PhaseAdvertise) {
 			continue
 		}
-		t0 := time.Now()
+		sw := startWatch()
 		m, err := run.clients[id].Advertise()
 		if err == nil && !run.r.InputLate {
 			_, err = run.clients[id].SetInput(run.r.Inputs[id])
@@ -59,9 +59,8 @@ func (run *runner) play() {
 		if err == nil {
 			b = run.encode(id, m)
 		}
-		d := time.Since(t0)
-		run.out.Timing.Site += d
-		maxSite = max(maxSite, d)
+		d, c := sw.elapsed()
+		run.siteTime(d, c, &maxSite, &maxCPU)
 		if err != nil {
 			run.out.SiteErrs[id] = err
 			continue
@@ -69,10 +68,11 @@ func (run *runner) play() {
 		run.deliver(id, b)
 	}
 	run.out.Timing.SiteMax += maxSite
+	run.out.Timing.SiteMaxCPU += maxCPU
 	for run.srv.Phase() < secagg.PhaseDone {
-		t0 := time.Now()
+		sw := startWatch()
 		box, err := run.srv.Advance()
-		run.out.Timing.Aggregator += time.Since(t0)
+		run.aggTime(sw)
 		if err != nil {
 			run.out.Err = err
 			return
@@ -99,12 +99,12 @@ func (run *runner) deliver(site string, b []byte) {
 	if run.r.Record != nil {
 		run.r.Record(ToAggregator, site, b)
 	}
-	t0 := time.Now()
+	sw := startWatch()
 	dm, err := secagg.Decode(b)
 	if err == nil {
 		err = run.srv.Handle(site, dm)
 	}
-	run.out.Timing.Aggregator += time.Since(t0)
+	run.aggTime(sw)
 	if err != nil {
 		run.out.SiteErrs[site] = err
 	}
@@ -127,27 +127,28 @@ func (run *runner) broadcast(box secagg.Outbox) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	var maxSite time.Duration
+	var maxSite, maxCPU time.Duration
 	encoded := map[secagg.Message][]byte{}
 	for _, id := range ids {
 		m := box[id]
 		if !run.alive(id, replyPhase[m.Type()]) {
 			continue
 		}
-		t0 := time.Now()
+		sw := startWatch()
 		b, ok := encoded[m]
 		if !ok { // a message shared by recipients is encoded once
 			b, _ = m.MarshalBinary()
 			encoded[m] = b
 		}
-		run.out.Timing.Aggregator += time.Since(t0)
+		run.aggTime(sw)
 		run.out.Timing.Bytes += int64(len(b))
 		if run.r.Record != nil {
 			run.r.Record(FromAggregator, id, b)
 		}
-		reply, d, err := run.siteStep(id, b)
-		run.out.Timing.Site += d
-		maxSite = max(maxSite, d)
+		sw = startWatch()
+		reply, err := run.siteStep(id, b)
+		d, c := sw.elapsed()
+		run.siteTime(d, c, &maxSite, &maxCPU)
 		if err != nil {
 			run.out.SiteErrs[id] = err
 			continue
@@ -157,16 +158,32 @@ func (run *runner) broadcast(box secagg.Outbox) {
 		}
 	}
 	run.out.Timing.SiteMax += maxSite
+	run.out.Timing.SiteMaxCPU += maxCPU
+}
+
+// siteTime adds one site step's wall and CPU time to the totals and to the
+// phase maxima.
+func (run *runner) siteTime(wall, cpu time.Duration, maxWall, maxCPU *time.Duration) {
+	run.out.Timing.Site += wall
+	run.out.Timing.SiteCPU += cpu
+	*maxWall = max(*maxWall, wall)
+	*maxCPU = max(*maxCPU, cpu)
+}
+
+// aggTime adds the aggregator's time since sw started.
+func (run *runner) aggTime(sw stopwatch) {
+	d, c := sw.elapsed()
+	run.out.Timing.Aggregator += d
+	run.out.Timing.AggregatorCPU += c
 }
 
 // siteStep lets a site decode and handle one message (giving its input
 // late if so configured) and encode its answer.
-func (run *runner) siteStep(id string, b []byte) ([]byte, time.Duration, error) {
+func (run *runner) siteStep(id string, b []byte) ([]byte, error) {
 	c := run.clients[id]
-	t0 := time.Now()
 	m, err := secagg.Decode(b)
 	if err != nil {
-		return nil, time.Since(t0), fmt.Errorf("decoding %d bytes: %w", len(b), err)
+		return nil, fmt.Errorf("decoding %d bytes: %w", len(b), err)
 	}
 	reply, err := c.Handle(m)
 	if err == nil && reply == nil && run.r.InputLate && m.Type() == secagg.TypeShareKeysRelay {
@@ -179,5 +196,5 @@ func (run *runner) siteStep(id string, b []byte) ([]byte, time.Duration, error) 
 	if err == nil && reply != nil {
 		out = run.encode(id, reply)
 	}
-	return out, time.Since(t0), err
+	return out, err
 }

@@ -99,11 +99,31 @@ type Timing struct {
 	Aggregator time.Duration
 	// Bytes counts every encoded message byte, both directions.
 	Bytes int64
+	// SiteCPU, SiteMaxCPU and AggregatorCPU are the same measures in
+	// process CPU time (all threads), which other programs' load does not
+	// inflate.
+	SiteCPU, SiteMaxCPU, AggregatorCPU time.Duration
 }
 
 // CriticalPath is the round's duration if sites ran in parallel and the
 // network were free: the slowest site of each phase plus the aggregator.
 func (t Timing) CriticalPath() time.Duration { return t.SiteMax + t.Aggregator }
+
+// CriticalPathCPU is CriticalPath in CPU time.
+func (t Timing) CriticalPathCPU() time.Duration { return t.SiteMaxCPU + t.AggregatorCPU }
+
+// stopwatch measures wall and CPU time together.
+type stopwatch struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func startWatch() stopwatch { return stopwatch{wall: time.Now(), cpu: ProcessCPUTime()} }
+
+// elapsed returns the wall and CPU time since the watch started.
+func (s stopwatch) elapsed() (time.Duration, time.Duration) {
+	return time.Since(s.wall), ProcessCPUTime() - s.cpu
+}
 
 // Outcome is what Run returns: the result (nil when the round failed), the
 // aggregator's error and the refusals sites reported.
