@@ -60,6 +60,7 @@ type Coordinator struct {
 	lis      net.Listener
 	calls    chan func()
 	stopped  chan struct{}
+	draining chan struct{}
 	uploads  chan struct{}
 	sessions map[string]*session
 	bySite   map[string]*session
@@ -101,7 +102,7 @@ func New(cfg Config, opts Options) (*Coordinator, error) {
 		opts.Authenticator = protocol.ClaimAuthenticator{}
 	}
 	c := &Coordinator{cfg: cfg, opts: opts, log: opts.Logger.With("component", "coordinator"), clk: opts.Clock,
-		calls: make(chan func()), stopped: make(chan struct{}), uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
+		calls: make(chan func()), stopped: make(chan struct{}), draining: make(chan struct{}), uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions: map[string]*session{}, bySite: map[string]*session{}, waiters: map[string][]chan JobStatus{}}
 	c.engine = NewEngine(EngineConfig{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Aggregator: opts.Aggregator}, opts.Rand)
 	if err := c.open(); err != nil {

@@ -69,6 +69,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		case <-gctx.Done():
 		}
 		hs.Shutdown()
+		close(c.draining) // ends the long-lived task streams so that in-flight calls alone hold the stop
 		c.stopServer(srv)
 		if members != nil {
 			members.Leave(c.cfg.StopGrace.D())
@@ -198,8 +199,8 @@ func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksSe
 			return protocol.ToStatus(fmt.Errorf("session replaced or site failed: %w", protocol.ErrUnknownSession))
 		case <-stream.Context().Done():
 			return nil
-		case <-c.stopped:
-			return protocol.ToStatus(protocol.ErrUnavailable)
+		case <-c.draining:
+			return protocol.ToStatus(fmt.Errorf("coordinator stopping: %w", protocol.ErrUnavailable))
 		}
 	}
 }

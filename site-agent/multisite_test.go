@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/synthfed/synthfed/coordinator"
@@ -46,6 +47,12 @@ type coordProc struct {
 
 func (p *coordProc) stop(t *testing.T) {
 	t.Helper()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > 900*time.Millisecond { // StopGrace is 1 s
+			t.Errorf("graceful stop took %v: something held it to the deadline", d)
+		}
+	}()
 	p.cancel()
 	if err := <-p.done; err != nil {
 		t.Errorf("coordinator run: %v", err)
@@ -251,7 +258,7 @@ func TestCoordinatorRestartResumes(t *testing.T) {
 	dir := t.TempDir()
 	job := baseJob("j", "s1", "s2", "s3")
 	job.Rounds = 4
-	job.Train.Params = map[string]string{"delay_ms": "30"}
+	job.Train.Params = map[string]string{"delay_ms": "200"}
 	co := startCoord(t, n, dir, job)
 	as := startAgents(t, n, logregSites(t, false, "s1", "s2", "s3"))
 	defer as.stop()
@@ -305,6 +312,10 @@ func TestJoinVersionMismatchRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	hc, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: "synthfed.fed.v1.Federation"})
+	if err != nil || hc.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", hc, err)
+	}
 	cl := fedpb.NewFederationClient(conn)
 	_, err = cl.Join(context.Background(), &fedpb.JoinRequest{ProtocolVersion: protocol.Version + 1, SiteId: "s1"})
 	if err = protocol.FromStatus(err); !errors.Is(err, protocol.ErrVersion) {
