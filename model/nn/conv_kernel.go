@@ -8,7 +8,14 @@ type ConvParams struct {
 	O, KH, KW   int // output channels and kernel size
 	Stride, Pad int
 	OH, OW      int // output height and width
+	// Taps selects the im2col-free stride-1 algorithm of conv_taps.go;
+	// Conv2D sets it when that is faster.
+	Taps bool
 }
+
+// forceConvAlgo, when "taps" or "im2col", overrides the algorithm choice
+// for convolutions built afterwards; tests use it to cover both.
+var forceConvAlgo string
 
 // newConvParams derives the output size; it returns ok=false when the
 // kernel does not fit the padded input.
@@ -19,6 +26,10 @@ func newConvParams(n, c, h, w, o, kh, kw, stride, pad int) (ConvParams, bool) {
 	}
 	p.OH = (h+2*pad-kh)/stride + 1
 	p.OW = (w+2*pad-kw)/stride + 1
+	p.Taps = p.tapsApply() && c >= tapsMinChannels
+	if forceConvAlgo != "" {
+		p.Taps = forceConvAlgo == "taps"
+	}
 	return p, true
 }
 
@@ -120,6 +131,10 @@ func col2im[T Float](p ConvParams, col, dx []T) {
 // convForward computes y (N,O,OH,OW) = conv(x (N,C,H,W), w (O,C,KH,KW)),
 // one sample per GEMM, samples split across workers.
 func convForward[T Float](p ConvParams, x, w, y []T) {
+	if p.useTaps() {
+		tapForward(p, x, w, y)
+		return
+	}
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
 	parallelFor(p.N, 1, func(lo, hi, _ int) {
 		var col []T
@@ -141,6 +156,10 @@ func convForward[T Float](p ConvParams, x, w, y []T) {
 
 // convGradX computes dx = conv^T(dy, w): per sample W^T*dy then col2im.
 func convGradX[T Float](p ConvParams, w, dy, dx []T) {
+	if p.useTaps() {
+		tapGradX(p, w, dy, dx)
+		return
+	}
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
 	parallelFor(p.N, 1, func(lo, hi, _ int) {
 		var col []T
@@ -166,6 +185,10 @@ func convGradX[T Float](p ConvParams, w, dy, dx []T) {
 // Each worker accumulates into its own partial sum; the partials are added
 // at the end.
 func convGradW[T Float](p ConvParams, x, dy, dw []T) {
+	if p.useTaps() {
+		tapGradW(p, x, dy, dw)
+		return
+	}
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
 	if p.N == 0 {
 		clear(dw)

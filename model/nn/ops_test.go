@@ -9,11 +9,17 @@ import (
 	"gorgonia.org/tensor"
 )
 
-func convCase(name string, n, c, h, w, o, kh, kw, s, p int) opCase {
+// convCase is a convolution case; algo forces "taps" or "im2col" (or ""
+// for the default choice) while the op is built.
+func convCase(name string, n, c, h, w, o, kh, kw, s, p int, algo string) opCase {
 	return opCase{
 		name:   name,
 		shapes: [][]int{{n, c, h, w}, {o, c, kh, kw}},
-		build:  func(in []*gorgonia.Node) (*gorgonia.Node, error) { return Conv2D(in[0], in[1], s, p) },
+		build: func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			forceConvAlgo = algo
+			defer func() { forceConvAlgo = "" }()
+			return Conv2D(in[0], in[1], s, p)
+		},
 		ref:    func(d [][]float64) []float64 { return refConv(d[0], d[1], n, c, h, w, o, kh, kw, s, p) },
 	}
 }
@@ -52,11 +58,19 @@ func maskGen(i int, rng *rand.Rand, n int) []float64 {
 // pointwise and rectangular convolutions.
 func opCases() []opCase {
 	return []opCase{
-		convCase("conv3x3", 2, 3, 5, 6, 4, 3, 3, 1, 1),
-		convCase("conv3x3s2", 2, 2, 7, 6, 3, 3, 3, 2, 1),
-		convCase("conv1x1", 3, 4, 3, 3, 5, 1, 1, 1, 0),
-		convCase("conv2x3nopad", 1, 2, 5, 5, 2, 2, 3, 1, 0),
-		convCase("conv4x4s2p1", 2, 2, 6, 6, 3, 4, 4, 2, 1),
+		convCase("conv3x3", 2, 3, 5, 6, 4, 3, 3, 1, 1, ""),
+		convCase("conv3x3taps", 2, 3, 5, 6, 4, 3, 3, 1, 1, "taps"),
+		convCase("conv3x3im2col", 2, 5, 5, 6, 4, 3, 3, 1, 1, "im2col"),
+		convCase("conv3x3s2", 2, 2, 7, 6, 3, 3, 3, 2, 1, ""),
+		convCase("conv1x1", 3, 4, 3, 3, 5, 1, 1, 1, 0, ""),
+		convCase("conv2x3nopad", 1, 2, 5, 5, 2, 2, 3, 1, 0, "im2col"),
+		convCase("conv2x3nopadTaps", 1, 2, 5, 5, 2, 2, 3, 1, 0, "taps"),
+		convCase("conv4x4s2p1", 2, 2, 6, 6, 3, 4, 4, 2, 1, ""),
+		convCase("conv3x3batch5", 5, 4, 4, 4, 2, 3, 3, 1, 1, ""),
+		convCase("conv5x3pad2", 2, 4, 4, 5, 3, 5, 3, 1, 2, ""),
+		convCase("conv5x3pad2im2col", 2, 2, 4, 5, 3, 5, 3, 1, 2, "im2col"),
+		convCase("conv1x1pad1", 2, 3, 3, 2, 2, 1, 1, 1, 1, "taps"),
+		convCase("conv3x3s2batch5", 5, 2, 5, 5, 3, 3, 3, 2, 1, ""),
 		{
 			name:   "biasAdd4D",
 			shapes: [][]int{{2, 3, 2, 3}, {3}},
