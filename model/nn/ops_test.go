@@ -20,7 +20,7 @@ func convCase(name string, n, c, h, w, o, kh, kw, s, p int, algo string) opCase 
 			defer func() { forceConvAlgo = "" }()
 			return Conv2D(in[0], in[1], s, p)
 		},
-		ref:    func(d [][]float64) []float64 { return refConv(d[0], d[1], n, c, h, w, o, kh, kw, s, p) },
+		ref: func(d [][]float64) []float64 { return refConv(d[0], d[1], n, c, h, w, o, kh, kw, s, p) },
 	}
 }
 
