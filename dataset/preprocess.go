@@ -27,7 +27,10 @@ func Preprocess(g *Gray, size int) (out []float32, constant bool) {
 // values.
 func PreprocessInto(dst []float32, g *Gray, size int) (constant bool) {
 	oh, ow := fitLongest(g.Height, g.Width, size)
-	resized := ResizeBilinear(g.Pix, g.Width, g.Height, ow, oh)
+	resized := g.Pix[:g.Width*g.Height]
+	if oh != g.Height || ow != g.Width {
+		resized = ResizeBilinear(g.Pix, g.Width, g.Height, ow, oh)
+	}
 	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
 	for _, v := range resized {
 		lo, hi = min(lo, v), max(hi, v)

@@ -138,29 +138,36 @@ func blur(img, tmp []float32, size int, sigma float64) {
 	for i := range k {
 		k[i] /= sum
 	}
-	pass := func(src, dst []float32, stride, step int) {
-		for a := 0; a < size; a++ {
-			base := a * stride
-			for b := 0; b < size; b++ {
-				var acc float32
-				if b >= rad && b < size-rad {
-					p := base + (b-rad)*step
-					for _, w := range k {
-						acc += w * src[p]
-						p += step
-					}
-				} else {
-					for j, w := range k {
-						p := min(max(b+j-rad, 0), size-1)
-						acc += w * src[base+p*step]
-					}
+	// Horizontal: img -> tmp, row by row.
+	for y := 0; y < size; y++ {
+		src, dst := img[y*size:(y+1)*size], tmp[y*size:(y+1)*size]
+		for x := range dst {
+			var acc float32
+			if x >= rad && x < size-rad {
+				win := src[x-rad : x+rad+1]
+				for j, w := range k {
+					acc += w * win[j]
 				}
-				dst[base+b*step] = acc
+			} else {
+				for j, w := range k {
+					acc += w * src[min(max(x+j-rad, 0), size-1)]
+				}
+			}
+			dst[x] = acc
+		}
+	}
+	// Vertical: tmp -> img, accumulating whole rows.
+	for y := 0; y < size; y++ {
+		dst := img[y*size : (y+1)*size]
+		clear(dst)
+		for j, w := range k {
+			sy := min(max(y+j-rad, 0), size-1)
+			src := tmp[sy*size : (sy+1)*size]
+			for x, v := range src {
+				dst[x] += w * v
 			}
 		}
 	}
-	pass(img, tmp, size, 1)
-	pass(tmp, img, 1, size)
 }
 
 // enhance applies the vendor's unsharp masking: img + amount*(img -

@@ -151,17 +151,20 @@ func (s *scene) drawBody(c *canvas) {
 // so that the lung pass evaluates no transcendental function per pixel.
 type lungRows struct {
 	hw, med0, med1         []float64
-	base0, base1, ap0, ap1 []float64
+	base0, base1, ap0, ap1 []float32
 }
 
 func (s *scene) rows(n int) *lungRows {
 	l := &lungRows{}
 	mk := func() []float64 { return make([]float64, n) }
-	l.hw, l.med0, l.med1, l.base0, l.base1, l.ap0, l.ap1 = mk(), mk(), mk(), mk(), mk(), mk(), mk()
+	mk32 := func() []float32 { return make([]float32, n) }
+	l.hw, l.med0, l.med1 = mk(), mk(), mk()
+	l.base0, l.base1, l.ap0, l.ap1 = mk32(), mk32(), mk32(), mk32()
 	for i := 0; i < n; i++ {
 		t := (float64(i) + 0.5) / float64(n)
 		l.hw[i], l.med0[i], l.med1[i] = s.halfWidth(t), s.medial(0, t), s.medial(1, t)
-		l.base0[i], l.base1[i], l.ap0[i], l.ap1[i] = s.base(0, t), s.base(1, t), s.apex(0, t), s.apex(1, t)
+		l.base0[i], l.base1[i] = float32(s.base(0, t)), float32(s.base(1, t))
+		l.ap0[i], l.ap1[i] = float32(s.apex(0, t)), float32(s.apex(1, t))
 	}
 	return l
 }
@@ -174,7 +177,8 @@ func (s *scene) drawLungs(c *canvas) {
 	n := c.n
 	nf := float64(n)
 	soft := softEdgePx / nf
-	invSoft := 1 / soft
+	invSoft := float32(1 / soft)
+	inv32, half32 := float32(1/nf), float32(0.5/nf)
 	l := s.rows(n)
 	for side := 0; side < 2; side++ {
 		sgn := float64(2*side - 1)
@@ -182,8 +186,8 @@ func (s *scene) drawLungs(c *canvas) {
 		if side == 1 {
 			med, base, ap = l.med1, l.base1, l.ap1
 		}
-		lc := s.lungCentre(side)
-		iq := 1 / (0.6 * s.a.W)
+		lc := float32(s.lungCentre(side))
+		iq := float32(1 / (0.6 * s.a.W))
 		y0, y1 := c.span(s.a.Apex-0.01, s.a.Dome[side]+s.a.DomeDepth*1.3)
 		hx, hy := s.a.CX+sgn*(s.a.Mediastinum+0.04), s.a.Apex+0.5*(s.a.Dome[side]-s.a.Apex)
 		for y := y0; y <= y1; y++ {
@@ -194,17 +198,23 @@ func (s *scene) drawLungs(c *canvas) {
 				lo, hi = s.a.CX+md, s.a.CX+hw
 			}
 			x0, x1 := c.span(lo-soft, hi+soft)
+			// The hot loop runs in float32 on precomputed rows and columns.
+			hw32, md32, v32, cx32 := float32(hw), float32(md), float32(v), float32(s.a.CX)
 			for x := x0; x <= x1; x++ {
-				u := (float64(x) + 0.5) / nf
-				du := math.Abs(u - s.a.CX)
-				d := hw - du
-				if e := du - md; e < d {
+				u := float32(x) * inv32
+				u += half32
+				du := u - cx32
+				if du < 0 {
+					du = -du
+				}
+				d := hw32 - du
+				if e := du - md32; e < d {
 					d = e
 				}
-				if e := base[x] - v; e < d {
+				if e := base[x] - v32; e < d {
 					d = e
 				}
-				if e := v - ap[x]; e < d {
+				if e := v32 - ap[x]; e < d {
 					d = e
 				}
 				m := 0.5 + d*invSoft
@@ -215,28 +225,30 @@ func (s *scene) drawLungs(c *canvas) {
 					m = 1
 				}
 				i := y*n + x
-				q := (u - lc) * iq
-				f, mark := float64(c.fill[i]), float64(c.vess[i])
+				f, mark := c.fill[i], c.vess[i]
 				if f > 1 {
 					f = 1
 				}
 				if mark > 1 {
 					mark = 1
 				}
+				q := (u - lc) * iq
 				prof := 1 - q*q
 				if prof < 0 {
 					prof = 0
 				}
 				air := m * (1 - f) * (0.72 + 0.28*prof)
-				dark, line := 0.0, 0.0
-				if side == s.ptxSide {
-					mc := s.lung(side, hx+(u-hx)/s.ptxK, hy+(v-hy)/s.ptxK, soft/s.ptxK)
-					mark *= mc
-					air *= 1 - 0.5*(1-s.ptxK)*mc
-					dark = 0.35 * m * (1 - mc)
-					line = 0.1 * m * 4 * mc * (1 - mc)
+				if side != s.ptxSide {
+					c.dens[i] -= airK*air - vesselK*mark*air
+					continue
 				}
-				c.dens[i] -= float32(airK*air*(1+dark) - vesselK*mark*air - line)
+				uu, vv := float64(u), v
+				mc := float32(s.lung(side, hx+(uu-hx)/s.ptxK, hy+(vv-hy)/s.ptxK, soft/s.ptxK))
+				mark *= mc
+				air *= 1 - 0.5*float32(1-s.ptxK)*mc
+				dark := 0.35 * m * (1 - mc)
+				line := 0.1 * m * 4 * mc * (1 - mc)
+				c.dens[i] -= airK*air*(1+dark) - vesselK*mark*air - line
 			}
 		}
 	}

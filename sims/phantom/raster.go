@@ -126,21 +126,21 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 	}
 	length := math.Sqrt(l2)
 	if math.Abs(dy) >= math.Abs(dx) {
-		ext := (hw+1)*length/math.Abs(dy) + 1
+		ext := (hw+0.5)*length/math.Abs(dy) + 0.5
 		y0, y1 := c.span(min(av, bv)-w, max(av, bv)+w)
 		for y := y0; y <= y1; y++ {
 			xc := ax + min(max((float64(y)-ay)/dy, 0), 1)*dx
-			for x := max(0, int(xc-ext)); x <= min(c.n-1, int(xc+ext)+1); x++ {
+			for x := max(0, int(math.Ceil(xc-ext))); x <= min(c.n-1, int(math.Floor(xc+ext))); x++ {
 				plot(x, y)
 			}
 		}
 		return
 	}
-	ext := (hw+1)*length/math.Abs(dx) + 1
+	ext := (hw+0.5)*length/math.Abs(dx) + 0.5
 	x0, x1 := c.span(min(au, bu)-w, max(au, bu)+w)
 	for x := x0; x <= x1; x++ {
 		yc := ay + min(max((float64(x)-ax)/dx, 0), 1)*dy
-		for y := max(0, int(yc-ext)); y <= min(c.n-1, int(yc+ext)+1); y++ {
+		for y := max(0, int(math.Ceil(yc-ext))); y <= min(c.n-1, int(math.Floor(yc+ext))); y++ {
 			plot(x, y)
 		}
 	}
@@ -159,7 +159,7 @@ func (c *canvas) polyline(buf []float32, pts []float64, w float64, amp float32) 
 func (c *canvas) column(buf []float32, x int, v, w float64, amp float32) {
 	n := float64(c.n)
 	cy, hw := v*n-0.5, w*n
-	y0, y1 := int(cy-hw-1), int(cy+hw+1)+1
+	y0, y1 := int(math.Ceil(cy-hw-0.5)), int(cy+hw+0.5)
 	if y0 < 0 {
 		y0 = 0
 	}
