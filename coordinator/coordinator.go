@@ -188,6 +188,9 @@ func (c *Coordinator) resume(rec JobRecord, now time.Time) error {
 }
 
 func (c *Coordinator) submit(spec JobSpec, now time.Time) error {
+	if err := spec.Validate("job"); err != nil {
+		return err
+	}
 	if err := c.store.PutJob(JobRecord{Spec: spec, State: JobPending, Committed: -1}); err != nil {
 		return err
 	}

@@ -330,3 +330,35 @@ func TestJoinVersionMismatchRefused(t *testing.T) {
 		t.Fatalf("bad site id: %v", err)
 	}
 }
+
+// TestSubmitToRunningCoordinator submits jobs the way the admin API will:
+// an invalid spec is refused and not stored, a valid one runs, and a
+// repeated ID is refused.
+func TestSubmitToRunningCoordinator(t *testing.T) {
+	n := &memNet{}
+	co := startCoord(t, n, t.TempDir())
+	defer co.stop(t)
+	as := startAgents(t, n, logregSites(t, false, "s1", "s2"))
+	defer as.stop()
+	ctx := context.Background()
+	bad := baseJob("bad", "s1", "s2")
+	bad.Quorum = 0
+	if err := co.c.Submit(ctx, bad); err == nil {
+		t.Fatal("invalid job accepted")
+	}
+	job := baseJob("ok", "s1", "s2")
+	job.Rounds = 1
+	if err := co.c.Submit(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(t, co.c, "ok"); st.State != coordinator.JobDone {
+		t.Fatalf("status %+v", st)
+	}
+	if err := co.c.Submit(ctx, job); !errors.Is(err, coordinator.ErrJobExists) {
+		t.Fatalf("repeated id: %v", err)
+	}
+	jobs, _ := co.c.Jobs(ctx)
+	if len(jobs) != 1 {
+		t.Fatalf("jobs %+v", jobs)
+	}
+}
