@@ -1,6 +1,7 @@
 package ddpm
 
 import (
+	"context"
 	"testing"
 
 	"github.com/synthfed/synthfed/model"
@@ -38,4 +39,25 @@ func BenchmarkStepBench(b *testing.B) {
 	benchStep(b, cfg)
 }
 
-var _ = model.CondDim
+// BenchmarkDDIM50Default times DDIM sampling of 32 images in 50 steps with
+// the default U-Net (no guidance).
+func BenchmarkDDIM50Default(b *testing.B) {
+	cfg := DefaultConfig()
+	w, _ := cfg.Arch.InitWeights(1)
+	s, err := NewSampler(cfg, w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conds := make([][model.CondDim]float32, 32)
+	seeds := make([]int64, 32)
+	for i := range seeds {
+		seeds[i] = int64(i)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := s.Sample(context.Background(), conds, seeds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(32*b.N)/b.Elapsed().Seconds(), "images/s")
+}
