@@ -20,8 +20,10 @@ var ErrImageFormat = errors.New("unknown image format (want PNG, JPEG or DICOM)"
 // decoder accepts.
 var ErrImageTooLarge = errors.New("image too large")
 
-// maxImagePixels bounds a decoded image (4x the largest radiographs).
-const maxImagePixels = 1 << 26
+// maxImagePixels bounds a decoded image (twice the largest radiographs, about
+// 4k x 4k), so that a small corrupt header cannot make the decoder allocate
+// gigabytes.
+const maxImagePixels = 1 << 25
 
 // Gray is a decoded single-channel image of display intensities, higher
 // meaning brighter, in the source's own units (0-255, 0-65535, or DICOM

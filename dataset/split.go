@@ -30,23 +30,7 @@ func SplitPatients(recs []Record, fractions []float64, seed uint64) ([][]Record,
 	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 
 	k := len(fractions)
-	var total float64
-	var positives [model.NumLabels]float64
-	for _, id := range order {
-		p := pats[id]
-		total += p.weight
-		for j := range positives {
-			positives[j] += p.pos[j]
-		}
-	}
-	wantN := make([]float64, k)
-	wantL := make([][model.NumLabels]float64, k)
-	for s, f := range fractions {
-		wantN[s] = f * total
-		for j := range positives {
-			wantL[s][j] = f * positives[j]
-		}
-	}
+	wantN, wantL := demand(pats, order, fractions)
 	assign := make(map[string]int, len(order))
 	place := func(id string, label int) {
 		p := pats[id]
@@ -84,6 +68,29 @@ func SplitPatients(recs []Record, fractions []float64, seed uint64) ([][]Record,
 		parts[s] = append(parts[s], r)
 	}
 	return parts, nil
+}
+
+// demand returns how many records, and how many positives of each label,
+// each part should receive.
+func demand(pats map[string]*patientGroup, order []string, fractions []float64) ([]float64, [][model.NumLabels]float64) {
+	var total float64
+	var positives [model.NumLabels]float64
+	for _, id := range order {
+		p := pats[id]
+		total += p.weight
+		for j := range positives {
+			positives[j] += p.pos[j]
+		}
+	}
+	wantN := make([]float64, len(fractions))
+	wantL := make([][model.NumLabels]float64, len(fractions))
+	for s, f := range fractions {
+		wantN[s] = f * total
+		for j := range positives {
+			wantL[s][j] = f * positives[j]
+		}
+	}
+	return wantN, wantL
 }
 
 // better reports whether part a should receive the next patient before b.

@@ -176,82 +176,106 @@ func (s *scene) rows(n int) *lungRows {
 func (s *scene) drawLungs(c *canvas) {
 	n := c.n
 	nf := float64(n)
-	soft := softEdgePx / nf
-	invSoft := float32(1 / soft)
-	inv32, half32 := float32(1/nf), float32(0.5/nf)
 	l := s.rows(n)
 	for side := 0; side < 2; side++ {
 		sgn := float64(2*side - 1)
-		med, base, ap := l.med0, l.base0, l.ap0
+		p := lungPass{s: s, c: c, side: side, soft: softEdgePx / nf, inv: float32(1 / nf),
+			lc: float32(s.lungCentre(side)), iq: float32(1 / (0.6 * s.a.W)), base: l.base0, ap: l.ap0,
+			hx: s.a.CX + sgn*(s.a.Mediastinum+0.04), hy: s.a.Apex + 0.5*(s.a.Dome[side]-s.a.Apex)}
+		med := l.med0
 		if side == 1 {
-			med, base, ap = l.med1, l.base1, l.ap1
+			med, p.base, p.ap = l.med1, l.base1, l.ap1
 		}
-		lc := float32(s.lungCentre(side))
-		iq := float32(1 / (0.6 * s.a.W))
 		y0, y1 := c.span(s.a.Apex-0.01, s.a.Dome[side]+s.a.DomeDepth*1.3)
-		hx, hy := s.a.CX+sgn*(s.a.Mediastinum+0.04), s.a.Apex+0.5*(s.a.Dome[side]-s.a.Apex)
 		for y := y0; y <= y1; y++ {
-			v := (float64(y) + 0.5) / nf
-			hw, md := l.hw[y], med[y]
-			lo, hi := s.a.CX-hw, s.a.CX-md
-			if side == 1 {
-				lo, hi = s.a.CX+md, s.a.CX+hw
-			}
-			x0, x1 := c.span(lo-soft, hi+soft)
-			// The hot loop runs in float32 on precomputed rows and columns.
-			hw32, md32, v32, cx32 := float32(hw), float32(md), float32(v), float32(s.a.CX)
-			for x := x0; x <= x1; x++ {
-				u := float32(x) * inv32
-				u += half32
-				du := u - cx32
-				if du < 0 {
-					du = -du
-				}
-				d := hw32 - du
-				if e := du - md32; e < d {
-					d = e
-				}
-				if e := base[x] - v32; e < d {
-					d = e
-				}
-				if e := v32 - ap[x]; e < d {
-					d = e
-				}
-				m := 0.5 + d*invSoft
-				if m <= 0 {
-					continue
-				}
-				if m > 1 {
-					m = 1
-				}
-				i := y*n + x
-				f, mark := c.fill[i], c.vess[i]
-				if f > 1 {
-					f = 1
-				}
-				if mark > 1 {
-					mark = 1
-				}
-				q := (u - lc) * iq
-				prof := 1 - q*q
-				if prof < 0 {
-					prof = 0
-				}
-				air := m * (1 - f) * (0.72 + 0.28*prof)
-				if side != s.ptxSide {
-					c.dens[i] -= airK*air - vesselK*mark*air
-					continue
-				}
-				uu, vv := float64(u), v
-				mc := float32(s.lung(side, hx+(uu-hx)/s.ptxK, hy+(vv-hy)/s.ptxK, soft/s.ptxK))
-				mark *= mc
-				air *= 1 - 0.5*float32(1-s.ptxK)*mc
-				dark := 0.35 * m * (1 - mc)
-				line := 0.1 * m * 4 * mc * (1 - mc)
-				c.dens[i] -= airK*air*(1+dark) - vesselK*mark*air - line
-			}
+			p.row(y, l.hw[y], med[y])
 		}
 	}
+}
+
+// lungPass draws one lung, row by row.
+type lungPass struct {
+	s        *scene
+	c        *canvas
+	side     int
+	soft     float64
+	inv      float32 // 1/n
+	lc, iq   float32 // lung centre and inverse half-width of the air profile
+	base, ap []float32
+	hx, hy   float64 // hilum, the centre of a pneumothorax's collapse
+}
+
+// row draws one pixel row given the thorax half-width hw and the medial
+// border md; the hot loop runs in float32 on precomputed rows and columns.
+func (p *lungPass) row(y int, hw, md float64) {
+	s, c := p.s, p.c
+	lo, hi := s.a.CX-hw, s.a.CX-md
+	if p.side == 1 {
+		lo, hi = s.a.CX+md, s.a.CX+hw
+	}
+	x0, x1 := c.span(lo-p.soft, hi+p.soft)
+	v := (float64(y) + 0.5) / float64(c.n)
+	hw32, md32, v32, cx32 := float32(hw), float32(md), float32(v), float32(s.a.CX)
+	invSoft := float32(1 / p.soft)
+	for x := x0; x <= x1; x++ {
+		u := (float32(x) + 0.5) * p.inv
+		du := u - cx32
+		if du < 0 {
+			du = -du
+		}
+		d := hw32 - du
+		if e := du - md32; e < d {
+			d = e
+		}
+		if e := p.base[x] - v32; e < d {
+			d = e
+		}
+		if e := v32 - p.ap[x]; e < d {
+			d = e
+		}
+		m := 0.5 + d*invSoft
+		if m <= 0 {
+			continue
+		}
+		if m > 1 {
+			m = 1
+		}
+		i := y*c.n + x
+		f, mark := min32(c.fill[i], 1), min32(c.vess[i], 1)
+		q := (u - p.lc) * p.iq
+		air := m * (1 - f) * (0.72 + 0.28*max32(1-q*q, 0))
+		if p.side != s.ptxSide {
+			c.dens[i] -= airK*air - vesselK*mark*air
+			continue
+		}
+		c.dens[i] -= p.pneumothorax(float64(u), v, m, air, mark)
+	}
+}
+
+// pneumothorax returns the density lost at a pixel of the collapsed side.
+func (p *lungPass) pneumothorax(u, v float64, m, air, mark float32) float32 {
+	s := p.s
+	k := s.ptxK
+	mc := float32(s.lung(p.side, p.hx+(u-p.hx)/k, p.hy+(v-p.hy)/k, p.soft/k))
+	mark *= mc
+	air *= 1 - 0.5*float32(1-k)*mc
+	dark := 0.35 * m * (1 - mc)
+	line := 0.1 * m * 4 * mc * (1 - mc)
+	return airK*air*(1+dark) - vesselK*mark*air - line
+}
+
+func min32(a, b float32) float32 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func max32(a, b float32) float32 {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // drawHeart adds the density of heart and mediastinum over the body.

@@ -70,17 +70,7 @@ func drawFindings(r *rand.Rand, prof *Profile, pat patient, age int, sick float6
 	draw(Fracture, 0.8*on(Pneumothorax))
 	draw(PleuralOther, 0.5*on(PleuralEffusion))
 	draw(LungOpacity, 0)
-	for _, c := range []struct {
-		i int
-		p float64
-	}{{Consolidation, 0.95}, {Pneumonia, 0.85}, {Edema, 0.7}, {Atelectasis, 0.6}, {LungLesion, 0.5}} {
-		if i := c.i; t.Present[i] && r.Float64() < c.p {
-			if !t.Present[LungOpacity] {
-				t.Present[LungOpacity], t.Severity[LungOpacity] = true, 0
-			}
-			t.Severity[LungOpacity] = max(t.Severity[LungOpacity], t.Severity[i])
-		}
-	}
+	addOpacity(r, &t)
 	for i := range t.Side {
 		t.Side[i] = r.IntN(2)
 		if r.Float64() < 0.3 {
@@ -95,6 +85,22 @@ func drawFindings(r *rand.Rand, prof *Profile, pat patient, age int, sick float6
 		}
 	}
 	return t
+}
+
+// addOpacity marks most parenchymal findings as lung opacities too, with
+// the largest contributor's severity.
+func addOpacity(r *rand.Rand, t *Truth) {
+	for _, c := range []struct {
+		i int
+		p float64
+	}{{Consolidation, 0.95}, {Pneumonia, 0.85}, {Edema, 0.7}, {Atelectasis, 0.6}, {LungLesion, 0.5}} {
+		if i := c.i; t.Present[i] && r.Float64() < c.p {
+			if !t.Present[LungOpacity] {
+				t.Present[LungOpacity], t.Severity[LungOpacity] = true, 0
+			}
+			t.Severity[LungOpacity] = max(t.Severity[LungOpacity], t.Severity[i])
+		}
+	}
 }
 
 // reporting holds how a radiology report mentions a finding: when present,
