@@ -71,3 +71,22 @@ func TestProblemsJoin(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestDurationText(t *testing.T) {
+	var v struct {
+		D Duration `toml:"d"`
+	}
+	if err := Decode([]byte("d = \"1m30s\"\n"), "x.toml", &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.D.D().Seconds() != 90 {
+		t.Fatalf("got %v", v.D.D())
+	}
+	if err := Decode([]byte("d = \"soon\"\n"), "x.toml", &v); err == nil || !strings.Contains(err.Error(), "x.toml:1") {
+		t.Fatalf("bad duration error %v", err)
+	}
+	b, _ := v.D.MarshalText()
+	if string(b) != "1m30s" {
+		t.Fatalf("marshal %q", b)
+	}
+}
