@@ -107,14 +107,8 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 // emaLoss loads the stepper's EMA weights into evalW, the weights pred is
 // bound to, and returns their validation loss.
 func emaLoss(ctx context.Context, pred *Predictor, evalW model.Weights, st *Stepper, val *model.ImageSet, pol LabelPolicy) (float64, error) {
-	copyInto(evalW, st.ema.Weights())
-	return pred.Loss(ctx, val, pol, 1)
-}
-
-// copyInto copies src's values into dst, which has the same specs.
-func copyInto(dst, src model.Weights) {
-	for _, t := range dst.Tensors() {
-		s, _ := src.Get(t.Name)
-		copy(t.Data, s.Data)
+	if err := optim.CopyValues(evalW, st.ema.Weights()); err != nil {
+		return 0, err
 	}
+	return pred.Loss(ctx, val, pol, 1)
 }

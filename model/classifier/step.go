@@ -165,12 +165,5 @@ func (s *Stepper) EMA() *optim.EMA { return s.ema }
 
 // Load copies src's values into the live weights (same specs required).
 func (s *Stepper) Load(src model.Weights) error {
-	if err := s.w.CheckSameSpec(src); err != nil {
-		return err
-	}
-	for _, t := range s.w.Tensors() {
-		o, _ := src.Get(t.Name)
-		copy(t.Data, o.Data)
-	}
-	return nil
+	return optim.CopyValues(s.w, src)
 }

@@ -21,6 +21,9 @@ type Trainer struct {
 	log   *slog.Logger
 	st    *Stepper
 	steps int64
+	// evalW is the copy of the weights Evaluate scores, bound to evalP.
+	evalW model.Weights
+	evalP *Predictor
 }
 
 // NewTrainer returns a trainer on train (which may mix real and synthetic
@@ -134,10 +137,17 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 	if t.val == nil || t.val.Len() == 0 {
 		return map[string]float64{"val_images": 0}, nil
 	}
-	p, err := NewPredictor(t.cfg.Arch, w, PredictBatch)
-	if err != nil {
-		return nil, err
+	if t.evalP == nil {
+		t.evalW = w.Clone()
+		p, err := NewPredictor(t.cfg.Arch, t.evalW, PredictBatch)
+		if err != nil {
+			return nil, err
+		}
+		t.evalP = p
+	} else if err := optim.CopyValues(t.evalW, w); err != nil {
+		return nil, fmt.Errorf("classifier: evaluate: %w", err)
 	}
+	p := t.evalP
 	loss, err := p.Loss(ctx, t.val, t.cfg.Train.Labels, 1)
 	if err != nil {
 		return nil, err

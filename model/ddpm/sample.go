@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/optim"
 )
 
 // Sampler draws images from one set of weights (normally the EMA weights),
@@ -90,11 +91,17 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 	if c := t.cfg.Train.EvalImages; c > 0 && c < n {
 		n = c
 	}
-	m, err := NewModel(t.cfg.Arch, w, t.cfg.Train.BatchSize)
-	if err != nil {
-		return nil, err
+	if t.evalM == nil {
+		t.evalW = w.Clone()
+		m, err := NewModel(t.cfg.Arch, t.evalW, t.cfg.Train.BatchSize)
+		if err != nil {
+			return nil, err
+		}
+		t.evalM = m
+	} else if err := optim.CopyValues(t.evalW, w); err != nil {
+		return nil, fmt.Errorf("ddpm: evaluate: %w", err)
 	}
-	loss, err := validationLoss(ctx, m, t.cfg.Train, t.val, n)
+	loss, err := validationLoss(ctx, t.evalM, t.cfg.Train, t.val, n)
 	if err != nil {
 		return nil, err
 	}

@@ -157,12 +157,5 @@ func (s *Stepper) Optimizer() *optim.Adam { return s.adam }
 // Load copies src's values into the live weights (same specs required),
 // for example the global model at the start of a round.
 func (s *Stepper) Load(src model.Weights) error {
-	if err := s.w.CheckSameSpec(src); err != nil {
-		return err
-	}
-	for _, t := range s.w.Tensors() {
-		o, _ := src.Get(t.Name)
-		copy(t.Data, o.Data)
-	}
-	return nil
+	return optim.CopyValues(s.w, src)
 }

@@ -22,6 +22,9 @@ type Trainer struct {
 	log   *slog.Logger
 	st    *Stepper
 	steps int64
+	// evalW is the copy of the weights Evaluate scores, bound to evalM.
+	evalW model.Weights
+	evalM *Model
 }
 
 // NewTrainer returns a trainer on train (used for steps) and val (scored by
