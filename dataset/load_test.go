@@ -252,3 +252,16 @@ func TestCheckImages(t *testing.T) {
 		t.Fatalf("%d readable, %d unreadable; want 7 and 2", len(ok), ds.Report.Count(KindUnreadableImage))
 	}
 }
+
+func TestLoadMIMICDemographicsPath(t *testing.T) {
+	for _, d := range []string{"testdata/mimic/hosp", "testdata/mimic/hosp/patients.csv", "testdata/mimic"} {
+		ds := load(t, Source{Format: FormatMIMIC, Path: "testdata/mimic", Demographics: d}, nil)
+		if len(ds.Records) != 3 || ds.Records[0].Race != RaceWhite {
+			t.Errorf("demographics %s: %d records", d, len(ds.Records))
+		}
+	}
+	ds, err := Load(context.Background(), Source{Format: FormatMIMIC, Path: "testdata/mimic", Demographics: "testdata/chexpert"}, DefaultConfig(), nil)
+	if !errors.Is(err, ErrNoData) || ds.Report.Count(KindMissingFile) != 1 || len(ds.Records) != 0 {
+		t.Errorf("no patients file: %v, %d missing files, %d records", err, ds.Report.Count(KindMissingFile), len(ds.Records))
+	}
+}
