@@ -220,6 +220,9 @@ func TestTrainerRoundsAndEvaluate(t *testing.T) {
 	if err != nil || back.Weights.Hash() != ck.Weights.Hash() || back.Arch != ArchName {
 		t.Fatalf("checkpoint: %v", err)
 	}
+	if a, err := ArchOf(back); err != nil || a.Widths[1] != 32 {
+		t.Fatalf("ArchOf: %+v %v", a, err)
+	}
 	wider := ck
 	a := toyConfig().Arch
 	a.Widths = []int{8, 24}

@@ -186,3 +186,12 @@ func ParseArch(data []byte) (Arch, error) {
 	}
 	return a, nil
 }
+
+// ArchOf returns the architecture of a checkpoint written by this package,
+// refusing one of another architecture with model.ErrUnknownArch.
+func ArchOf(c model.Checkpoint) (Arch, error) {
+	if c.Arch != ArchName {
+		return Arch{}, fmt.Errorf("checkpoint architecture %q, want %q: %w", c.Arch, ArchName, model.ErrUnknownArch)
+	}
+	return ParseArch(c.Config)
+}

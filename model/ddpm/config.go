@@ -245,3 +245,12 @@ func ParseArch(data []byte) (Arch, error) {
 
 // ErrNoData reports a trainer given no training images.
 var ErrNoData = errors.New("ddpm: no images")
+
+// ArchOf returns the architecture of a checkpoint written by this package,
+// refusing one of another architecture with model.ErrUnknownArch.
+func ArchOf(c model.Checkpoint) (Arch, error) {
+	if c.Arch != ArchName {
+		return Arch{}, fmt.Errorf("checkpoint architecture %q, want %q: %w", c.Arch, ArchName, model.ErrUnknownArch)
+	}
+	return ParseArch(c.Config)
+}

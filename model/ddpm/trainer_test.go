@@ -172,12 +172,15 @@ func TestCheckpointRoundTripAndRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := ParseArch(back.Config)
+	a, err := ArchOf(back)
 	if err != nil || back.Arch != ArchName || back.Weights.Hash() != ck.Weights.Hash() || back.EMA.Hash() != ck.EMA.Hash() || back.Step != 2 {
 		t.Fatalf("round trip: %v %+v", err, back.Arch)
 	}
 	if _, err := NewModel(a, back.EMA, 2); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := ArchOf(model.Checkpoint{Arch: "cxr-resnet/1"}); !errors.Is(err, model.ErrUnknownArch) {
+		t.Fatalf("ArchOf foreign checkpoint: %v", err)
 	}
 	// A checkpoint claiming a wider network is refused, naming a tensor.
 	wider := ck
