@@ -56,6 +56,8 @@ for line in open(sys.argv[1]):
         "go_rss_mb": round(g["rss_mb"], 1),
         "torch_rss_mb": round(t["rss_mb"], 1),
         "rss_ratio": round(g["rss_mb"] / t["rss_mb"], 3),
+        "go_cpu_ms": round(g["cpu_ms"], 1),
+        "torch_cpu_ms": round(t["cpu_ms"], 1),
         "steps": g["steps"],
         "load_avg": r["load"],
     }
@@ -69,13 +71,14 @@ for line in open(sys.argv[1]):
         row["torch_images_per_s"] = round(n / t["ms"] * 1e3, 2)
     rows.append(row)
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
-print(f"{'case':34} {'go ms':>9} {'torch ms':>9} {'ratio':>6} {'go MB':>7} {'torch MB':>8}  notes")
+print(f"{'case':34} {'go ms':>9} {'torch ms':>9} {'ratio':>6} {'go MB':>7} {'torch MB':>8}  notes (CPU ms/step go/torch)")
 for r in rows:
     notes = []
     if "params" in r:
         notes.append(f"{r['params']:,} params")
     if "go_images_per_s" in r:
         notes.append(f"{r['go_images_per_s']} vs {r['torch_images_per_s']} images/s")
+    notes.append(f"cpu {r['go_cpu_ms']:.0f}/{r['torch_cpu_ms']:.0f}")
     notes.append(f"load {r['load_avg'][0]:.1f}->{r['load_avg'][1]:.1f}")
     print(f"{r['name']:34} {r['go_ms']:9.1f} {r['torch_ms']:9.1f} {r['ratio']:6.2f} {r['go_rss_mb']:7.0f} {r['torch_rss_mb']:8.0f}  {', '.join(notes)}")
 PYEOF

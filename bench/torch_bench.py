@@ -44,7 +44,7 @@ def op_case(name):
             layers += [nn.Conv2d(cin, c, 3, stride=1 if i == 0 else 2, padding=1), nn.GroupNorm(8, c), nn.SiLU()]
             cin = c
         net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 14))
-        x, tgt, mask = rnd(32, 1, 32, 32), rnd(32, 14, grad=False), rnd(32, 14, grad=False)
+        x, tgt, mask = rnd(32, 1, 32, 32, grad=False), rnd(32, 14, grad=False), rnd(32, 14, grad=False)
 
         def step():
             net.zero_grad(set_to_none=False)
@@ -156,13 +156,16 @@ def main():
         sys.exit(f"torch_bench: unknown case {args.case!r}")
     for _ in range(args.warmup):
         step()
-    ts = []
+    ts, cs = [], []
     for _ in range(args.steps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         step()
         ts.append((time.perf_counter() - t0) * 1e3)
+        cs.append((time.process_time() - c0) * 1e3)
     ts.sort()
-    out = {"name": args.case, "ms": ts[len(ts) // 2], "rss_mb": peak_rss_mb(), "steps": args.steps}
+    cs.sort()
+    out = {"name": args.case, "ms": ts[len(ts) // 2], "cpu_ms": cs[len(cs) // 2], "rss_mb": peak_rss_mb(),
+           "steps": args.steps}
     if params is not None:
         out["params"] = params
     print(json.dumps(out))

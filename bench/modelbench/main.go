@@ -22,6 +22,8 @@ type result struct {
 	Name  string  `json:"name"`
 	MS    float64 `json:"ms"`
 	RSSMB float64 `json:"rss_mb"`
+	// CPUMS is the median process CPU time (user+system) per step.
+	CPUMS float64 `json:"cpu_ms"`
 	Steps int     `json:"steps"`
 	Note  string  `json:"note,omitempty"`
 }
@@ -102,17 +104,21 @@ func run(c benchCase, warmup, steps int) (result, error) {
 		}
 	}
 	ts := make([]float64, 0, steps)
+	cs := make([]float64, 0, steps)
 	for i := 0; i < steps; i++ {
+		c0 := cpuTime()
 		t0 := time.Now()
 		if err := step(); err != nil {
 			return result{}, fmt.Errorf("%s: step %d: %w", c.name, i, err)
 		}
 		ts = append(ts, float64(time.Since(t0).Microseconds())/1e3)
+		cs = append(cs, float64((cpuTime()-c0).Microseconds())/1e3)
 	}
 	sort.Float64s(ts)
+	sort.Float64s(cs)
 	rss, err := peakRSSMB()
 	if err != nil {
 		return result{}, err
 	}
-	return result{Name: c.name, MS: ts[len(ts)/2], RSSMB: rss, Steps: steps, Note: note}, nil
+	return result{Name: c.name, MS: ts[len(ts)/2], CPUMS: cs[len(cs)/2], RSSMB: rss, Steps: steps, Note: note}, nil
 }

@@ -43,7 +43,7 @@ func opCases() []benchCase {
 // smallCNN is three conv+GroupNorm+SiLU stages, global pooling and a
 // 14-way linear head under masked BCE: the shape of the classifier.
 func smallCNN(g *opBuilder) *G.Node {
-	h := g.input(32, 1, 32, 32)
+	h := g.op(nn.NoGrad(g.input(32, 1, 32, 32)))
 	cin := 1
 	for i, c := range []int{16, 32, 64} {
 		stride := 1

@@ -81,7 +81,7 @@ func attnProbs[T Float](p AttnParams, q, k, s []T) {
 // heads split across workers.
 func attentionForward[T Float](p AttnParams, q, k, v, o []T) {
 	ld, ll := p.L*p.D, p.L*p.L
-	parallelFor(p.Batch*p.Heads, 1, func(lo, hi, _ int) {
+	parallelDynamic(p.Batch*p.Heads, 1, func(lo, hi int) {
 		buf := getScratch[T](4*ld + ll)
 		defer putScratch(buf)
 		qm, km, vm, om, s := buf[:ld], buf[ld:2*ld], buf[2*ld:3*ld], buf[3*ld:4*ld], buf[4*ld:]
@@ -102,7 +102,7 @@ func attentionForward[T Float](p AttnParams, q, k, v, o []T) {
 func attentionBackward[T Float](p AttnParams, q, k, v, do, dq, dk, dv []T) {
 	ld, ll := p.L*p.D, p.L*p.L
 	scale := T(1 / math.Sqrt(float64(p.D)))
-	parallelFor(p.Batch*p.Heads, 1, func(lo, hi, _ int) {
+	parallelDynamic(p.Batch*p.Heads, 1, func(lo, hi int) {
 		buf := getScratch[T](7*ld + 2*ll)
 		defer putScratch(buf)
 		qm, km, vm, dom := buf[:ld], buf[ld:2*ld], buf[2*ld:3*ld], buf[3*ld:4*ld]

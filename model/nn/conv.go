@@ -24,15 +24,17 @@ func Conv2D(x, w *gorgonia.Node, stride, pad int) (*gorgonia.Node, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: Conv2D stride %d pad %d does not fit x %v and w %v", ErrArg, stride, pad, xs, ws)
 	}
-	op := &convOp{opBase: newBase("conv2d", false, stride, pad), p: p}
+	op := &convOp{opBase: newBase("conv2d", false, stride, pad, boolInt(isNoGrad(x))), p: p, noInputGrad: isNoGrad(x)}
 	return gorgonia.ApplyOp(op, x, w)
 }
 
-// convOp is the forward convolution node.
+// convOp is the forward convolution node. noInputGrad is set when x comes
+// from NoGrad: then only the filter gradient is built.
 type convOp struct {
 	opBase
-	p   ConvParams
-	out outBuf
+	p           ConvParams
+	noInputGrad bool
+	out         outBuf
 }
 
 func (op *convOp) Arity() int    { return 2 }
@@ -40,7 +42,7 @@ func (op *convOp) Type() hm.Type { return fnType(tensorType(4), tensorType(4), t
 func (op *convOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.O, op.p.OH, op.p.OW}, nil
 }
-func (op *convOp) DiffWRT(int) []bool { return []bool{true, true} }
+func (op *convOp) DiffWRT(int) []bool { return []bool{!op.noInputGrad, true} }
 
 func (op *convOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	p := op.p
@@ -62,9 +64,13 @@ func (op *convOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *convOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dx, err := gorgonia.ApplyOp(&convGradOp{opBase: newBase("conv2dGradX", false, op.p.Stride, op.p.Pad), p: op.p}, in[1], grad)
-	if err != nil {
-		return nil, err
+	var dx *gorgonia.Node
+	var err error
+	if !op.noInputGrad {
+		dx, err = gorgonia.ApplyOp(&convGradOp{opBase: newBase("conv2dGradX", false, op.p.Stride, op.p.Pad), p: op.p}, in[1], grad)
+		if err != nil {
+			return nil, err
+		}
 	}
 	dw, err := gorgonia.ApplyOp(&convGradOp{opBase: newBase("conv2dGradW", false, op.p.Stride, op.p.Pad), p: op.p, filter: true}, in[0], grad)
 	if err != nil {

@@ -8,7 +8,7 @@ const elemChunk = 1 << 15
 // channelAdd computes y[n,c,:] = x[n,c,:] + b[c] (perSample false) or
 // + b[n,c] (perSample true) over n samples of c channels of hw elements.
 func channelAdd[T Float](n, c, hw int, perSample bool, x, b, y []T) {
-	parallelFor(n*c, max(1, elemChunk/max(hw, 1)), func(lo, hi, _ int) {
+	parallelDynamic(n*c, max(1, elemChunk/max(hw, 1)), func(lo, hi int) {
 		for nc := lo; nc < hi; nc++ {
 			bv := b[nc%c]
 			if perSample {
@@ -26,14 +26,14 @@ func channelAdd[T Float](n, c, hw int, perSample bool, x, b, y []T) {
 // dy (perSample false) or db[n,c] = sum over hw (perSample true).
 func channelSum[T Float](n, c, hw int, perSample bool, dy, db []T) {
 	if perSample {
-		parallelFor(n*c, max(1, elemChunk/max(hw, 1)), func(lo, hi, _ int) {
+		parallelDynamic(n*c, max(1, elemChunk/max(hw, 1)), func(lo, hi int) {
 			for nc := lo; nc < hi; nc++ {
 				db[nc] = sumT(dy[nc*hw : (nc+1)*hw])
 			}
 		})
 		return
 	}
-	parallelFor(c, max(1, elemChunk/max(n*hw, 1)), func(lo, hi, _ int) {
+	parallelDynamic(c, max(1, elemChunk/max(n*hw, 1)), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var s float64
 			for i := 0; i < n; i++ {
@@ -62,7 +62,7 @@ func sumT[T Float](xs []T) T {
 
 // siluForward computes y = x*sigmoid(x).
 func siluForward[T Float](x, y []T) {
-	parallelFor(len(x), elemChunk, func(lo, hi, _ int) {
+	parallelDynamic(len(x), elemChunk, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := x[i]
 			y[i] = v * sigmoid(v)
@@ -72,7 +72,7 @@ func siluForward[T Float](x, y []T) {
 
 // siluBackward computes dx = dy * s*(1 + x*(1-s)) with s = sigmoid(x).
 func siluBackward[T Float](x, dy, dx []T) {
-	parallelFor(len(x), elemChunk, func(lo, hi, _ int) {
+	parallelDynamic(len(x), elemChunk, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := x[i]
 			s := sigmoid(v)
@@ -84,7 +84,7 @@ func siluBackward[T Float](x, dy, dx []T) {
 // upsample2x repeats each element of x (planes, h, w) into a 2x2 block of
 // y (planes, 2h, 2w).
 func upsample2x[T Float](planes, h, w int, x, y []T) {
-	parallelFor(planes, max(1, elemChunk/max(4*h*w, 1)), func(lo, hi, _ int) {
+	parallelDynamic(planes, max(1, elemChunk/max(4*h*w, 1)), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			xp := x[pl*h*w : (pl+1)*h*w]
 			yp := y[pl*4*h*w : (pl+1)*4*h*w]
@@ -102,7 +102,7 @@ func upsample2x[T Float](planes, h, w int, x, y []T) {
 
 // upsample2xGrad sums each 2x2 block of dy (planes, 2h, 2w) into dx.
 func upsample2xGrad[T Float](planes, h, w int, dy, dx []T) {
-	parallelFor(planes, max(1, elemChunk/max(4*h*w, 1)), func(lo, hi, _ int) {
+	parallelDynamic(planes, max(1, elemChunk/max(4*h*w, 1)), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			dp := dy[pl*4*h*w : (pl+1)*4*h*w]
 			xp := dx[pl*h*w : (pl+1)*h*w]

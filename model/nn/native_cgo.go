@@ -27,7 +27,7 @@ func fp(s []float32) *C.float {
 // groupNormForwardNative32 is groupNormForward for float32 in SIMD C,
 // samples split across workers.
 func groupNormForwardNative32(p NormParams, x, gamma, beta, y []float32) {
-	parallelFor(p.N, 1, func(lo, hi, _ int) {
+	parallelDynamic(p.N, 2, func(lo, hi int) {
 		C.nn_groupnorm_fwd_f32(fp(x), fp(gamma), fp(beta), fp(y), C.long(lo), C.long(hi),
 			C.long(p.C), C.long(p.HW), C.long(p.Groups), C.double(p.Eps), C.int(boolInt(p.SiLU)))
 	})
@@ -48,14 +48,14 @@ func groupNormBackwardNative32(p NormParams, x, gamma, beta, dy, dx, dgamma, dbe
 
 // siluForwardNative32 is siluForward for float32 in SIMD C.
 func siluForwardNative32(x, y []float32) {
-	parallelFor(len(x), elemChunk, func(lo, hi, _ int) {
+	parallelDynamic(len(x), elemChunk, func(lo, hi int) {
 		C.nn_silu_fwd_f32(fp(x[lo:hi]), fp(y[lo:hi]), C.long(hi-lo))
 	})
 }
 
 // siluBackwardNative32 is siluBackward for float32 in SIMD C.
 func siluBackwardNative32(x, dy, dx []float32) {
-	parallelFor(len(x), elemChunk, func(lo, hi, _ int) {
+	parallelDynamic(len(x), elemChunk, func(lo, hi int) {
 		C.nn_silu_bwd_f32(fp(x[lo:hi]), fp(dy[lo:hi]), fp(dx[lo:hi]), C.long(hi-lo))
 	})
 }

@@ -33,7 +33,7 @@ func groupStats[T Float](xs []T, eps float64) (mean, rstd float64) {
 func groupNormForward[T Float](p NormParams, x, gamma, beta, y []T) {
 	cg := p.C / p.Groups
 	gsize := cg * p.HW
-	parallelFor(p.N, 1, func(lo, hi, _ int) {
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			for g := 0; g < p.Groups; g++ {
 				base := (n*p.C + g*cg) * p.HW

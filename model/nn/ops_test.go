@@ -71,6 +71,24 @@ func opCases() []opCase {
 		convCase("conv5x3pad2im2col", 2, 2, 4, 5, 3, 5, 3, 1, 2, "im2col"),
 		convCase("conv1x1pad1", 2, 3, 3, 2, 2, 1, 1, 1, 1, "taps"),
 		convCase("conv3x3s2batch5", 5, 2, 5, 5, 3, 3, 3, 2, 1, ""),
+		convCase("conv3x3s2taps", 3, 4, 7, 6, 3, 3, 3, 2, 1, "taps"),
+		convCase("conv3x3s2tapsEven", 2, 4, 8, 8, 3, 3, 3, 2, 1, "taps"),
+		convCase("conv4x4s2p1taps", 2, 2, 6, 7, 3, 4, 4, 2, 1, "taps"),
+		convCase("conv3x3s3p2taps", 2, 2, 8, 7, 2, 3, 3, 3, 2, "taps"),
+		convCase("conv2x2s2nopadTaps", 2, 3, 6, 5, 2, 2, 2, 2, 0, "taps"),
+		{
+			name:   "conv3x3NoGradInput",
+			shapes: [][]int{{2, 1, 5, 4}, {3, 1, 3, 3}},
+			build: func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+				x, err := NoGrad(in[0])
+				if err != nil {
+					return nil, err
+				}
+				return Conv2D(x, in[1], 1, 1)
+			},
+			ref:    func(d [][]float64) []float64 { return refConv(d[0], d[1], 2, 1, 5, 4, 3, 3, 3, 1, 1) },
+			noGrad: map[int]bool{0: true},
+		},
 		{
 			name:   "biasAdd4D",
 			shapes: [][]int{{2, 3, 2, 3}, {3}},

@@ -53,6 +53,44 @@ func parallelFor(n, minChunk int, body func(lo, hi, worker int)) {
 	wg.Wait()
 }
 
+// parallelDynamic runs body over [0, n) like parallelFor, but its workers
+// take chunks of chunk items from a shared counter until none are left, so
+// a worker slowed by a busy core does not hold the others up. The split
+// varies from run to run, so it is only for kernels whose results do not
+// depend on it (no cross-item reductions): reductions use parallelFor,
+// whose fixed split keeps results bit-identical between runs.
+func parallelDynamic(n, chunk int, body func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunk = max(chunk, 1)
+	w := min(numWorkers(), (n+chunk-1)/chunk)
+	if w <= 1 {
+		body(0, n)
+		return
+	}
+	var next atomic.Int64
+	run := func() {
+		for {
+			lo := int(next.Add(int64(chunk))) - chunk
+			if lo >= n {
+				return
+			}
+			body(lo, min(lo+chunk, n))
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < w; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	run()
+	wg.Wait()
+}
+
 // scratch pools hold reusable work buffers (im2col columns, partial
 // gradients) so that steady-state training allocates none.
 var (
