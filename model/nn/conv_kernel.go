@@ -136,7 +136,7 @@ func convForward[T Float](p ConvParams, x, w, y []T) {
 		return
 	}
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
-	parallelDynamic(p.N, 2, func(lo, hi int) {
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		var col []T
 		if !p.pointwise() {
 			col = getScratch[T](k * ohw)
@@ -161,7 +161,7 @@ func convGradX[T Float](p ConvParams, w, dy, dx []T) {
 		return
 	}
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
-	parallelDynamic(p.N, 2, func(lo, hi int) {
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		var col []T
 		if !p.pointwise() {
 			col = getScratch[T](k * ohw)

@@ -118,7 +118,7 @@ func tapForward[T Float](p ConvParams, x, w, y []T) {
 	defer putScratch(wt)
 	packTaps(p, w, wt)
 	chw, ohw := p.C*p.H*p.W, p.OH*p.OW
-	parallelDynamic(p.N, 2, func(lo, hi int) {
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		xp := getScratch[T](g.size)
 		yw := getScratch[T](p.O * g.n)
 		defer putScratch(xp)
@@ -171,7 +171,7 @@ func tapGradX[T Float](p ConvParams, w, dy, dx []T) {
 	defer putScratch(wt)
 	packTaps(p, w, wt)
 	chw, ohw := p.C*p.H*p.W, p.OH*p.OW
-	parallelDynamic(p.N, 2, func(lo, hi int) {
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		dxp := getScratch[T](g.size)
 		dyw := getScratch[T](p.O * g.n)
 		defer putScratch(dxp)

@@ -141,18 +141,32 @@ func avgPoolGrad[T Float](planes, hw int, dy, dx []T) {
 // concatRows writes, for each of outer rows, a's row (na elements) then
 // b's row (nb elements) into y.
 func concatRows[T Float](outer, na, nb int, a, b, y []T) {
-	for i := 0; i < outer; i++ {
-		copy(y[i*(na+nb):], a[i*na:(i+1)*na])
-		copy(y[i*(na+nb)+na:], b[i*nb:(i+1)*nb])
-	}
+	parallelDynamic(outer, max(1, elemChunk/max(na+nb, 1)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			copy(y[i*(na+nb):], a[i*na:(i+1)*na])
+			copy(y[i*(na+nb)+na:], b[i*nb:(i+1)*nb])
+		}
+	})
 }
 
 // sliceRows copies elements [lo, hi) of each row of width w in dy to dx.
 func sliceRows[T Float](outer, w, lo, hi int, dy, dx []T) {
 	n := hi - lo
-	for i := 0; i < outer; i++ {
-		copy(dx[i*n:(i+1)*n], dy[i*w+lo:i*w+hi])
-	}
+	parallelDynamic(outer, max(1, elemChunk/max(n, 1)), func(r0, r1 int) {
+		for i := r0; i < r1; i++ {
+			copy(dx[i*n:(i+1)*n], dy[i*w+lo:i*w+hi])
+		}
+	})
+}
+
+// addInto writes y = a + b elementwise.
+func addInto[T Float](a, b, y []T) {
+	parallelDynamic(len(a), elemChunk, func(lo, hi int) {
+		ys, bs := y[lo:hi], b[lo:hi]
+		for i, v := range a[lo:hi] {
+			ys[i] = v + bs[i]
+		}
+	})
 }
 
 // bceMasked returns sum(m*bce(l, t))/sum(m) over entries with m > 0, where

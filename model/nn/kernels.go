@@ -30,6 +30,7 @@ type Kernels interface {
 	AvgPoolGrad(planes, hw int, dy, dx *tensor.Dense)
 	Concat(outer, na, nb int, a, b, y *tensor.Dense)
 	SliceRows(outer, w, lo, hi int, dy, dx *tensor.Dense)
+	Add(a, b, y *tensor.Dense)
 	Linear(n, in, out int, x, w, y *tensor.Dense)
 	LinearGradX(n, in, out int, w, dy, dx *tensor.Dense)
 	LinearGradW(n, in, out int, x, dy, dw *tensor.Dense)
@@ -190,6 +191,14 @@ func (cpuKernels) SliceRows(outer, w, lo, hi int, dy, dx *tensor.Dense) {
 		return
 	}
 	sliceRows(outer, w, lo, hi, f64(dy), f64(dx))
+}
+
+func (cpuKernels) Add(a, b, y *tensor.Dense) {
+	if is32(a) {
+		addInto(f32(a), f32(b), f32(y))
+		return
+	}
+	addInto(f64(a), f64(b), f64(y))
 }
 
 func (cpuKernels) Linear(n, in, out int, x, w, y *tensor.Dense) {

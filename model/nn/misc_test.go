@@ -69,6 +69,7 @@ func TestBuildErrors(t *testing.T) {
 		{"ConcatChannels", func() (*gorgonia.Node, error) { return ConcatChannels(x4, mk(tensor.Float32, 2, 4, 5, 6)) }, ErrShape},
 		{"Linear", func() (*gorgonia.Node, error) { return Linear(x2, mk(tensor.Float32, 3, 5), nil) }, ErrShape},
 		{"BCEWithLogitsMasked", func() (*gorgonia.Node, error) { return BCEWithLogitsMasked(x2, x2, mk(tensor.Float32, 2, 3)) }, ErrShape},
+		{"Add", func() (*gorgonia.Node, error) { return Add(x2, mk(tensor.Float32, 4, 2)) }, ErrShape},
 		{"MSE", func() (*gorgonia.Node, error) { return MSE(x2, mk(tensor.Float32, 4, 2)) }, ErrShape},
 		{"Attention", func() (*gorgonia.Node, error) { return Attention(x2, x2, x2) }, ErrShape},
 		{"SelfAttention2D heads", func() (*gorgonia.Node, error) { return SelfAttention2D(mk(tensor.Float32, 2, 6, 3, 3), 3) }, ErrArg},

@@ -176,7 +176,8 @@ INLINE void body_groupnorm_bwd_f32(const float *x, const float *gamma, const flo
 	long cg = C / G;
 	for (long n = n0; n < n1; n++) {
 		for (long g = 0; g < G; g++) {
-			gn_bwd_group(x, gamma, beta, dy, dx, acc, C, HW, cg, g, (n * C + g * cg) * HW, eps, silu);
+			gn_bwd_group(x, gamma, beta, dy, dx, acc + (n - n0) * 2 * C, C, HW, cg, g, (n * C + g * cg) * HW, eps,
+			             silu);
 		}
 	}
 }

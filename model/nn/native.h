@@ -1,6 +1,7 @@
 // Declarations of the SIMD float32 kernels in native.c.
 void nn_groupnorm_fwd_f32(const float *x, const float *gamma, const float *beta, float *y,
                           long n0, long n1, long C, long HW, long G, double eps, int silu);
+// nn_groupnorm_bwd_f32 writes sample n's [dgamma | dbeta] sums to acc[(n-n0)*2C ...], which must be zeroed.
 void nn_groupnorm_bwd_f32(const float *x, const float *gamma, const float *beta, const float *dy,
                           float *dx, double *acc, long n0, long n1, long C, long HW, long G,
                           double eps, int silu);

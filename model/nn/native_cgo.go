@@ -27,7 +27,7 @@ func fp(s []float32) *C.float {
 // groupNormForwardNative32 is groupNormForward for float32 in SIMD C,
 // samples split across workers.
 func groupNormForwardNative32(p NormParams, x, gamma, beta, y []float32) {
-	parallelDynamic(p.N, 2, func(lo, hi int) {
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		C.nn_groupnorm_fwd_f32(fp(x), fp(gamma), fp(beta), fp(y), C.long(lo), C.long(hi),
 			C.long(p.C), C.long(p.HW), C.long(p.Groups), C.double(p.Eps), C.int(boolInt(p.SiLU)))
 	})
@@ -35,15 +35,12 @@ func groupNormForwardNative32(p NormParams, x, gamma, beta, y []float32) {
 
 // groupNormBackwardNative32 is groupNormBackward for float32 in SIMD C.
 func groupNormBackwardNative32(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta []float32) {
-	nw := min(numWorkers(), max(p.N, 1))
-	parts := make([][]float64, nw)
-	parallelFor(p.N, 1, func(lo, hi, wk int) {
-		acc := make([]float64, 2*p.C)
-		parts[wk] = acc
-		C.nn_groupnorm_bwd_f32(fp(x), fp(gamma), fp(beta), fp(dy), fp(dx), (*C.double)(unsafe.Pointer(&acc[0])),
+	acc := make([]float64, p.N*2*p.C)
+	parallelDynamic(p.N, 1, func(lo, hi int) {
+		C.nn_groupnorm_bwd_f32(fp(x), fp(gamma), fp(beta), fp(dy), fp(dx), (*C.double)(unsafe.Pointer(&acc[lo*2*p.C])),
 			C.long(lo), C.long(hi), C.long(p.C), C.long(p.HW), C.long(p.Groups), C.double(p.Eps), C.int(boolInt(p.SiLU)))
 	})
-	reduceNormParts(p.C, parts, dgamma, dbeta)
+	reduceNormSamples(p, acc, dgamma, dbeta)
 }
 
 // siluForwardNative32 is siluForward for float32 in SIMD C.

@@ -61,32 +61,28 @@ func groupNormForward[T Float](p NormParams, x, gamma, beta, y []T) {
 }
 
 // groupNormBackward computes dx, dgamma and dbeta from dy. The statistics
-// and, with SiLU, the pre-activation are recomputed from x. Each worker
-// accumulates dgamma and dbeta for its samples; the partials are added.
+// and, with SiLU, the pre-activation are recomputed from x. Each sample's
+// dgamma and dbeta sums go to their own slot and are added in sample order,
+// so the result does not depend on how the samples were scheduled.
 func groupNormBackward[T Float](p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta []T) {
-	nw := min(numWorkers(), max(p.N, 1))
-	parts := make([][]float64, nw)
-	parallelFor(p.N, 1, func(lo, hi, wk int) {
-		acc := make([]float64, 2*p.C)
-		parts[wk] = acc
+	acc := make([]float64, p.N*2*p.C)
+	parallelDynamic(p.N, 1, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			for g := 0; g < p.Groups; g++ {
-				groupNormBackwardGroup(p, n, g, x, gamma, beta, dy, dx, acc)
+				groupNormBackwardGroup(p, n, g, x, gamma, beta, dy, dx, acc[n*2*p.C:(n+1)*2*p.C])
 			}
 		}
 	})
-	reduceNormParts(p.C, parts, dgamma, dbeta)
+	reduceNormSamples(p, acc, dgamma, dbeta)
 }
 
-// reduceNormParts adds the workers' partial [dgamma | dbeta] sums.
-func reduceNormParts[T Float](c int, parts [][]float64, dgamma, dbeta []T) {
-	for ch := 0; ch < c; ch++ {
+// reduceNormSamples adds the per-sample [dgamma | dbeta] sums in acc.
+func reduceNormSamples[T Float](p NormParams, acc []float64, dgamma, dbeta []T) {
+	for ch := 0; ch < p.C; ch++ {
 		var sg, sb float64
-		for _, acc := range parts {
-			if acc != nil {
-				sg += acc[ch]
-				sb += acc[c+ch]
-			}
+		for n := 0; n < p.N; n++ {
+			sg += acc[n*2*p.C+ch]
+			sb += acc[n*2*p.C+p.C+ch]
 		}
 		dgamma[ch], dbeta[ch] = T(sg), T(sb)
 	}

@@ -111,6 +111,18 @@ func opCases() []opCase {
 		groupNormCase("groupNormSiLU", []int{3, 6, 2, 2}, 3, true),
 		groupNormCase("groupNorm1group2D", []int{2, 4}, 1, true),
 		{
+			name:   "add",
+			shapes: [][]int{{2, 3, 2, 2}, {2, 3, 2, 2}},
+			build:  func(in []*gorgonia.Node) (*gorgonia.Node, error) { return Add(in[0], in[1]) },
+			ref: func(d [][]float64) []float64 {
+				y := make([]float64, len(d[0]))
+				for i := range y {
+					y[i] = d[0][i] + d[1][i]
+				}
+				return y
+			},
+		},
+		{
 			name:   "silu",
 			shapes: [][]int{{3, 7}},
 			build:  func(in []*gorgonia.Node) (*gorgonia.Node, error) { return SiLU(in[0]) },

@@ -124,3 +124,4 @@ func putScratch[T Float](b []T) {
 		scratch64.Put(&v)
 	}
 }
+
