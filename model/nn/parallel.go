@@ -124,4 +124,3 @@ func putScratch[T Float](b []T) {
 		scratch64.Put(&v)
 	}
 }
-
