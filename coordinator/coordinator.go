@@ -226,6 +226,14 @@ func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) error {
 
 // Wait blocks until job ends (or ctx ends) and returns its final status.
 func (c *Coordinator) Wait(ctx context.Context, jobID string) (JobStatus, error) {
+	// A job that ended in an earlier run of this coordinator is not loaded
+	// into the Engine; its final status is in the store.
+	if rec, found, err := c.store.Job(jobID); err != nil {
+		return JobStatus{}, err
+	} else if found && (rec.State == JobDone || rec.State == JobFailed) {
+		return JobStatus{ID: jobID, State: rec.State, Committed: rec.Committed, Rounds: rec.Spec.Rounds,
+			Round: rec.Committed, GlobalHash: rec.GlobalHash, Err: rec.Err}, nil
+	}
 	ch := make(chan JobStatus, 1)
 	err := c.do(ctx, func() {
 		for _, st := range c.engine.Jobs() {
