@@ -31,6 +31,17 @@ type Options struct {
 	OnCommit func(coordinator.RoundSummary)
 	// Results receives every agent's task outcomes when not nil.
 	Results chan siteagent.TaskResult
+	// Kits, when not nil, secures every connection with mTLS from the
+	// consortium's startup kits (nil: Config.TLS decides; plaintext when
+	// it is false).
+	Kits *Kits
+	// Aggregator makes each round's aggregator at the coordinator (nil:
+	// the plain weighted sum). Secure aggregation plugs in here.
+	Aggregator coordinator.AggregatorFactory
+	// Phases returns site i's runner of aggregator phases (nil: none).
+	Phases func(site int, name string) siteagent.PhaseRunner
+	// Agent adjusts site i's agent configuration before it starts.
+	Agent func(site int, cfg *siteagent.Config)
 }
 
 // Cluster is a running coordinator and its agents.
@@ -38,17 +49,22 @@ type Cluster struct {
 	cfg      Config
 	opts     Options
 	dir      string
-	coord    *coordinator.Coordinator
 	trainers []map[string]model.Trainer
 	names    []string
 
-	ctx      context.Context
-	cancel   context.CancelFunc
-	coordWG  sync.WaitGroup
-	coordErr error
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu     sync.Mutex
+	coord  *coordProc
 	agents []*agentProc
+}
+
+// coordProc is one run of the coordinator.
+type coordProc struct {
+	c      *coordinator.Coordinator
+	cancel context.CancelFunc
+	done   chan error
 }
 
 type agentProc struct {
@@ -65,6 +81,9 @@ func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster,
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.New()
+	}
 	if opts.Network == nil {
 		n, err := NetworkFor(cfg.Transport)
 		if err != nil {
@@ -76,6 +95,13 @@ func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster,
 		opts.Trainers = logregTrainers(cfg.Logreg, opts.Clock)
 	}
 	c := &Cluster{cfg: cfg, opts: opts, dir: dir, names: SiteNames(cfg.Sites)}
+	if opts.Kits == nil && cfg.TLS {
+		k, err := ProvisionKits(filepath.Join(dir, "pki"), c.names, opts.Clock)
+		if err != nil {
+			return nil, err
+		}
+		c.opts.Kits = k
+	}
 	for i, name := range c.names {
 		tr, err := opts.Trainers(i, name)
 		if err != nil {
@@ -84,7 +110,7 @@ func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster,
 		c.trainers = append(c.trainers, tr)
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
-	if err := c.startCoordinator(); err != nil {
+	if err := c.StartCoordinator(); err != nil {
 		c.cancel()
 		return nil, err
 	}
@@ -111,7 +137,7 @@ func logregTrainers(base logreg.Config, clk clock.Clock) func(int, string) (map[
 
 func (c *Cluster) coordinatorConfig() coordinator.Config {
 	cc := coordinator.DefaultConfig()
-	cc.ID, cc.Insecure, cc.DataDir = "sim-coordinator", true, filepath.Join(c.dir, "coordinator")
+	cc.ID, cc.Insecure, cc.DataDir = CoordinatorID, c.opts.Kits == nil, filepath.Join(c.dir, "coordinator")
 	cc.Listen = "127.0.0.1:0"
 	cc.HeartbeatInterval, cc.HeartbeatTimeout = c.cfg.HeartbeatInterval, c.cfg.HeartbeatTimeout
 	cc.StopGrace = coordinator.Duration(2 * time.Second)
@@ -121,28 +147,77 @@ func (c *Cluster) coordinatorConfig() coordinator.Config {
 	return cc
 }
 
-func (c *Cluster) startCoordinator() error {
+// StartCoordinator starts the coordinator on the cluster's state
+// directory; a coordinator started again after StopCoordinator resumes the
+// stored jobs from their last committed round, at the same address.
+func (c *Cluster) StartCoordinator() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.coord != nil {
+		return fmt.Errorf("cluster: coordinator already running")
+	}
+	opts := coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, OnCommit: c.opts.OnCommit, Aggregator: c.opts.Aggregator}
+	if c.opts.Kits != nil {
+		sec, auth, err := c.opts.Kits.server()
+		if err != nil {
+			return err
+		}
+		opts.Security, opts.Authenticator = sec, auth
+	}
 	lis, err := c.opts.Network.Listen()
 	if err != nil {
 		return err
 	}
-	co, err := coordinator.New(c.coordinatorConfig(), coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock,
-		Listener: lis, OnCommit: c.opts.OnCommit})
+	opts.Listener = lis
+	co, err := coordinator.New(c.coordinatorConfig(), opts)
 	if err != nil {
 		lis.Close()
 		return err
 	}
-	c.coord = co
-	c.coordWG.Add(1)
-	go func() {
-		defer c.coordWG.Done()
-		c.coordErr = co.Run(c.ctx)
-	}()
+	ctx, cancel := context.WithCancel(c.ctx)
+	p := &coordProc{c: co, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- co.Run(ctx) }()
+	c.coord = p
 	return nil
 }
 
-// Coordinator returns the running coordinator.
-func (c *Cluster) Coordinator() *coordinator.Coordinator { return c.coord }
+// StopCoordinator stops the coordinator gracefully (as a process exit
+// would: its store keeps every committed round) and waits for it.
+func (c *Cluster) StopCoordinator() error {
+	c.mu.Lock()
+	p := c.coord
+	c.coord = nil
+	c.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.cancel()
+	return <-p.done
+}
+
+// RestartCoordinator stops the coordinator and starts it again.
+func (c *Cluster) RestartCoordinator() error {
+	if err := c.StopCoordinator(); err != nil {
+		return fmt.Errorf("cluster: stop coordinator: %w", err)
+	}
+	return c.StartCoordinator()
+}
+
+// Coordinator returns the running coordinator (nil while it is stopped).
+func (c *Cluster) Coordinator() *coordinator.Coordinator {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.coord == nil {
+		return nil
+	}
+	return c.coord.c
+}
+
+// Kits returns the consortium's credentials (nil without mTLS).
+func (c *Cluster) Kits() *Kits { return c.opts.Kits }
+
+// Network returns the cluster's network.
+func (c *Cluster) Network() Network { return c.opts.Network }
 
 // Sites returns the site names in order.
 func (c *Cluster) Sites() []string { return c.names }
@@ -152,17 +227,35 @@ func (c *Cluster) Trainers(i int) map[string]model.Trainer { return c.trainers[i
 
 // StartAgent starts (or restarts) site i's agent.
 func (c *Cluster) StartAgent(i int) error {
+	co := c.Coordinator()
+	if co == nil {
+		return fmt.Errorf("cluster: start agent %s: no coordinator", c.names[i])
+	}
 	ac := siteagent.DefaultConfig()
-	ac.SiteID, ac.Insecure = c.names[i], true
-	ac.Coordinator = c.coord.Addr().String()
+	ac.SiteID, ac.Insecure = c.names[i], c.opts.Kits == nil
+	ac.Coordinator = co.Addr().String()
 	if _, _, err := net.SplitHostPort(ac.Coordinator); err != nil {
 		ac.Coordinator = "bufconn:0" // an in-memory listener has no port
 	}
 	ac.Gossip.Enabled = c.cfg.Gossip
 	ac.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(50 * time.Millisecond), Max: siteagent.Duration(time.Second), Multiplier: 2, Jitter: 0.2}
 	ac.StopGrace = siteagent.Duration(2 * time.Second)
-	a, err := siteagent.New(ac, siteagent.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, Trainers: c.trainers[i],
-		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results})
+	if c.opts.Agent != nil {
+		c.opts.Agent(i, &ac)
+	}
+	ao := siteagent.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, Trainers: c.trainers[i],
+		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results}
+	if c.opts.Kits != nil {
+		sec, err := c.opts.Kits.client(c.names[i])
+		if err != nil {
+			return err
+		}
+		ao.Security = sec
+	}
+	if c.opts.Phases != nil {
+		ao.Phases = c.opts.Phases(i, c.names[i])
+	}
+	a, err := siteagent.New(ac, ao)
 	if err != nil {
 		return err
 	}
@@ -182,8 +275,11 @@ func (c *Cluster) StartAgent(i int) error {
 // point of view, when gossip is off) and waits for it.
 func (c *Cluster) StopAgent(i int) error {
 	c.mu.Lock()
-	p := c.agents[i]
-	c.agents[i] = nil
+	var p *agentProc
+	if i < len(c.agents) {
+		p = c.agents[i]
+		c.agents[i] = nil
+	}
 	c.mu.Unlock()
 	if p == nil {
 		return nil
@@ -192,21 +288,38 @@ func (c *Cluster) StopAgent(i int) error {
 	return <-p.done
 }
 
-// Wait blocks until the job ends.
+// Wait blocks until the configured job ends.
 func (c *Cluster) Wait(ctx context.Context) (coordinator.JobStatus, error) {
-	return c.coord.Wait(ctx, c.cfg.Job.ID)
+	return c.WaitJob(ctx, c.cfg.Job.ID)
+}
+
+// WaitJob blocks until job ends, following the coordinator across
+// restarts.
+func (c *Cluster) WaitJob(ctx context.Context, job string) (coordinator.JobStatus, error) {
+	for {
+		co := c.Coordinator()
+		if co == nil {
+			select {
+			case <-ctx.Done():
+				return coordinator.JobStatus{}, ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+				continue
+			}
+		}
+		st, err := co.Wait(ctx, job)
+		if err == nil || ctx.Err() != nil || c.Coordinator() == co {
+			return st, err
+		}
+	}
 }
 
 // Close stops every agent and the coordinator.
 func (c *Cluster) Close() error {
 	var errs []error
 	for i := range c.names {
-		if i < len(c.agents) {
-			errs = append(errs, c.StopAgent(i))
-		}
+		errs = append(errs, c.StopAgent(i))
 	}
+	errs = append(errs, c.StopCoordinator())
 	c.cancel()
-	c.coordWG.Wait()
-	errs = append(errs, c.coordErr)
 	return errors.Join(errs...)
 }

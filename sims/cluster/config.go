@@ -17,6 +17,9 @@ type Config struct {
 	Transport string `toml:"transport" json:"transport"`
 	// Gossip runs memberlist failure detection on loopback UDP/TCP.
 	Gossip bool `toml:"gossip" json:"gossip"`
+	// TLS provisions a consortium CA and startup kits under the run's
+	// directory (pki/) and secures every connection with mTLS from them.
+	TLS bool `toml:"tls" json:"tls"`
 	// HeartbeatInterval and HeartbeatTimeout tune liveness without gossip.
 	HeartbeatInterval coordinator.Duration `toml:"heartbeat_interval" json:"heartbeat_interval"`
 	HeartbeatTimeout  coordinator.Duration `toml:"heartbeat_timeout" json:"heartbeat_timeout"`

@@ -59,17 +59,21 @@ func (c *Cluster) collect(ctx context.Context, st coordinator.JobStatus) (*Resul
 	cfg := c.cfg
 	res := &Result{Config: cfg, Sites: c.names, State: st.State, Error: st.Err, FinalHash: st.GlobalHash,
 		Seeds: Seeds{Data: int64(cfg.Logreg.DataSeed), Job: cfg.Job.Seed, SiteOrder: c.names}, Final: map[string]map[string]float64{}}
-	rounds, err := c.coord.Rounds(cfg.Job.ID)
+	co := c.Coordinator()
+	if co == nil {
+		return nil, fmt.Errorf("cluster: collect results: coordinator stopped")
+	}
+	rounds, err := co.Rounds(cfg.Job.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rounds {
 		res.Rounds = append(res.Rounds, r.Summary)
 	}
-	if res.Counters, err = c.coord.Counters(ctx); err != nil {
+	if res.Counters, err = co.Counters(ctx); err != nil {
 		return nil, err
 	}
-	global, err := c.coord.Global(cfg.Job.ID)
+	global, err := co.Global(cfg.Job.ID)
 	if err != nil {
 		return res, nil // no model to evaluate (the job failed early)
 	}
