@@ -181,36 +181,20 @@ func convGradX[T Float](p ConvParams, w, dy, dx []T) {
 	})
 }
 
-// convGradW computes dw (O,C,KH,KW) = sum over samples of dy_n * im2col(x_n)^T.
-// Each worker accumulates into its own partial sum; the partials are added
-// at the end.
+// convGradW computes dw (O,C,KH,KW) = sum over samples of dy_n * im2col(x_n)^T,
+// through slotSum so that the result is the same on every run.
 func convGradW[T Float](p ConvParams, x, dy, dw []T) {
 	if p.useTaps() {
 		tapGradW(p, x, dy, dw)
 		return
 	}
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
-	if p.N == 0 {
-		clear(dw)
-		return
-	}
-	nw := numWorkers()
-	if nw > p.N {
-		nw = p.N
-	}
-	partials := make([][]T, nw)
-	parallelFor(p.N, 1, func(lo, hi, wk int) {
-		acc := dw
-		if wk > 0 {
-			acc = getScratch[T](len(dw))
-		}
-		partials[wk] = acc
+	slotSum(p.N, dw, func(lo, hi int, acc []T) {
 		var col []T
 		if !p.pointwise() {
 			col = getScratch[T](k * ohw)
 			defer putScratch(col)
 		}
-		var beta T
 		for n := lo; n < hi; n++ {
 			xn := x[n*chw : (n+1)*chw]
 			src := xn
@@ -218,17 +202,7 @@ func convGradW[T Float](p ConvParams, x, dy, dw []T) {
 				im2col(p, xn, col)
 				src = col
 			}
-			gemm(false, true, p.O, k, ohw, 1, dy[n*p.O*ohw:(n+1)*p.O*ohw], ohw, src, ohw, beta, acc, k)
-			beta = 1
+			gemm(false, true, p.O, k, ohw, 1, dy[n*p.O*ohw:(n+1)*p.O*ohw], ohw, src, ohw, 1, acc, k)
 		}
 	})
-	for _, part := range partials[1:] {
-		if part == nil {
-			continue
-		}
-		for i, v := range part {
-			dw[i] += v
-		}
-		putScratch(part)
-	}
 }

@@ -191,19 +191,14 @@ func tapGradX[T Float](p ConvParams, w, dy, dx []T) {
 // gradient times the shifted input view. Each tap's product is formed
 // transposed, as (C x O) = input view times the wide gradient transposed,
 // which OpenBLAS runs markedly faster than the (O x C) orientation when
-// C >= O, as in a U-Net's decoder. Each worker accumulates its own
-// (taps, C, O) partial sum over a fixed share of the samples, so the result
-// is the same on every run.
+// C >= O, as in a U-Net's decoder. The (taps, C, O) sums over samples go
+// through slotSum, so the result is the same on every run.
 func tapGradW[T Float](p ConvParams, x, dy, dw []T) {
 	g := newTapGeom(p)
 	chw, ohw := p.C*p.H*p.W, p.OH*p.OW
-	size := g.taps * p.O * p.C
-	nw := min(numWorkers(), max(p.N, 1))
-	partials := make([][]T, nw)
-	parallelFor(p.N, 1, func(lo, hi, wk int) {
-		acc := getScratch[T](size)
-		clear(acc)
-		partials[wk] = acc
+	total := getScratch[T](g.taps * p.O * p.C)
+	defer putScratch(total)
+	slotSum(p.N, total, func(lo, hi int, acc []T) {
 		xp := getScratch[T](g.size)
 		dyw := getScratch[T](p.O * g.n)
 		defer putScratch(xp)
@@ -216,20 +211,6 @@ func tapGradW[T Float](p ConvParams, x, dy, dw []T) {
 			}
 		}
 	})
-	total := partials[0]
-	if total == nil {
-		total = getScratch[T](size)
-		clear(total)
-	}
-	for _, part := range partials[1:] {
-		if part == nil {
-			continue
-		}
-		for i, v := range part {
-			total[i] += v
-		}
-		putScratch(part)
-	}
 	for o := 0; o < p.O; o++ {
 		for c := 0; c < p.C; c++ {
 			dst := dw[(o*p.C+c)*g.taps : (o*p.C+c+1)*g.taps]
@@ -238,5 +219,4 @@ func tapGradW[T Float](p ConvParams, x, dy, dw []T) {
 			}
 		}
 	}
-	putScratch(total)
 }

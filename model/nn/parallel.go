@@ -124,3 +124,44 @@ func putScratch[T Float](b []T) {
 		scratch64.Put(&v)
 	}
 }
+
+// maxSlots bounds the partial sums slotSum keeps.
+const maxSlots = 16
+
+// slotSum computes out = sum over items [0, n) of per-item contributions
+// deterministically under dynamic scheduling. The items are cut into at
+// most maxSlots fixed, contiguous slots; workers take whole slots from a
+// shared counter, and body accumulates slot s's items [lo, hi) in order
+// into acc (len(out) elements, zeroed). The slot sums are then added in slot
+// order, element ranges split across workers. The result is therefore the
+// same on every run, whichever worker ran which slot.
+func slotSum[T Float](n int, out []T, body func(lo, hi int, acc []T)) {
+	size := len(out)
+	if n <= 1 {
+		clear(out)
+		if n == 1 {
+			body(0, 1, out)
+		}
+		return
+	}
+	slots := min(n, maxSlots)
+	buf := getScratch[T](slots * size)
+	defer putScratch(buf)
+	parallelDynamic(slots, 1, func(s0, s1 int) {
+		for s := s0; s < s1; s++ {
+			acc := buf[s*size : (s+1)*size]
+			clear(acc)
+			body(s*n/slots, (s+1)*n/slots, acc)
+		}
+	})
+	parallelDynamic(size, elemChunk/slots+1, func(lo, hi int) {
+		dst := out[lo:hi]
+		copy(dst, buf[lo:hi])
+		for s := 1; s < slots; s++ {
+			src := buf[s*size+lo : s*size+hi]
+			for i, v := range src {
+				dst[i] += v
+			}
+		}
+	})
+}
