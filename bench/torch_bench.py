@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from torch_classifier import NUM_LABELS, Classifier, augment  # noqa: E402
 from torch_unet import COND_DIM, UNet, cosine_schedule, time_features  # noqa: E402
 
 
@@ -108,6 +109,37 @@ def unet_train_case(spec):
     return step, sum(p.numel() for p in net.parameters())
 
 
+def classifier_train_case(spec):
+    """One classifier.Stepper.Step: augmentation, label policy (uncertain
+    ignored, blank as negative), forward, masked BCE, backward, clip-norm,
+    AdamW, EMA."""
+    a, tr = spec["arch"], spec["train"]
+    torch.manual_seed(1)
+    net = Classifier(a)
+    ad = tr["adam"]
+    opt = torch.optim.AdamW(net.parameters(), lr=ad["lr"], betas=(ad["beta1"], ad["beta2"]),
+                            eps=ad["eps"], weight_decay=ad["weight_decay"])
+    ema = EMA(net.parameters(), tr["ema_decay"], tr["ema_warmup"])
+    n, s = tr["batch_size"], a["image_size"]
+    x0 = torch.rand(n, a["in_channels"], s, s) * 2 - 1
+    labels = torch.randint(-2, 2, (n, NUM_LABELS))
+    tgt = (labels == 1).float()
+    mask = (labels != -1).float()
+
+    def step():
+        logits = net(augment(x0, tr["augment"]))
+        l = F.binary_cross_entropy_with_logits(logits, tgt, reduction="none")
+        loss = (l * mask).sum() / mask.sum()
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        if ad["clip_norm"] > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), ad["clip_norm"])
+        opt.step()
+        ema.update()
+
+    return step, sum(p.numel() for p in net.parameters())
+
+
 def ddim_case(spec):
     """Sampling one batch: DDIM (eta 0) over evenly spaced trailing steps
     with clipped x0, no guidance, as ddpm.Sampler."""
@@ -148,7 +180,9 @@ def main():
     spec = json.loads(args.spec) if args.spec else {}
     params = None
     step = op_case(args.case)
-    if step is None and "_train_" in args.case:
+    if step is None and args.case.startswith("classifier"):
+        step, params = classifier_train_case(spec)
+    elif step is None and "_train_" in args.case:
         step, params = unet_train_case(spec)
     elif step is None and args.case.startswith("ddim"):
         step, params = ddim_case(spec)

@@ -6,17 +6,20 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/classifier"
 	"github.com/synthfed/synthfed/model/ddpm"
 )
 
 // modelCases are the whole-model cases: the U-Net training step at the
-// simulation default and at the benchmark size, and DDIM sampling.
+// simulation default and at the benchmark size, the classifier training
+// step, and DDIM sampling.
 func modelCases() []benchCase {
 	bench := ddpm.DefaultConfig()
 	bench.Arch = ddpm.BenchArch()
 	return []benchCase{
 		unetStepCase("unet_default_train_b32", ddpm.DefaultConfig()),
 		unetStepCase("unet_bench_train_b32", bench),
+		classifierStepCase("classifier_default_train_b32", classifier.DefaultConfig()),
 		ddimCase("ddim50_default_b32", ddpm.DefaultConfig()),
 	}
 }
