@@ -55,39 +55,74 @@ func (g tapGeom) off(p ConvParams, t int) int {
 
 // phaseInput writes x (C,H,W) into the zero-padded phase buffer xp.
 func phaseInput[T Float](p ConvParams, g tapGeom, x, xp []T) {
+	if g.s == 1 {
+		padInput(p, g, x, xp)
+		return
+	}
 	clear(xp)
-	s := g.s
 	for c := 0; c < p.C; c++ {
 		for h := 0; h < p.H; h++ {
-			i := h + p.Pad
 			src := x[(c*p.H+h)*p.W : (c*p.H+h+1)*p.W]
-			if s == 1 {
-				copy(xp[c*g.plane+i*g.wp+p.Pad:], src)
+			if g.s == 1 {
+				copy(xp[c*g.plane+(h+p.Pad)*g.wp+p.Pad:], src)
 				continue
 			}
-			for w, v := range src {
-				j := w + p.Pad
-				xp[(((i%s)*s+j%s)*p.C+c)*g.plane+(i/s)*g.wph+j/s] = v
+			for q := 0; q < g.s; q++ {
+				off, w0 := phaseOffset(p, g, c, h, q)
+				dst := xp[off:]
+				for k := 0; w0+k*g.s < p.W; k++ {
+					dst[k] = src[w0+k*g.s]
+				}
 			}
 		}
 	}
 }
 
+// padInput is phaseInput for stride 1: it copies each row and clears only
+// the padding around it, not the whole buffer.
+func padInput[T Float](p ConvParams, g tapGeom, x, xp []T) {
+	for c := 0; c < p.C; c++ {
+		pl := xp[c*g.plane : (c+1)*g.plane]
+		clear(pl[:p.Pad*g.wp])
+		clear(pl[(p.Pad+p.H)*g.wp:])
+		for h := 0; h < p.H; h++ {
+			row := pl[(h+p.Pad)*g.wp : (h+p.Pad+1)*g.wp]
+			clear(row[:p.Pad])
+			copy(row[p.Pad:], x[(c*p.H+h)*p.W:(c*p.H+h+1)*p.W])
+			clear(row[p.Pad+p.W:])
+		}
+	}
+	clear(xp[p.C*g.plane:])
+}
+
+// phaseOffset returns, for input row h of channel c and column phase q,
+// where in the phase buffer the first input pixel of that phase goes, and
+// that pixel's column w0; the phase's later pixels, w0+S, w0+2S..., follow
+// contiguously.
+func phaseOffset(p ConvParams, g tapGeom, c, h, q int) (off, w0 int) {
+	i := h + p.Pad
+	// The first padded column j >= Pad with j mod S == q.
+	j := p.Pad + ((q-p.Pad)%g.s+g.s)%g.s
+	ph := (i%g.s)*g.s + q
+	return (ph*p.C+c)*g.plane + (i/g.s)*g.wph + j/g.s, j - p.Pad
+}
+
 // unphaseGrad is phaseInput's adjoint restricted to the real pixels: dx
 // (C,H,W) from the phase-layout gradient dxp, dropping the padding.
 func unphaseGrad[T Float](p ConvParams, g tapGeom, dxp, dx []T) {
-	s := g.s
 	for c := 0; c < p.C; c++ {
 		for h := 0; h < p.H; h++ {
-			i := h + p.Pad
 			dst := dx[(c*p.H+h)*p.W : (c*p.H+h+1)*p.W]
-			if s == 1 {
-				copy(dst, dxp[c*g.plane+i*g.wp+p.Pad:])
+			if g.s == 1 {
+				copy(dst, dxp[c*g.plane+(h+p.Pad)*g.wp+p.Pad:])
 				continue
 			}
-			for w := range dst {
-				j := w + p.Pad
-				dst[w] = dxp[(((i%s)*s+j%s)*p.C+c)*g.plane+(i/s)*g.wph+j/s]
+			for q := 0; q < g.s; q++ {
+				off, w0 := phaseOffset(p, g, c, h, q)
+				src := dxp[off:]
+				for k := 0; w0+k*g.s < p.W; k++ {
+					dst[w0+k*g.s] = src[k]
+				}
 			}
 		}
 	}

@@ -35,12 +35,15 @@ func GroupNorm(x, gamma, beta *gorgonia.Node, groups int, eps float64, silu bool
 	return gorgonia.ApplyOp(op, x, gamma, beta)
 }
 
-// groupNormOp is the forward GroupNorm(+SiLU) node.
+// groupNormOp is the forward GroupNorm(+SiLU) node. It keeps the
+// statistics of its last run for the backward node, which always runs
+// after it in the same pass.
 type groupNormOp struct {
 	opBase
 	p     NormParams
 	shape tensor.Shape
 	out   outBuf
+	stats []float64
 }
 
 func (op *groupNormOp) Arity() int { return 3 }
@@ -75,13 +78,16 @@ func (op *groupNormOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	y := op.out.get(dt, op.shape)
-	op.k.GroupNorm(op.p, ts[0], ts[1], ts[2], y)
+	if len(op.stats) != 2*op.p.N*op.p.Groups {
+		op.stats = make([]float64, 2*op.p.N*op.p.Groups)
+	}
+	op.k.GroupNorm(op.p, ts[0], ts[1], ts[2], y, op.stats)
 	return y, nil
 }
 
 func (op *groupNormOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	shared := &sharedGrads{parts: make([]outBuf, 2)}
-	gop := &groupNormGradOp{opBase: newBase("groupNormGrad", true), p: op.p, shape: op.shape, shared: shared}
+	gop := &groupNormGradOp{opBase: newBase("groupNormGrad", true), p: op.p, shape: op.shape, shared: shared, fwd: op}
 	dx, err := gorgonia.ApplyOp(gop, in[0], in[1], in[2], grad)
 	if err != nil {
 		return nil, err
@@ -98,12 +104,14 @@ func (op *groupNormOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgo
 }
 
 // groupNormGradOp computes dx from (x, gamma, beta, dy) and leaves dgamma
-// and dbeta in shared for the gradPart nodes.
+// and dbeta in shared for the gradPart nodes. It reads the statistics the
+// forward node fwd computed from the same x earlier in the pass.
 type groupNormGradOp struct {
 	opBase
 	p      NormParams
 	shape  tensor.Shape
 	shared *sharedGrads
+	fwd    *groupNormOp
 	out    outBuf
 }
 
@@ -124,6 +132,10 @@ func (op *groupNormGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	dx := op.out.get(dt, op.shape)
 	dgamma := op.shared.parts[0].get(dt, tensor.Shape{op.p.C})
 	dbeta := op.shared.parts[1].get(dt, tensor.Shape{op.p.C})
-	op.k.GroupNormGrad(op.p, ts[0], ts[1], ts[2], ts[3], dx, dgamma, dbeta)
+	var stats []float64
+	if len(op.fwd.stats) == 2*op.p.N*op.p.Groups {
+		stats = op.fwd.stats
+	}
+	op.k.GroupNormGrad(op.p, ts[0], ts[1], ts[2], ts[3], dx, dgamma, dbeta, stats)
 	return dx, nil
 }

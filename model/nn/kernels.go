@@ -20,8 +20,11 @@ type Kernels interface {
 	Conv2DGradW(p ConvParams, x, dy, dw *tensor.Dense)
 	ChannelAdd(n, c, hw int, perSample bool, x, b, y *tensor.Dense)
 	ChannelSum(n, c, hw int, perSample bool, dy, db *tensor.Dense)
-	GroupNorm(p NormParams, x, gamma, beta, y *tensor.Dense)
-	GroupNormGrad(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta *tensor.Dense)
+	// GroupNorm stores the per-(sample, group) mean and 1/std in stats
+	// (2*N*Groups values) when it is not nil; GroupNormGrad reuses them
+	// when not nil.
+	GroupNorm(p NormParams, x, gamma, beta, y *tensor.Dense, stats []float64)
+	GroupNormGrad(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta *tensor.Dense, stats []float64)
 	SiLU(x, y *tensor.Dense)
 	SiLUGrad(x, dy, dx *tensor.Dense)
 	Upsample2x(planes, h, w int, x, y *tensor.Dense)
@@ -113,20 +116,20 @@ func (cpuKernels) ChannelSum(n, c, hw int, perSample bool, dy, db *tensor.Dense)
 	channelSum(n, c, hw, perSample, f64(dy), f64(db))
 }
 
-func (cpuKernels) GroupNorm(p NormParams, x, gamma, beta, y *tensor.Dense) {
+func (cpuKernels) GroupNorm(p NormParams, x, gamma, beta, y *tensor.Dense, stats []float64) {
 	if is32(x) {
-		groupNormForwardNative32(p, f32(x), f32(gamma), f32(beta), f32(y))
+		groupNormForwardNative32(p, f32(x), f32(gamma), f32(beta), f32(y), stats)
 		return
 	}
-	groupNormForward(p, f64(x), f64(gamma), f64(beta), f64(y))
+	groupNormForward(p, f64(x), f64(gamma), f64(beta), f64(y), stats)
 }
 
-func (cpuKernels) GroupNormGrad(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta *tensor.Dense) {
+func (cpuKernels) GroupNormGrad(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta *tensor.Dense, stats []float64) {
 	if is32(x) {
-		groupNormBackwardNative32(p, f32(x), f32(gamma), f32(beta), f32(dy), f32(dx), f32(dgamma), f32(dbeta))
+		groupNormBackwardNative32(p, f32(x), f32(gamma), f32(beta), f32(dy), f32(dx), f32(dgamma), f32(dbeta), stats)
 		return
 	}
-	groupNormBackward(p, f64(x), f64(gamma), f64(beta), f64(dy), f64(dx), f64(dgamma), f64(dbeta))
+	groupNormBackward(p, f64(x), f64(gamma), f64(beta), f64(dy), f64(dx), f64(dgamma), f64(dbeta), stats)
 }
 
 func (cpuKernels) SiLU(x, y *tensor.Dense) {

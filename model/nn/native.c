@@ -92,13 +92,17 @@ INLINE void group_stats(const float *xs, long n, double eps, double *mean, doubl
 }
 
 INLINE void body_groupnorm_fwd_f32(const float *x, const float *gamma, const float *beta, float *y,
-                                 long n0, long n1, long C, long HW, long G, double eps, int silu) {
+                                 long n0, long n1, long C, long HW, long G, double eps, int silu, double *stats) {
 	long cg = C / G;
 	for (long n = n0; n < n1; n++) {
 		for (long g = 0; g < G; g++) {
 			long base = (n * C + g * cg) * HW;
 			double mean, rstd;
 			group_stats(x + base, cg * HW, eps, &mean, &rstd);
+			if (stats) {
+				stats[2 * (n * G + g)] = mean;
+				stats[2 * (n * G + g) + 1] = rstd;
+			}
 			for (long c = 0; c < cg; c++) {
 				long ch = g * cg + c;
 				float a = (float)rstd * gamma[ch];
@@ -120,9 +124,14 @@ INLINE void body_groupnorm_fwd_f32(const float *x, const float *gamma, const flo
 // gn_bwd_group handles one (sample, group); see groupNormBackwardGroup.
 INLINE void gn_bwd_group(const float *x, const float *gamma, const float *beta, const float *dy,
                                 float *dx, double *acc, long C, long HW, long cg, long g, long base,
-                                double eps, int silu) {
+                                double eps, int silu, const double *st) {
 	double mean, rstd;
-	group_stats(x + base, cg * HW, eps, &mean, &rstd);
+	if (st) {
+		mean = st[0];
+		rstd = st[1];
+	} else {
+		group_stats(x + base, cg * HW, eps, &mean, &rstd);
+	}
 	v8sf mv = splat((float)mean), rv = splat((float)rstd);
 	double s1 = 0, s2 = 0;
 	for (long c = 0; c < cg; c++) {
@@ -172,12 +181,12 @@ INLINE void gn_bwd_group(const float *x, const float *gamma, const float *beta, 
 
 INLINE void body_groupnorm_bwd_f32(const float *x, const float *gamma, const float *beta, const float *dy,
                                  float *dx, double *acc, long n0, long n1, long C, long HW, long G,
-                                 double eps, int silu) {
+                                 double eps, int silu, const double *stats) {
 	long cg = C / G;
 	for (long n = n0; n < n1; n++) {
 		for (long g = 0; g < G; g++) {
 			gn_bwd_group(x, gamma, beta, dy, dx, acc + (n - n0) * 2 * C, C, HW, cg, g, (n * C + g * cg) * HW, eps,
-			             silu);
+			             silu, stats ? stats + 2 * (n * G + g) : 0);
 		}
 	}
 }
@@ -216,42 +225,42 @@ void nn_native_init(void) {
 static int have_avx2(void) { return use_avx2; }
 
 AVX2 static void gn_fwd_avx2(const float *x, const float *gamma, const float *beta, float *y, long n0,
-                             long n1, long C, long HW, long G, double eps, int silu) {
-	body_groupnorm_fwd_f32(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+                             long n1, long C, long HW, long G, double eps, int silu, double *stats) {
+	body_groupnorm_fwd_f32(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu, stats);
 }
 
 static void gn_fwd_base(const float *x, const float *gamma, const float *beta, float *y, long n0,
-                        long n1, long C, long HW, long G, double eps, int silu) {
-	body_groupnorm_fwd_f32(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+                        long n1, long C, long HW, long G, double eps, int silu, double *stats) {
+	body_groupnorm_fwd_f32(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu, stats);
 }
 
 void nn_groupnorm_fwd_f32(const float *x, const float *gamma, const float *beta, float *y, long n0,
-                          long n1, long C, long HW, long G, double eps, int silu) {
+                          long n1, long C, long HW, long G, double eps, int silu, double *stats) {
 	if (have_avx2())
-		gn_fwd_avx2(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+		gn_fwd_avx2(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu, stats);
 	else
-		gn_fwd_base(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu);
+		gn_fwd_base(x, gamma, beta, y, n0, n1, C, HW, G, eps, silu, stats);
 }
 
 AVX2 static void gn_bwd_avx2(const float *x, const float *gamma, const float *beta, const float *dy,
                              float *dx, double *acc, long n0, long n1, long C, long HW, long G,
-                             double eps, int silu) {
-	body_groupnorm_bwd_f32(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+                             double eps, int silu, const double *stats) {
+	body_groupnorm_bwd_f32(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu, stats);
 }
 
 static void gn_bwd_base(const float *x, const float *gamma, const float *beta, const float *dy,
                         float *dx, double *acc, long n0, long n1, long C, long HW, long G,
-                        double eps, int silu) {
-	body_groupnorm_bwd_f32(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+                        double eps, int silu, const double *stats) {
+	body_groupnorm_bwd_f32(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu, stats);
 }
 
 void nn_groupnorm_bwd_f32(const float *x, const float *gamma, const float *beta, const float *dy,
                           float *dx, double *acc, long n0, long n1, long C, long HW, long G,
-                          double eps, int silu) {
+                          double eps, int silu, const double *stats) {
 	if (have_avx2())
-		gn_bwd_avx2(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+		gn_bwd_avx2(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu, stats);
 	else
-		gn_bwd_base(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu);
+		gn_bwd_base(x, gamma, beta, dy, dx, acc, n0, n1, C, HW, G, eps, silu, stats);
 }
 
 AVX2 static void silu_fwd_avx2(const float *x, float *y, long n) { body_silu_fwd_f32(x, y, n); }

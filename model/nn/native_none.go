@@ -6,12 +6,12 @@ package nn
 // openblas tag the package is pure Go.
 const haveNative = false
 
-func groupNormForwardNative32(p NormParams, x, gamma, beta, y []float32) {
-	groupNormForward(p, x, gamma, beta, y)
+func groupNormForwardNative32(p NormParams, x, gamma, beta, y []float32, stats []float64) {
+	groupNormForward(p, x, gamma, beta, y, stats)
 }
 
-func groupNormBackwardNative32(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta []float32) {
-	groupNormBackward(p, x, gamma, beta, dy, dx, dgamma, dbeta)
+func groupNormBackwardNative32(p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta []float32, stats []float64) {
+	groupNormBackward(p, x, gamma, beta, dy, dx, dgamma, dbeta, stats)
 }
 
 func siluForwardNative32(x, y []float32) { siluForward(x, y) }

@@ -29,8 +29,9 @@ func groupStats[T Float](xs []T, eps float64) (mean, rstd float64) {
 }
 
 // groupNormForward computes y = [SiLU](gamma*(x-mean)*rstd + beta),
-// samples split across workers.
-func groupNormForward[T Float](p NormParams, x, gamma, beta, y []T) {
+// samples split across workers. When stats is not nil it also stores each
+// (sample, group)'s mean and rstd there, for the backward pass.
+func groupNormForward[T Float](p NormParams, x, gamma, beta, y []T, stats []float64) {
 	cg := p.C / p.Groups
 	gsize := cg * p.HW
 	parallelDynamic(p.N, 1, func(lo, hi int) {
@@ -38,6 +39,9 @@ func groupNormForward[T Float](p NormParams, x, gamma, beta, y []T) {
 			for g := 0; g < p.Groups; g++ {
 				base := (n*p.C + g*cg) * p.HW
 				mean, rstd := groupStats(x[base:base+gsize], p.Eps)
+				if stats != nil {
+					stats[2*(n*p.Groups+g)], stats[2*(n*p.Groups+g)+1] = mean, rstd
+				}
 				for c := 0; c < cg; c++ {
 					ch := g*cg + c
 					a := T(rstd) * gamma[ch]
@@ -61,15 +65,16 @@ func groupNormForward[T Float](p NormParams, x, gamma, beta, y []T) {
 }
 
 // groupNormBackward computes dx, dgamma and dbeta from dy. The statistics
-// and, with SiLU, the pre-activation are recomputed from x. Each sample's
+// come from the forward pass's stats when not nil and are recomputed from x
+// otherwise; with SiLU the pre-activation is recomputed. Each sample's
 // dgamma and dbeta sums go to their own slot and are added in sample order,
 // so the result does not depend on how the samples were scheduled.
-func groupNormBackward[T Float](p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta []T) {
+func groupNormBackward[T Float](p NormParams, x, gamma, beta, dy, dx, dgamma, dbeta []T, stats []float64) {
 	acc := make([]float64, p.N*2*p.C)
 	parallelDynamic(p.N, 1, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			for g := 0; g < p.Groups; g++ {
-				groupNormBackwardGroup(p, n, g, x, gamma, beta, dy, dx, acc[n*2*p.C:(n+1)*2*p.C])
+				groupNormBackwardGroup(p, n, g, x, gamma, beta, dy, dx, acc[n*2*p.C:(n+1)*2*p.C], stats)
 			}
 		}
 	})
@@ -91,11 +96,16 @@ func reduceNormSamples[T Float](p NormParams, acc []float64, dgamma, dbeta []T) 
 // groupNormBackwardGroup handles one (sample, group): the first pass stores
 // dL/dxhat in dx and gathers the two group sums, the second turns it into
 // dL/dx.
-func groupNormBackwardGroup[T Float](p NormParams, n, g int, x, gamma, beta, dy, dx []T, acc []float64) {
+func groupNormBackwardGroup[T Float](p NormParams, n, g int, x, gamma, beta, dy, dx []T, acc, stats []float64) {
 	cg := p.C / p.Groups
 	gsize := cg * p.HW
 	base := (n*p.C + g*cg) * p.HW
-	mean, rstd := groupStats(x[base:base+gsize], p.Eps)
+	var mean, rstd float64
+	if stats != nil {
+		mean, rstd = stats[2*(n*p.Groups+g)], stats[2*(n*p.Groups+g)+1]
+	} else {
+		mean, rstd = groupStats(x[base:base+gsize], p.Eps)
+	}
 	m, r := T(mean), T(rstd)
 	var s1, s2 float64
 	for c := 0; c < cg; c++ {
