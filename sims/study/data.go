@@ -1,0 +1,159 @@
+package study
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/sims/phantom"
+)
+
+// Site is one hospital's data as its agent loads it: the training,
+// validation (early stopping) and test sets, and what the loader refused.
+type Site struct {
+	// Name is the site's ID (the phantom profile's name).
+	Name string
+	// Dir is the site's CheXpert folder.
+	Dir string
+	// Train, Val and Test are the preprocessed sets; patient IDs carry the
+	// site's name so that pooled sets never merge two sites' patients.
+	Train, Val, Test *model.ImageSet
+	// Records are Train's records, in order (the rows replicas copy).
+	Records []dataset.Record
+	// Report is the loader's report on the folder.
+	Report *dataset.Report
+	// Corrupted lists the image files the fault drill overwrote.
+	Corrupted []string
+}
+
+// Rejected counts the rows and images the loader refused at this site.
+func (s *Site) Rejected() int { return s.Report.Errors() }
+
+// RenderConsortium writes the phantom consortium as CheXpert folders
+// under dir, applies the corruption drill of cfg.Data.Corrupt, and loads
+// every site as its agent would (dataset.Load with a problem report).
+func RenderConsortium(ctx context.Context, cfg Config, dir string, log *slog.Logger) ([]*Site, error) {
+	pc := phantom.DefaultConfig()
+	pc.Seed, pc.Size, pc.Supersample, pc.ValidFraction = cfg.Seeds.Data, cfg.Data.Size, cfg.Data.Supersample, cfg.Data.TestFraction
+	sums, err := pc.WriteConsortium(ctx, dir, cfg.Sites, cfg.Data.ImagesPerSite)
+	if err != nil {
+		return nil, fmt.Errorf("study: render phantom consortium: %w", err)
+	}
+	sites := make([]*Site, len(sums))
+	for i, sum := range sums {
+		s := &Site{Name: sum.Name, Dir: sum.Dir}
+		if n := cfg.Data.Corrupt[sum.Name]; n > 0 {
+			if s.Corrupted, err = corruptImages(sum.Dir, n, cfg.Seeds.Data+uint64(i)); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.load(ctx, cfg, log); err != nil {
+			return nil, err
+		}
+		sites[i] = s
+	}
+	return sites, nil
+}
+
+// load reads the site's folder and splits it.
+func (s *Site) load(ctx context.Context, cfg Config, log *slog.Logger) error {
+	dc := dataset.DefaultConfig()
+	dc.Size = cfg.Data.Size
+	ds, err := dataset.Load(ctx, dataset.Source{Format: dataset.FormatCheXpert, Path: s.Dir}, dc, log.With("site", s.Name))
+	if err != nil {
+		return fmt.Errorf("study: site %s: load %s: %w", s.Name, s.Dir, err)
+	}
+	s.Report = ds.Report
+	bySplit := dataset.GroupBySplit(ds.Records)
+	parts, err := dataset.SplitPatients(bySplit["train"], []float64{1 - cfg.Data.ValFraction, cfg.Data.ValFraction}, cfg.Seeds.Split)
+	if err != nil {
+		return fmt.Errorf("study: site %s: split: %w", s.Name, err)
+	}
+	cache, err := dataset.NewCache("", 64)
+	if err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		set  **model.ImageSet
+		recs []dataset.Record
+		name string
+	}{{&s.Train, parts[0], "train"}, {&s.Val, parts[1], "validation"}, {&s.Test, bySplit["valid"], "test"}} {
+		set, kept, err := dataset.ToImageSet(ctx, p.recs, cache, dc, s.Report)
+		if err != nil {
+			return fmt.Errorf("study: site %s %s images: %w", s.Name, p.name, err)
+		}
+		if set.Len() < 2 {
+			return fmt.Errorf("study: site %s: %d readable %s images: %w", s.Name, set.Len(), p.name, dataset.ErrNoData)
+		}
+		for i := range set.PatientIDs {
+			set.PatientIDs[i] = s.Name + "/" + set.PatientIDs[i]
+		}
+		*p.set = set
+		if p.name == "train" {
+			s.Records = kept
+		}
+	}
+	return nil
+}
+
+// corruptImages overwrites n training images (chosen by seed) with bytes
+// that decode as no image format, and returns their paths.
+func corruptImages(dir string, n int, seed uint64) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(filepath.Join(dir, "train"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(p) == ".png" {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("study: corrupt %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	r := rand.New(rand.NewPCG(seed, 0xbad))
+	r.Shuffle(len(files), func(i, j int) { files[i], files[j] = files[j], files[i] })
+	files = files[:min(n, len(files))]
+	sort.Strings(files)
+	for _, f := range files {
+		if err := os.WriteFile(f, []byte("this is not an image\x00\xff"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// Pool concatenates image sets (nil ones are skipped).
+func Pool(sets ...*model.ImageSet) *model.ImageSet {
+	out := &model.ImageSet{}
+	for _, s := range sets {
+		if s != nil && s.Len() > 0 {
+			_ = out.Append(s) // sizes agree: every set is at data.size
+		}
+	}
+	return out
+}
+
+// Subset returns the rows idx of s (copied).
+func Subset(s *model.ImageSet, idx []int) *model.ImageSet {
+	out := &model.ImageSet{Size: s.Size}
+	px := s.Size * s.Size
+	out.Pixels = make([]float32, 0, len(idx)*px)
+	for _, i := range idx {
+		out.Pixels = append(out.Pixels, s.Image(i)...)
+		out.Cond = append(out.Cond, s.Cond[i])
+		out.Labels = append(out.Labels, s.Labels[i])
+		if s.PatientIDs != nil {
+			out.PatientIDs = append(out.PatientIDs, s.PatientIDs[i])
+		}
+		if s.Synthetic != nil {
+			out.Synthetic = append(out.Synthetic, s.Synthetic[i])
+		}
+	}
+	return out
+}

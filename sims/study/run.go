@@ -1,0 +1,312 @@
+package study
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/synthfed/synthfed/coordinator"
+	"github.com/synthfed/synthfed/eval/report"
+	"github.com/synthfed/synthfed/internal/clock"
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/sims/cluster"
+)
+
+// Options are a run's injected parts; the zero value is usable.
+type Options struct {
+	// Logger receives the components' logs (nil: discard).
+	Logger *slog.Logger
+	// Clock times the phases (nil: the wall clock). The consortium runs on
+	// the wall clock: its deadlines bound real training.
+	Clock clock.Clock
+	// Progress shows the run's progress (nil: nothing).
+	Progress *Progress
+	// Cluster adjusts the consortium's options before it starts: fault
+	// injection, secure-aggregation wiring.
+	Cluster func(*cluster.Options)
+}
+
+// run is one execution of the study.
+type run struct {
+	cfg  Config
+	opts Options
+	out  string
+	clk  clock.Clock
+	log  *slog.Logger
+	prog *Progress
+
+	res    *report.Results
+	sites  []*Site
+	fed    *Generator
+	alone  []*Generator
+	pools  [2][]*Replicas // federated, site-only
+	fedavg model.Weights
+	plan   *Plan
+	counts map[string]*Counts
+	rounds map[string][]coordinator.RoundRecord
+	kons   *Consortium
+	rejected int
+}
+
+// Run executes the study under out: it renders the consortium (out/data),
+// runs the federation (out/consortium), trains, samples, scores, and
+// writes out/results.json, out/report.md, out/report.html and the plots.
+func Run(ctx context.Context, cfg Config, out string, opts Options) (*report.Results, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.New()
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, opts: opts, out: out, clk: opts.Clock, log: opts.Logger, prog: opts.Progress,
+		rounds: map[string][]coordinator.RoundRecord{}}
+	defer r.closeConsortium()
+	r.res = &report.Results{Schema: report.SchemaVersion, Title: cfg.Title, Profile: cfg.Profile, Started: r.clk.Now().UTC().Format(time.RFC3339)}
+	steps := []struct {
+		name, unit string
+		total      int
+		fn         func(context.Context) error
+	}{
+		{"phantom", "sites", cfg.Sites, r.render},
+		{"ddpm-federated", "rounds", cfg.DDPM.Rounds, r.federate},
+		{"classifier-fedavg", "rounds", cfg.Classifier.FedAvgRounds, r.fedAvg},
+		{"ddpm-site-only", "rounds", cfg.Sites * cfg.DDPM.Rounds, r.trainAlone},
+		{"sampling", "images", r.imagesToSample(), r.sample},
+		{"classifiers", "classifiers", 0, r.classify},
+		{"evaluation", "experiments", 4, r.evaluate},
+		{"quality", "generators", 1 + cfg.Sites, r.quality},
+	}
+	for _, st := range steps {
+		if err := r.phase(ctx, st.name, st.total, st.unit, st.fn); err != nil {
+			return r.res, err
+		}
+	}
+	start := r.clk.Now()
+	r.finish()
+	r.res.Phases = append(r.res.Phases, report.Phase{Name: "report", WallSeconds: r.clk.Since(start).Seconds()})
+	return r.res, r.write()
+}
+
+// phase runs fn as a timed phase.
+func (r *run) phase(ctx context.Context, name string, total int, unit string, fn func(context.Context) error) error {
+	start := r.clk.Now()
+	r.prog.Start(name, total, unit)
+	err := fn(ctx)
+	d := r.clk.Since(start)
+	r.res.Phases = append(r.res.Phases, report.Phase{Name: name, WallSeconds: d.Seconds()})
+	r.prog.End(name, d)
+	if err != nil {
+		return fmt.Errorf("phase %s: %w", name, err)
+	}
+	return nil
+}
+
+func (r *run) render(ctx context.Context) error {
+	var err error
+	r.sites, err = RenderConsortium(ctx, r.cfg, filepath.Join(r.out, "data"), r.log)
+	if err != nil {
+		return err
+	}
+	for _, s := range r.sites {
+		r.prog.Note("site %-10s %4d train  %3d validation  %4d test images  (%d refused by the loader)", s.Name, s.Train.Len(), s.Val.Len(), s.Test.Len(), s.Rejected())
+	}
+	r.prog.Update(len(r.sites))
+	return nil
+}
+
+// federate starts the consortium and runs the federated DDPM job.
+func (r *run) federate(ctx context.Context) error {
+	co := cluster.Options{Logger: r.log}
+	if r.opts.Cluster != nil {
+		r.opts.Cluster(&co)
+	}
+	var mu sync.Mutex
+	last := time.Now()
+	k, err := StartConsortium(ctx, r.cfg, r.sites, filepath.Join(r.out, "consortium"), co, func(s coordinator.RoundSummary) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s.Round > 0 {
+			steps, batch := r.cfg.DDPM.LocalSteps, r.cfg.DDPM.Train.BatchSize
+			if s.Job == JobClassifier {
+				steps, batch = r.cfg.Classifier.FedAvgLocalSteps, r.cfg.Classifier.Train.BatchSize
+			}
+			imgs := float64(len(s.Accepted) * steps * batch)
+			r.prog.Update(s.Round, "round", s.Round, "loss", s.Metrics["train_loss"], "train images/s", imgs/time.Since(last).Seconds())
+		}
+		last = time.Now()
+	})
+	if err != nil {
+		return err
+	}
+	r.kons = k
+	if r.fed, err = k.WaitDDPM(ctx); err != nil {
+		return err
+	}
+	r.rounds[JobDDPM], err = k.Cluster().Coordinator().Rounds(JobDDPM)
+	return err
+}
+
+// fedAvg runs the FedAvg classifier job and stops the consortium.
+func (r *run) fedAvg(ctx context.Context) error {
+	k := r.kons
+	w, rounds, err := k.TrainClassifierFedAvg(ctx)
+	if err != nil {
+		return err
+	}
+	r.fedavg, r.rounds[JobClassifier] = w, rounds
+	if r.counts, err = k.SiteCounts(); err != nil {
+		return err
+	}
+	if kits := k.Cluster().Kits(); kits != nil {
+		r.rejected = kits.RejectedCount()
+	}
+	return r.closeConsortium()
+}
+
+// closeConsortium stops the consortium if it runs.
+func (r *run) closeConsortium() error {
+	if r.kons == nil {
+		return nil
+	}
+	err := r.kons.Close()
+	r.kons = nil
+	return err
+}
+
+// trainAlone trains every site's DDPM on its own data, sites in parallel.
+func (r *run) trainAlone(ctx context.Context) error {
+	r.alone = make([]*Generator, len(r.sites))
+	var mu sync.Mutex
+	done := 0
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, s := range r.sites {
+		eg.Go(func() error {
+			g, err := TrainAlone(ectx, r.cfg, s, r.log, func(round int, loss float64) {
+				mu.Lock()
+				done++
+				r.prog.Update(done, "site", s.Name, "round", round, "loss", loss)
+				mu.Unlock()
+			})
+			r.alone[i] = g
+			return err
+		})
+	}
+	return eg.Wait()
+}
+
+// imagesToSample counts the synthetic images of the sampling phase.
+func (r *run) imagesToSample() int {
+	n := r.cfg.Data.ImagesPerSite * r.cfg.Sites // an upper bound before loading
+	return n * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel) / 100
+}
+
+// sample draws every site's replicas from the federated DDPM (up to the
+// highest level) and from its site-only DDPM (the federation level).
+func (r *run) sample(ctx context.Context) error {
+	total := 0
+	for _, s := range r.sites {
+		total += s.Train.Len() * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel) / 100
+	}
+	r.prog.Start("sampling", total, "images")
+	start, base := time.Now(), 0
+	for i, s := range r.sites {
+		for k, job := range []struct {
+			g *Generator
+			n int
+		}{{r.fed, r.cfg.MaxLevel() / 100}, {r.alone[i], r.cfg.Experiments.FederationLevel / 100}} {
+			b := base
+			rep, err := SampleReplicas(ctx, r.cfg.DDPM.Config, job.g, s.Name, s.Train, job.n, r.cfg.Seeds.Sample, r.cfg.Experiments.Workers, func(n int) {
+				r.prog.Update(b+n, "site", s.Name, "generator", job.g.Name, "images/s", rate(b+n, time.Since(start)))
+			})
+			if err != nil {
+				return err
+			}
+			base += rep.Set.Len()
+			r.pools[k] = append(r.pools[k], rep)
+		}
+	}
+	r.prog.Note("sampled %d images at %.1f images/s (%d DDIM steps)", base, rate(base, time.Since(start)), r.cfg.DDPM.Sample.Steps)
+	return nil
+}
+
+// classify trains every classifier of the plan and scores the FedAvg one.
+func (r *run) classify(ctx context.Context) error {
+	t := NewClassifierTrainer(r.cfg, r.sites, r.log)
+	r.plan = NewPlan(r.cfg, t, r.pools[0], r.pools[1])
+	first, rest := r.plan.First(), r.plan.Rest()
+	total := len(first) + len(rest)
+	r.prog.Start("classifiers", total, "classifiers")
+	start := time.Now()
+	offset := 0
+	report := func(m *Model, n int) {
+		r.prog.Update(offset+n, "last", m.Key, "steps", m.Steps, "classifiers/min", float64(offset+n)/time.Since(start).Minutes())
+	}
+	if err := t.Fit(ctx, first, report); err != nil {
+		return err
+	}
+	offset = len(first)
+	if err := t.Fit(ctx, rest, report); err != nil {
+		return err
+	}
+	if r.fedavg.Len() > 0 {
+		return t.PredictWeights(ctx, r.plan.FedAvg, r.fedavg)
+	}
+	return nil
+}
+
+func (r *run) evaluate(ctx context.Context) error {
+	return r.plan.Experiments(ctx, r.cfg, NewScorer(r.cfg, r.sites), r.res)
+}
+
+// quality scores every generator's samples with the central classifier as
+// the judge, and draws the sample grids.
+func (r *run) quality(ctx context.Context) error {
+	j, err := NewJudge(r.cfg, r.plan.Central.Weights)
+	if err != nil {
+		return err
+	}
+	var trains, tests []*model.ImageSet
+	for _, s := range r.sites {
+		trains, tests = append(trains, s.Train), append(tests, s.Test)
+	}
+	pooled := Pool(trains...)
+	ref, _, err := j.Quality(ctx, "real test images (reference)", capped(Pool(tests...), r.cfg.Eval.QualityImages), pooled)
+	if err != nil {
+		return err
+	}
+	r.res.Quality = append(r.res.Quality, ref)
+	fedSample := QualitySample(r.cfg, r.pools[0])
+	q, mem, err := j.Quality(ctx, r.fed.Name, fedSample, pooled)
+	if err != nil {
+		return err
+	}
+	r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)
+	r.prog.Update(1)
+	for i, s := range r.sites {
+		q, mem, err := j.Quality(ctx, r.alone[i].Name, QualitySample(r.cfg, r.pools[1][i:i+1]), s.Train)
+		if err != nil {
+			return err
+		}
+		r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)
+		r.prog.Update(2 + i)
+	}
+	e := r.cfg.Eval
+	r.res.SampleGrids = []report.SampleGrid{
+		Grid("real training images", pooled, e.GridConditions, e.GridImages),
+		Grid("federated DDPM", fedSample, e.GridConditions, e.GridImages),
+		Grid(r.alone[0].Name+" DDPM", QualitySample(r.cfg, r.pools[1][:1]), e.GridConditions, e.GridImages),
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package study
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/synthfed/synthfed/eval/report"
+)
+
+// TestTinyRunEndToEnd runs the whole study on the tiny profile: the real
+// coordinator and agents over bufconn with mTLS, federated DDPM and FedAvg
+// classifier jobs, site-only DDPMs, sampling, every classifier, scoring,
+// quality and the report. It checks the shape of what is written, not the
+// (meaningless) numbers.
+func TestTinyRunEndToEnd(t *testing.T) {
+	cfg, err := Profile("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Data.Corrupt = map[string]int{"county": 2}
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	var log bytes.Buffer
+	res, err := Run(ctx, cfg, out, Options{Progress: NewProgress(&log, false, nil)})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	for _, f := range []string{"results.json", "report.md", "report.html"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	back, err := report.Load(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatalf("results.json does not decode strictly: %v", err)
+	}
+	exps := map[string]*report.Experiment{"supplementation": back.Supplementation, "synthetic_only": back.SyntheticOnly, "mixing": back.Mixing, "federation": back.Federation}
+	want := map[string]int{"supplementation": 3 * 3, "synthetic_only": 3 * 3, "mixing": 3 * 2, "federation": 3 * 5}
+	for k, e := range exps {
+		if e == nil || len(e.Rows) != want[k] {
+			t.Errorf("%s: %v rows, want %d", k, e, want[k])
+		}
+	}
+	if len(res.Findings) != 3 || len(res.Quality) != 5 || len(res.Memorisation) != 4 {
+		t.Errorf("%d findings, %d quality rows, %d memorisation rows", len(res.Findings), len(res.Quality), len(res.Memorisation))
+	}
+	var county report.SiteCounts
+	for _, s := range res.Sites {
+		if s.Site == "county" {
+			county = s
+		}
+	}
+	if county.Reasons["data: unreadable image"] != 2 {
+		t.Errorf("county counts %+v: want 2 unreadable images", county)
+	}
+	names := map[string]bool{}
+	for _, p := range res.Phases {
+		names[p.Name] = true
+	}
+	for _, p := range []string{"phantom", "ddpm-federated", "classifier-fedavg", "ddpm-site-only", "sampling", "classifiers", "evaluation", "quality", "report"} {
+		if !names[p] {
+			t.Errorf("phase %s not timed: %+v", p, res.Phases)
+		}
+	}
+	if !strings.Contains(log.String(), "phase sampling: done") {
+		t.Errorf("progress log lacks phase ends:\n%s", log.String())
+	}
+}
