@@ -8,6 +8,7 @@ import (
 
 	toml "github.com/pelletier/go-toml/v2"
 
+	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/protocol"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	Gossip GossipConfig `toml:"gossip"`
 	// Jobs are submitted at start unless the store already has them.
 	Jobs []JobSpec `toml:"jobs"`
+	// TLS names the coordinator's credentials (a startup kit's files,
+	// relative to the config file); required unless Insecure. See UseTLS.
+	TLS pki.TLSFiles `toml:"tls"`
 }
 
 // GossipConfig configures hashicorp/memberlist. The defaults detect a dead
@@ -56,6 +60,13 @@ type GossipConfig struct {
 	// SuspicionMult scales how long a suspect has to refute before it is
 	// declared dead (in probe intervals).
 	SuspicionMult int `toml:"suspicion_mult"`
+	// Keys encrypt and authenticate gossip (memberlist keyring, the first
+	// one sends); UseTLS sets the consortium's key from the kit.
+	Keys [][]byte `toml:"-"`
+	// Admit, when set, vets every node announcement by name and address
+	// (host:port); a refused one is ignored. UseTLS admits a site's node
+	// only at the address its certificate-authenticated Join gave.
+	Admit func(name, addr string) error `toml:"-"`
 }
 
 // DefaultGossipConfig returns the LAN defaults (bound on 127.0.0.1:7946).
@@ -163,6 +174,12 @@ func (c Config) Validate() error {
 		p.Addf("stop_grace = %v: want >= 0", c.StopGrace.D())
 	}
 	p.Add(c.Gossip.Validate("gossip"))
+	if c.Insecure && c.TLS.Configured() {
+		p.Addf("insecure = true and a [tls] table: choose one (plaintext is for local simulations only)")
+	}
+	if c.TLS.Configured() {
+		p.Add(c.TLS.Validate("tls"))
+	}
 	ids := map[string]bool{}
 	for i, j := range c.Jobs {
 		p.Add(j.Validate(fmt.Sprintf("jobs[%d]", i)))

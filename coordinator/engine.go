@@ -120,6 +120,9 @@ func (e *Engine) SiteDown(site, reason string, now time.Time) {
 			e.counters.Dropouts++
 			e.audit(now, EventDropout, j.spec.ID, j.round.num, j.round.attempt, site, reason, "")
 		}
+		if d, ok := j.round.agg.(DropoutAware); ok && isDriverPhase(j.round.phase) {
+			d.SiteDown(site, reason) // the driver stops waiting for it; its dropout is audited
+		}
 	}
 	e.advance(now)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/synthfed/synthfed/crypto/secagg"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/protocol"
 )
@@ -60,6 +61,14 @@ type JobSpec struct {
 	Strategy StrategySpec `toml:"strategy" json:"strategy"`
 	// Validation bounds accepted updates.
 	Validation ValidationSpec `toml:"validation" json:"validation"`
+	// SecureAggregation makes the coordinator learn only the weighted sum
+	// of the sites' updates (crypto/secagg): true, false, or unset for the
+	// coordinator's default (on with TLS credentials, off in insecure mode).
+	SecureAggregation *bool `toml:"secure_aggregation" json:"secure_aggregation,omitempty"`
+	// SecAgg tunes secure aggregation (threshold, fixed-point clip...).
+	SecAgg secagg.Config `toml:"secagg" json:"secagg"`
+	// Privacy is the job's differential privacy (needs secure aggregation).
+	Privacy PrivacySpec `toml:"privacy" json:"privacy"`
 }
 
 // InitSpec chooses the initial model: a checkpoint file (safetensors), or
@@ -107,6 +116,8 @@ func DefaultJobSpec() JobSpec {
 		Deadlines: Deadlines{Select: Duration(30e9), Init: Duration(60e9), Train: Duration(300e9)},
 		Train:     TrainSpec{LocalSteps: 50},
 		Strategy:  DefaultStrategySpec(),
+		SecAgg:    secagg.DefaultConfig(),
+		Privacy:   DefaultPrivacySpec(),
 	}
 }
 
@@ -156,6 +167,7 @@ func (s JobSpec) Validate(prefix string) error {
 		p.Addf("%s.validation: negative bound", prefix)
 	}
 	p.Add(s.Strategy.Validate(prefix + ".strategy"))
+	p.Add(s.validateSecure(prefix))
 	return p.Err()
 }
 

@@ -49,7 +49,31 @@ func memberlistConfig(g GossipConfig, name string, log *slog.Logger) (*memberlis
 	mc.PushPullInterval = 10 * g.ProbeInterval.D()
 	mc.TCPTimeout = max(g.ProbeInterval.D(), time.Second)
 	mc.LogOutput = slogWriter{log: log}
+	if len(g.Keys) > 0 {
+		kr, err := memberlist.NewKeyring(g.Keys[1:], g.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("gossip keys: %w", err)
+		}
+		mc.Keyring = kr
+	}
+	if g.Admit != nil {
+		mc.Alive = admitAlive{admit: g.Admit, self: name}
+	}
 	return mc, nil
+}
+
+// admitAlive filters node announcements through GossipConfig.Admit.
+type admitAlive struct {
+	admit func(name, addr string) error
+	self  string
+}
+
+// NotifyAlive refuses a node Admit does not accept (this node passes).
+func (a admitAlive) NotifyAlive(n *memberlist.Node) error {
+	if n.Name == a.self {
+		return nil
+	}
+	return a.admit(n.Name, n.Address())
 }
 
 func startMembership(g GossipConfig, name string, log *slog.Logger, onLeave func(name string)) (*membership, error) {

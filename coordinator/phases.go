@@ -10,7 +10,9 @@ import (
 // PhaseDriver is implemented by aggregators whose rounds need phases besides
 // the train upload, such as secure aggregation's key advertisement, key
 // sharing, consistency check and unmasking. The Engine runs Phases in
-// order. At PhaseTrain it sends the train tasks and folds the uploads
+// order. A driver without PhaseTrain collects the sites' updates itself
+// (secure aggregation: the sites train inside a driver phase and never
+// upload plaintext). At PhaseTrain it sends the train tasks and folds the uploads
 // through Add as usual. For any other phase it sends each cohort site a task
 // of kind protocol.KindPhase whose extension is Open's payload for it,
 // routes the sites' Exchange messages to HandlePhase, and calls Close when
@@ -20,7 +22,7 @@ import (
 type PhaseDriver interface {
 	Aggregator
 	PhaseHandler
-	// Phases lists the round's phases in order; it must contain PhaseTrain.
+	// Phases lists the round's phases in order (with or without PhaseTrain).
 	Phases() []string
 	// Open starts phase for cohort and returns each site's opening payload.
 	Open(phase string, cohort []string) (map[string]*anypb.Any, error)
@@ -28,6 +30,27 @@ type PhaseDriver interface {
 	Pending(phase string) []string
 	// Close ends phase.
 	Close(phase string) error
+}
+
+// DropoutAware is implemented by phase drivers that must hear of sites
+// failing mid-round (gossip, heartbeat timeout: the Engine calls SiteDown
+// during a driver phase) and that report sites they dropped themselves or
+// messages they refused (TakeEvents, drained into the audit log).
+type DropoutAware interface {
+	// SiteDown tells the driver that site failed for reason.
+	SiteDown(site, reason string)
+	// TakeEvents returns and clears the driver's events.
+	TakeEvents() []DriverEvent
+}
+
+// DriverEvent is a phase driver's audit event: a site it dropped from the
+// round (a dropout) or a message it refused (a rejection).
+type DriverEvent struct {
+	Site string
+	// Dropped marks a dropout; otherwise the event is a refused message.
+	Dropped bool
+	// Reason is a short cause (the counters' key); Detail explains it.
+	Reason, Detail string
 }
 
 // phasesOf returns the phase list of a round whose aggregator is agg.
@@ -40,6 +63,11 @@ func phasesOf(agg Aggregator) []string {
 
 // openPhase starts r's current phase: the train tasks, or a driver phase.
 func (e *Engine) openPhase(j *job, r *round, now time.Time) error {
+	if r.pidx == 0 {
+		if err := e.bindRound(j, r); err != nil {
+			return err
+		}
+	}
 	name := r.phases[r.pidx]
 	r.deadline = now.Add(j.spec.Deadlines.Train.D())
 	if name == string(PhaseTrain) {
@@ -62,13 +90,17 @@ func (e *Engine) openPhase(j *job, r *round, now time.Time) error {
 // deadline has passed.
 func (e *Engine) stepDriverPhase(j *job, r *round, now time.Time) bool {
 	d := r.agg.(PhaseDriver)
+	e.driverEvents(j, r, now)
 	if len(d.Pending(string(r.phase))) > 0 && now.Before(r.deadline) {
 		return false
 	}
-	if err := d.Close(string(r.phase)); err != nil {
+	err := d.Close(string(r.phase))
+	e.driverEvents(j, r, now)
+	if err != nil {
 		e.failAttempt(j, r, fmt.Sprintf("phase %s: %v", r.phase, err), now)
 		return true
 	}
+	e.driverOutcome(r)
 	e.nextPhase(j, r, now)
 	return true
 }

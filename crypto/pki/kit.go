@@ -2,12 +2,15 @@ package pki
 
 import (
 	"crypto/ed25519"
+	"errors"
+	"io/fs"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"path/filepath"
 
 	"github.com/synthfed/synthfed/internal/clock"
+	"github.com/synthfed/synthfed/internal/config"
 )
 
 // Names of the files in a startup kit.
@@ -33,11 +36,35 @@ type TLSFiles struct {
 	Key string `toml:"key"`
 	// CRL is the consortium revocation list (PEM); empty means none.
 	CRL string `toml:"crl"`
+	// GossipKey is the consortium gossip secret (KitGossipFile); empty
+	// means none, and then gossip must stay off outside insecure mode.
+	GossipKey string `toml:"gossip_key"`
+	// CRLReload is how often a running participant re-reads CRL (0: one
+	// minute).
+	CRLReload config.Duration `toml:"crl_reload"`
+}
+
+// Configured reports whether the table names any credential file.
+func (f TLSFiles) Configured() bool {
+	return f.CA != "" || f.Cert != "" || f.Key != "" || f.CRL != "" || f.GossipKey != ""
+}
+
+// Validate reports every problem of a [tls] table at once: the CA,
+// certificate and key files are required together.
+func (f TLSFiles) Validate(prefix string) error {
+	var p config.Problems
+	if f.CA == "" || f.Cert == "" || f.Key == "" {
+		p.Addf("%s: ca, cert and key are all required (got ca %q, cert %q, key %q)", prefix, f.CA, f.Cert, f.Key)
+	}
+	if f.CRLReload < 0 {
+		p.Addf("%s.crl_reload = %v: want >= 0", prefix, f.CRLReload.D())
+	}
+	return p.Err()
 }
 
 // KitTLSFiles are the TLSFiles of a kit's own layout.
 func KitTLSFiles() TLSFiles {
-	return TLSFiles{CA: KitCAFile, Cert: KitCertFile, Key: KitKeyFile, CRL: KitCRLFile}
+	return TLSFiles{CA: KitCAFile, Cert: KitCertFile, Key: KitKeyFile, CRL: KitCRLFile, GossipKey: KitGossipFile}
 }
 
 // Credentials are a participant's loaded and checked credentials.
@@ -52,6 +79,10 @@ type Credentials struct {
 	CA *x509.Certificate
 	// Revocations holds the loaded revocation list (empty if none).
 	Revocations *Revocations
+	// CRLPath is the revocation list file (empty if none), for reloading.
+	CRLPath string
+	// GossipKey is the derived memberlist key (nil without a gossip secret).
+	GossipKey []byte
 }
 
 // Load reads the files (relative paths against base) and checks that the
@@ -97,7 +128,20 @@ func (f TLSFiles) Load(base string, clk clock.Clock) (*Credentials, error) {
 			return nil, err
 		}
 	}
-	return &Credentials{Identity: id, Cert: cert, Key: key, CA: ca, Revocations: rev}, nil
+	creds := &Credentials{Identity: id, Cert: cert, Key: key, CA: ca, Revocations: rev, CRLPath: abs(f.CRL)}
+	if f.GossipKey != "" {
+		secret, err := ReadGossipSecret(abs(f.GossipKey))
+		switch {
+		case errors.Is(err, fs.ErrNotExist): // a kit issued before gossip secrets: no key
+		case err != nil:
+			return nil, err
+		default:
+			if creds.GossipKey, err = GossipKey(secret, ca); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return creds, nil
 }
 
 // LoadKit loads the credentials of a startup kit directory.

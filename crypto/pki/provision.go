@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,6 +121,10 @@ func Provision(c Consortium, out string, o ProvisionOptions) (*ProvisionReport, 
 		return nil, err
 	}
 	rep := &ProvisionReport{CAFingerprint: ca.Fingerprint(), CACreated: created}
+	gossip, err := ensureGossipSecret(out, o.Rand)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range c.participants() {
 		if e := reg.find(id); e != nil {
 			if e.RevokedAt != nil {
@@ -129,7 +134,7 @@ func Provision(c Consortium, out string, o ProvisionOptions) (*ProvisionReport, 
 			}
 			continue
 		}
-		e, err := writeKit(c, out, id, ca, o)
+		e, err := writeKit(c, out, id, ca, gossip, o)
 		if err != nil {
 			return rep, err
 		}
@@ -229,7 +234,7 @@ func saveRegistry(out string, reg *registry) error {
 }
 
 // writeKit issues a participant's key and certificate and writes its kit.
-func writeKit(c Consortium, out string, id Identity, ca *CA, o ProvisionOptions) (issued, error) {
+func writeKit(c Consortium, out string, id Identity, ca *CA, gossip []byte, o ProvisionOptions) (issued, error) {
 	dir := KitDir(out, id)
 	if _, err := os.Stat(dir); err == nil {
 		return issued{}, fmt.Errorf("pki: %s exists but the registry has no certificate for %s: %w", dir, id, ErrCA)
@@ -262,7 +267,8 @@ func writeKit(c Consortium, out string, id Identity, ca *CA, o ProvisionOptions)
 		mode os.FileMode
 	}{{KitCAFile, certPEM(ca.Cert), publicFileMode}, {KitCertFile, certPEM(cert), publicFileMode},
 		{KitKeyFile, kp, privateFileMode}, {cfgName, []byte(cfg), publicFileMode},
-		{KitStartFile, []byte(startScript(c, id, cfgName)), executableMode}, {KitCRLFile, crl, publicFileMode}}
+		{KitStartFile, []byte(startScript(c, id, cfgName)), executableMode}, {KitCRLFile, crl, publicFileMode},
+		{KitGossipFile, []byte(hex.EncodeToString(gossip) + "\n"), privateFileMode}}
 	if err := os.MkdirAll(dir, privateDirMode); err != nil {
 		return issued{}, fmt.Errorf("pki: %w", err)
 	}

@@ -1,0 +1,78 @@
+package coordinator
+
+import (
+	"errors"
+	"math"
+
+	"github.com/synthfed/synthfed/crypto/secagg"
+	"github.com/synthfed/synthfed/internal/config"
+)
+
+// ErrNoSecureAggregation reports a job that asks for secure aggregation
+// (or differential privacy, which needs it) from a coordinator that cannot
+// run it: it has neither TLS credentials nor a secure-aggregation identity
+// verifier.
+var ErrNoSecureAggregation = errors.New("secure aggregation is not available at this coordinator")
+
+// PrivacySpec is a job's differential privacy (crypto/dp): every site clips
+// its update (local weights minus the global ones) to ClipNorm in L2 and
+// adds Gaussian noise of standard deviation NoiseMultiplier*ClipNorm/sqrt(t)
+// per element before its masked input leaves, so that the securely summed
+// update of at least t sites carries noise NoiseMultiplier*ClipNorm. Each
+// site charges its own zCDP ledger and refuses a job that would exceed its
+// budget. It needs secure aggregation.
+type PrivacySpec struct {
+	// Enabled turns clipping, noise and accounting on.
+	Enabled bool `toml:"enabled" json:"enabled"`
+	// ClipNorm is C, the L2 bound on one site's update.
+	ClipNorm float64 `toml:"clip_norm" json:"clip_norm"`
+	// NoiseMultiplier is z: the aggregate's noise is z*C per element.
+	NoiseMultiplier float64 `toml:"noise_multiplier" json:"noise_multiplier"`
+}
+
+// DefaultPrivacySpec returns DP off, with C = 1 and z = 1 ready for when it
+// is turned on.
+func DefaultPrivacySpec() PrivacySpec { return PrivacySpec{ClipNorm: 1, NoiseMultiplier: 1} }
+
+// secAggConfig returns the job's secure-aggregation settings; a spec that
+// leaves them all zero (built in code, not from TOML) gets the defaults.
+func (s JobSpec) secAggConfig() secagg.Config {
+	if s.SecAgg == (secagg.Config{}) {
+		return secagg.DefaultConfig()
+	}
+	return s.SecAgg
+}
+
+// secure decides whether the job's rounds use secure aggregation when the
+// coordinator's default is def.
+func (s JobSpec) secure(def bool) bool {
+	if s.SecureAggregation != nil {
+		return *s.SecureAggregation
+	}
+	return def || s.Privacy.Enabled
+}
+
+// validateSecure reports the problems of the secure-aggregation and
+// privacy settings.
+func (s JobSpec) validateSecure(prefix string) error {
+	var p config.Problems
+	explicit := s.SecureAggregation != nil && *s.SecureAggregation
+	if s.SecAgg != (secagg.Config{}) || explicit {
+		if err := s.secAggConfig().Validate(); err != nil {
+			p.Addf("%s.secagg: %v", prefix, err)
+		}
+	}
+	if (explicit || s.Privacy.Enabled) && s.Quorum < 2 {
+		p.Addf("%s.quorum = %d: secure aggregation needs at least 2 sites", prefix, s.Quorum)
+	}
+	pr := s.Privacy
+	if pr.Enabled {
+		if s.SecureAggregation != nil && !*s.SecureAggregation {
+			p.Addf("%s.privacy: distributed noise needs secure_aggregation (it is false)", prefix)
+		}
+		if !(pr.ClipNorm > 0) || math.IsInf(pr.ClipNorm, 0) || !(pr.NoiseMultiplier > 0) || math.IsInf(pr.NoiseMultiplier, 0) {
+			p.Addf("%s.privacy: clip_norm %v and noise_multiplier %v must be finite and > 0", prefix, pr.ClipNorm, pr.NoiseMultiplier)
+		}
+	}
+	return p.Err()
+}
