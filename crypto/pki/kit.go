@@ -2,11 +2,11 @@ package pki
 
 import (
 	"crypto/ed25519"
-	"errors"
-	"io/fs"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/synthfed/synthfed/internal/clock"
