@@ -36,6 +36,8 @@ type Config struct {
 	StopGrace Duration `toml:"stop_grace"`
 	// Gossip configures memberlist failure detection.
 	Gossip GossipConfig `toml:"gossip"`
+	// MetricsListen serves Prometheus /metrics over HTTP (empty: off).
+	MetricsListen string `toml:"metrics_listen"`
 	// Jobs are submitted at start unless the store already has them.
 	Jobs []JobSpec `toml:"jobs"`
 	// TLS names the coordinator's credentials (a startup kit's files,
@@ -179,6 +181,11 @@ func (c Config) Validate() error {
 	}
 	if c.TLS.Configured() {
 		p.Add(c.TLS.Validate("tls"))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			p.Addf("metrics_listen = %q: %v", c.MetricsListen, err)
+		}
 	}
 	ids := map[string]bool{}
 	for i, j := range c.Jobs {

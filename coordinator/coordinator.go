@@ -45,6 +45,9 @@ type Options struct {
 	// OnCommit, when not nil, is called with each durable round's summary,
 	// on the coordinator's goroutine: it must not block.
 	OnCommit func(RoundSummary)
+	// CheckModelConfig, when not nil, checks a train job's model_config at
+	// submission (see ModelConfigChecker).
+	CheckModelConfig ModelConfigChecker
 }
 
 // Coordinator runs the Engine in one goroutine and does its I/O: the gRPC
@@ -67,6 +70,7 @@ type Coordinator struct {
 	waiters  map[string][]chan JobStatus
 	gossip   string
 	fatal    error
+	x        extras
 }
 
 // session is one joined agent connection.
@@ -105,6 +109,8 @@ func New(cfg Config, opts Options) (*Coordinator, error) {
 		calls: make(chan func()), stopped: make(chan struct{}), draining: make(chan struct{}), uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions: map[string]*session{}, bySite: map[string]*session{}, waiters: map[string][]chan JobStatus{}}
 	c.engine = NewEngine(EngineConfig{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Aggregator: opts.Aggregator}, opts.Rand)
+	c.x = extras{started: c.clk.Now()}
+	c.x.metrics = newCoordMetrics(c)
 	if err := c.open(); err != nil {
 		return nil, err
 	}
@@ -167,6 +173,9 @@ func (c *Coordinator) restore() error {
 }
 
 func (c *Coordinator) resume(rec JobRecord, now time.Time) error {
+	if rec.Spec.Kind != JobTrain && rec.Committed >= 1 {
+		return c.endResumed(rec) // results are durable: the job is done
+	}
 	if rec.Committed < 0 {
 		return c.submitNoStore(rec.Spec, now)
 	}
@@ -191,6 +200,10 @@ func (c *Coordinator) submit(spec JobSpec, now time.Time) error {
 	if err := spec.Validate("job"); err != nil {
 		return err
 	}
+	spec, err := c.resolve(spec)
+	if err != nil {
+		return err
+	}
 	if err := c.store.PutJob(JobRecord{Spec: spec, State: JobPending, Committed: -1}); err != nil {
 		return err
 	}
@@ -206,6 +219,13 @@ func (c *Coordinator) submitNoStore(spec JobSpec, now time.Time) error {
 		}
 		initial = &w
 	}
+	if spec.Init.Model != "" {
+		w, err := c.initialModel(spec)
+		if err != nil {
+			return err
+		}
+		initial = w
+	}
 	return c.engine.Submit(spec, initial, now)
 }
 
@@ -213,14 +233,9 @@ func (c *Coordinator) submitNoStore(spec JobSpec, now time.Time) error {
 func (c *Coordinator) Addr() net.Addr { return c.lis.Addr() }
 
 // Submit adds a job to a running coordinator (the admin API's entry point).
+// A spec in mode local or finetune becomes one job per site (SubmitJobs).
 func (c *Coordinator) Submit(ctx context.Context, spec JobSpec) error {
-	if _, found, err := c.store.Job(spec.ID); err != nil || found {
-		return errors.Join(err, fmt.Errorf("job %s: %w", spec.ID, ErrJobExists))
-	}
-	var err error
-	if cerr := c.do(ctx, func() { err = c.submit(spec, c.clk.Now()) }); cerr != nil {
-		return cerr
-	}
+	_, err := c.SubmitJobs(ctx, spec)
 	return err
 }
 
@@ -311,6 +326,7 @@ func (c *Coordinator) loop(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		c.flush()
+		c.observePhases()
 		if c.fatal != nil {
 			return c.fatal
 		}
@@ -349,6 +365,13 @@ func (c *Coordinator) flush() {
 					return
 				}
 				c.engine.Committed(ef.Job, ef.Round, c.clk.Now())
+			case CommitResults:
+				if err := c.persistResults(ef); err != nil {
+					c.log.Error("persist results failed; stopping", "job", ef.Job, "round", ef.Round, "err", err)
+					c.fatal = err
+					return
+				}
+				c.engine.Committed(ef.Job, ef.Round, c.clk.Now())
 			case Audit:
 				audit = append(audit, ef.Entry)
 				c.logAudit(ef.Entry)
@@ -374,6 +397,7 @@ func (c *Coordinator) logAudit(e AuditEntry) {
 	}
 	c.log.Log(context.Background(), lvl, e.Event, "job", e.Job, "round", e.Round, "attempt", e.Attempt,
 		"site", e.Site, "reason", e.Reason, "detail", e.Detail)
+	c.noteAudit(e)
 }
 
 // persist writes a round's checkpoints and then its records in one store
@@ -398,6 +422,7 @@ func (c *Coordinator) persist(ef CommitRound) error {
 	if err := c.store.CommitRound(rec, RoundRecord{Summary: ef.Summary, Checkpoint: name, StrategyCheckpoint: rec.StrategyCheckpoint}); err != nil {
 		return err
 	}
+	c.indexModel(ef, name)
 	if c.opts.OnCommit != nil {
 		c.opts.OnCommit(ef.Summary)
 	}

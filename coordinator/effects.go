@@ -93,6 +93,7 @@ type Counters struct {
 	TasksSent       int64            `json:"tasks_sent"`
 	RoundsCommitted int64            `json:"rounds_committed"`
 	AttemptsFailed  int64            `json:"attempts_failed"`
+	TasksFailed     int64            `json:"tasks_failed"`
 	BytesIn         int64            `json:"bytes_in"`
 	BytesOut        int64            `json:"bytes_out"`
 }

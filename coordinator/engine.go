@@ -300,6 +300,12 @@ type JobStatus struct {
 	Phase      Phase    `json:"phase,omitempty"`
 	GlobalHash string   `json:"global_hash"`
 	Err        string   `json:"error,omitempty"`
+	// Kind and Model are the job's kind and trainer.
+	Kind  JobKind `json:"kind"`
+	Model string  `json:"model,omitempty"`
+	// Output is the job's output hash: the global model of a train job,
+	// the synthetic set of a sample job, the results of an evaluate job.
+	Output string `json:"output,omitempty"`
 }
 
 // Jobs returns every job's status in submission order.
@@ -307,9 +313,16 @@ func (e *Engine) Jobs() []JobStatus {
 	out := make([]JobStatus, 0, len(e.order))
 	for _, id := range e.order {
 		j := e.jobs[id]
-		st := JobStatus{ID: id, State: j.state, Committed: j.committed, Rounds: j.spec.Rounds, GlobalHash: j.globalHash, Err: j.err}
+		st := JobStatus{ID: id, State: j.state, Committed: j.committed, Rounds: j.spec.Rounds, GlobalHash: j.globalHash, Err: j.err,
+			Kind: j.spec.Kind, Model: j.spec.Model, Output: j.globalHash}
 		if r := j.round; r != nil {
 			st.Round, st.Attempt, st.Phase = r.num, r.attempt, r.phase
+		}
+		if j.spec.Kind != JobTrain {
+			st.GlobalHash, st.Rounds = "", 1
+			if st.Phase == PhaseTrain {
+				st.Phase = PhaseRun
+			}
 		}
 		out = append(out, st)
 	}

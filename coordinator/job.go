@@ -35,10 +35,14 @@ const (
 type JobSpec struct {
 	// ID names the job; it must be unique in the store.
 	ID string `toml:"id" json:"id"`
-	// Kind is the job kind ("train").
+	// Kind is the job kind: train, sample or evaluate.
 	Kind JobKind `toml:"kind" json:"kind"`
-	// Model names the trainer the sites run (for example "logreg").
+	// Model names the trainer the sites run (for example "logreg", "ddpm",
+	// "classifier"); sample and evaluate jobs take it from their checkpoints.
 	Model string `toml:"model" json:"model"`
+	// Mode is a train job's training mode: fedavg (default), local or
+	// finetune (see ExpandJob).
+	Mode string `toml:"mode" json:"mode,omitempty"`
 	// Rounds is the number of training rounds after the initial model.
 	Rounds int `toml:"rounds" json:"rounds"`
 	// Quorum is the least number of accepted updates that completes a round.
@@ -69,6 +73,18 @@ type JobSpec struct {
 	SecAgg secagg.Config `toml:"secagg" json:"secagg"`
 	// Privacy is the job's differential privacy (needs secure aggregation).
 	Privacy PrivacySpec `toml:"privacy" json:"privacy"`
+	// ModelConfig configures the sites' trainer (architecture and training
+	// knobs, the trainer's own TOML tables); empty: its defaults.
+	ModelConfig map[string]any `toml:"model_config" json:"model_config,omitempty"`
+	// Data is the data recipe of a classifier train job.
+	Data DataSpec `toml:"data" json:"data"`
+	// Sample configures a sample job.
+	Sample SampleSpec `toml:"sample" json:"sample"`
+	// Evaluate configures an evaluate job.
+	Evaluate EvaluateSpec `toml:"evaluate" json:"evaluate"`
+	// Refs holds every reference of the spec resolved to the model it
+	// names; the coordinator sets it at submission.
+	Refs map[string]protocol.ModelRef `toml:"-" json:"refs,omitempty"`
 }
 
 // InitSpec chooses the initial model: a checkpoint file (safetensors), or
@@ -78,6 +94,9 @@ type InitSpec struct {
 	Checkpoint string `toml:"checkpoint" json:"checkpoint"`
 	// Site is the site asked for Init (empty: the first available, by name).
 	Site string `toml:"site" json:"site"`
+	// Model starts from a stored model: a content hash or "job:ID" of an
+	// earlier train job's output.
+	Model string `toml:"model" json:"model,omitempty"`
 }
 
 // Deadlines bound the phases of a round.
@@ -118,6 +137,8 @@ func DefaultJobSpec() JobSpec {
 		Strategy:  DefaultStrategySpec(),
 		SecAgg:    secagg.DefaultConfig(),
 		Privacy:   DefaultPrivacySpec(),
+		Data:      DefaultDataSpec(),
+		Evaluate:  DefaultEvaluateSpec(),
 	}
 }
 
@@ -129,12 +150,7 @@ func (s JobSpec) Validate(prefix string) error {
 	if !jobIDRe.MatchString(s.ID) {
 		p.Addf("%s.id = %q: want 1-128 of [A-Za-z0-9._-]", prefix, s.ID)
 	}
-	if s.Kind != JobTrain {
-		p.Addf("%s.kind = %q: want %q", prefix, s.Kind, JobTrain)
-	}
-	if s.Model == "" {
-		p.Addf("%s.model is empty", prefix)
-	}
+	p.Add(s.validateKind(prefix))
 	if s.Rounds < 0 || s.Rounds > 1e6 {
 		p.Addf("%s.rounds = %d: want 0..1000000", prefix, s.Rounds)
 	}

@@ -46,6 +46,7 @@ type round struct {
 	dropped      []string
 	result       model.Weights
 	resultHash   string
+	results      map[string][]byte // site -> result of a sample or evaluate task
 }
 
 func newRound(num, attempt int, now time.Time, selectFor time.Duration) *round {
@@ -96,6 +97,9 @@ func (e *Engine) startNextJob(now time.Time) bool {
 
 // nextRound starts the round after the last committed one, or ends the job.
 func (e *Engine) nextRound(j *job, now time.Time) bool {
+	if j.spec.Kind != JobTrain {
+		return e.nextJobRound(j, now)
+	}
 	switch {
 	case j.committed < 0 && j.initial != nil:
 		r := newRound(0, 0, now, 0)
@@ -218,6 +222,9 @@ func (e *Engine) issueTasks(j *job, r *round, now time.Time) error {
 		}
 		r.nonces[site] = nonce
 	}
+	if j.spec.Kind != JobTrain {
+		return e.issueJobTasks(j, r, now)
+	}
 	if r.num == 0 {
 		r.phase, r.deadline = PhaseInit, now.Add(j.spec.Deadlines.Init.D())
 		return e.sendTasks(j, r, nil)
@@ -338,6 +345,10 @@ func (e *Engine) stepCollect(j *job, r *round, now time.Time) bool {
 
 func (e *Engine) finish(j *job, r *round, now time.Time) {
 	e.cancelPending(r, now)
+	if j.spec.Kind != JobTrain {
+		e.commitResults(j, r, now)
+		return
+	}
 	if r.phase == PhaseInit {
 		e.commit(j, r, r.initResult, now)
 		return

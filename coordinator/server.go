@@ -35,6 +35,7 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	}
 	srv := grpc.NewServer(append([]grpc.ServerOption{cred}, c.opts.ServerOptions...)...)
 	fedpb.RegisterFederationServer(srv, &service{c: c})
+	c.registerServices(srv)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
@@ -54,9 +55,17 @@ func (c *Coordinator) Run(ctx context.Context) error {
 		}
 		c.gossip = members.Addr()
 	}
+	mlis, err := c.listenMetrics()
+	if err != nil {
+		c.lis.Close()
+		return err
+	}
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(loopCtx)
 	g.Go(func() error { return c.loop(gctx) })
+	if mlis != nil {
+		g.Go(func() error { return c.serveMetrics(gctx, mlis) })
+	}
 	g.Go(func() error {
 		if err := srv.Serve(c.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return err
@@ -103,6 +112,7 @@ func (c *Coordinator) siteFailed(ctx context.Context, site string) {
 		if s, ok := c.bySite[site]; ok {
 			c.closeSession(s)
 		}
+		c.noteSite(site, "gossip: node failed")
 		c.engine.SiteDown(site, "gossip: node failed", c.clk.Now())
 	})
 }

@@ -41,6 +41,12 @@ type Options struct {
 	Phases PhaseRunner
 	// Results, when not nil, receives every task's outcome.
 	Results chan TaskResult
+	// Data, when not nil, supplies the site's records and images instead
+	// of Config.Data's folder (simulations).
+	Data DataSource
+	// Privacy, when not nil, reports the differential-privacy budget for
+	// the metrics.
+	Privacy PrivacyBudget
 }
 
 // Agent is a site agent. Run it with Run.
@@ -51,11 +57,16 @@ type Agent struct {
 	clk  clock.Clock
 	conn *grpc.ClientConn
 	cl   *client
+	jobs *jobsClient
 	exec *executor
+	data *dataStore
+	// metrics are the agent's Prometheus metrics (Registry).
+	metrics *agentMetrics
 
 	mu      sync.Mutex
 	session string
 	gossip  *gossipNode
+	mon     *monitor
 }
 
 // New validates cfg and prepares the connection (gRPC connects lazily).
@@ -63,8 +74,9 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(opts.Trainers) == 0 {
-		return nil, fmt.Errorf("site %s: no trainers: %w", cfg.SiteID, ErrNoTrainer)
+	data := newDataStore(cfg.Data, opts.Data, opts.Logger)
+	if len(opts.Trainers) == 0 && !data.available() {
+		return nil, fmt.Errorf("site %s: no trainers and no [data] to build them on: %w", cfg.SiteID, ErrNoTrainer)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -89,8 +101,13 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger.With("site", cfg.SiteID), clk: opts.Clock, conn: conn,
 		cl: &client{rpc: fedpb.NewFederationClient(conn), chunkSize: cfg.ChunkSize}}
+	a.jobs = &jobsClient{rpc: fedpb.NewJobsClient(conn), chunkSize: cfg.ChunkSize}
+	a.metrics = newAgentMetrics(cfg.SiteID, opts.Privacy)
+	a.data = data
+	data.log = a.log
 	a.exec = newExecutor(cfg, a.log, a.clk, opts.Trainers, a)
 	a.exec.results, a.exec.phases = opts.Results, opts.Phases
+	a.exec.data, a.exec.metrics = data, a.metrics
 	return a, nil
 }
 
@@ -107,7 +124,9 @@ func (a *Agent) setSession(id string) {
 }
 
 func (a *Agent) download(ctx context.Context, session, jobID, hash string) (model.Weights, error) {
-	return a.cl.download(ctx, session, jobID, hash)
+	w, err := a.cl.download(ctx, session, jobID, hash)
+	a.metrics.addBytes(weightBytes(w), 0)
+	return w, err
 }
 
 func (a *Agent) exchange(ctx context.Context, m *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {
@@ -115,7 +134,11 @@ func (a *Agent) exchange(ctx context.Context, m *fedpb.PhaseMessage) (*fedpb.Pha
 }
 
 func (a *Agent) upload(ctx context.Context, meta *fedpb.UpdateMeta, w model.Weights) error {
-	return a.cl.upload(ctx, meta, w)
+	err := a.cl.upload(ctx, meta, w)
+	if err == nil {
+		a.metrics.addBytes(0, weightBytes(w))
+	}
+	return err
 }
 
 // Run keeps the agent joined until ctx ends: it joins, follows tasks and
@@ -123,6 +146,15 @@ func (a *Agent) upload(ctx context.Context, meta *fedpb.UpdateMeta, w model.Weig
 // after ctx ends, or an error the coordinator says is permanent (protocol
 // version, permission).
 func (a *Agent) Run(ctx context.Context) error {
+	mon, err := a.startMonitor()
+	if err != nil {
+		a.conn.Close()
+		return fmt.Errorf("site %s: %w", a.cfg.SiteID, err)
+	}
+	a.mu.Lock()
+	a.mon = mon
+	a.mu.Unlock()
+	defer mon.stop()
 	defer a.conn.Close()
 	defer a.stopGossip()
 	defer a.exec.wait(a.cfg.StopGrace.D())
@@ -157,6 +189,10 @@ func (a *Agent) runSession(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("join: %w", err)
 	}
 	a.setSession(reply.GetSessionId())
+	a.metrics.session(true)
+	defer a.metrics.session(false)
+	a.mon.serving(true)
+	defer a.mon.serving(false)
 	a.log.Info("joined", "coordinator", reply.GetCoordinatorId(), "session", reply.GetSessionId()[:8])
 	if g := a.ensureGossip(); g != nil && len(reply.GetGossipSeeds()) > 0 {
 		if err := g.join(reply.GetGossipSeeds()); err != nil {
@@ -174,9 +210,12 @@ func (a *Agent) runSession(ctx context.Context) (bool, error) {
 }
 
 func (a *Agent) models() []string {
-	out := make([]string, 0, len(a.opts.Trainers))
+	out := make([]string, 0, len(a.opts.Trainers)+2)
 	for k := range a.opts.Trainers {
 		out = append(out, k)
+	}
+	if a.data.available() {
+		out = append(out, ModelDDPM, ModelClassifier)
 	}
 	return out
 }

@@ -47,6 +47,11 @@ type Config struct {
 	Gossip GossipConfig `toml:"gossip"`
 	// StopGrace bounds how long a stopping agent waits for its task.
 	StopGrace Duration `toml:"stop_grace"`
+	// Data is the site's local data, on which the ddpm and classifier
+	// trainers, sample and evaluate tasks run.
+	Data DataConfig `toml:"data"`
+	// Monitor serves /metrics and the gRPC health service locally.
+	Monitor MonitorConfig `toml:"monitor"`
 }
 
 // BackoffConfig is exponential backoff with jitter.
@@ -75,7 +80,7 @@ func DefaultConfig() Config {
 	return Config{Coordinator: "127.0.0.1:7070", ChunkSize: protocol.DefaultChunkSize, EvaluateGlobal: true,
 		Backoff:   BackoffConfig{Initial: Duration(200 * time.Millisecond), Max: Duration(10 * time.Second), Multiplier: 2, Jitter: 0.2},
 		Gossip:    GossipConfig{Enabled: true, Bind: "127.0.0.1:0", ProbeInterval: Duration(time.Second), ProbeTimeout: Duration(500 * time.Millisecond), GossipInterval: Duration(200 * time.Millisecond), SuspicionMult: 4},
-		StopGrace: Duration(10 * time.Second)}
+		StopGrace: Duration(10 * time.Second), Data: DefaultDataConfig()}
 }
 
 // Validate reports every problem at once.
@@ -105,5 +110,7 @@ func (c Config) Validate() error {
 	if c.StopGrace < 0 {
 		p.Addf("stop_grace = %v: want >= 0", c.StopGrace.D())
 	}
+	p.Add(c.Data.Validate())
+	p.Add(c.Monitor.Validate())
 	return p.Err()
 }

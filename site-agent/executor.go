@@ -58,6 +58,9 @@ type executor struct {
 	local   map[string]model.Weights // job -> local-only tensors (FedBN)
 	phases  PhaseRunner
 	results chan TaskResult
+	data    *dataStore    // the site's data (nil: none)
+	built   *jobTrainer   // the trainer built for the latest job
+	metrics *agentMetrics // nil: none
 }
 
 // TaskResult reports how a task ended, for tests and simulations.
@@ -101,8 +104,9 @@ func (x *executor) submit(ctx context.Context, t *fedpb.Task) {
 		if prev != nil {
 			<-prev // a Trainer serves one caller at a time
 		}
+		start := x.clk.Now()
 		err := x.run(tctx, t)
-		x.report(t, err)
+		x.report(t, err, x.clk.Since(start))
 	}()
 }
 
@@ -122,15 +126,19 @@ func (x *executor) wait(timeout time.Duration) {
 	}
 }
 
-func (x *executor) report(t *fedpb.Task, err error) {
+func (x *executor) report(t *fedpb.Task, err error, took time.Duration) {
 	log := x.log.With("task", t.GetTaskId(), "job", t.GetJobId(), "round", t.GetRound())
 	switch {
 	case err == nil:
-		log.Info("task done")
+		log.Info("task done", "took", took)
+		x.metrics.taskEnded(t.GetKind(), "done", took.Seconds())
 	case errors.Is(err, context.Canceled):
 		log.Info("task stopped", "err", err)
+		x.metrics.taskEnded(t.GetKind(), "cancelled", took.Seconds())
 	default:
-		log.Warn("task failed", "err", err)
+		log.Warn("task failed", "stage", stageOf(err), "err", err)
+		x.metrics.taskEnded(t.GetKind(), "failed", took.Seconds())
+		x.reportFailure(t, err)
 	}
 	if x.results != nil {
 		x.results <- TaskResult{TaskID: t.GetTaskId(), Job: t.GetJobId(), Round: int(t.GetRound()), Kind: t.GetKind(), Err: err}
@@ -145,30 +153,36 @@ func (x *executor) run(ctx context.Context, t *fedpb.Task) error {
 	if t.GetKind() == protocol.KindPhase {
 		return x.runPhase(ctx, t)
 	}
-	trainer, ok := x.trainers[t.GetModel()]
-	if !ok {
-		return fmt.Errorf("task %s model %q: %w", t.GetTaskId(), t.GetModel(), ErrNoTrainer)
-	}
 	if dl := t.GetDeadlineUnixMs(); dl > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = x.withDeadline(ctx, time.UnixMilli(dl))
 		defer cancel()
 	}
+	if k := t.GetKind(); k == protocol.KindSample || k == protocol.KindEvaluate {
+		return x.runJobTask(ctx, t)
+	}
+	trainer, batch, err := x.trainerFor(ctx, refOf(t))
+	if err != nil {
+		return err
+	}
 	meta := &fedpb.UpdateMeta{TaskId: t.GetTaskId(), JobId: t.GetJobId(), Round: t.GetRound(), Attempt: t.GetAttempt(), Nonce: t.GetNonce()}
 	var w model.Weights
-	var err error
 	switch t.GetKind() {
 	case protocol.KindInit:
 		w, err = trainer.Init(ctx, t.GetInit().GetSeed())
+		err = stageErr("init", err)
 	case protocol.KindTrain:
+		start := x.clk.Now()
 		w, err = x.train(ctx, trainer, t, meta)
+		err = stageErr("train", err)
+		x.recordTrain(t, meta, batch, x.clk.Since(start))
 	default:
 		err = fmt.Errorf("task %s: kind %q not supported by this agent: %w", t.GetTaskId(), t.GetKind(), protocol.ErrMalformed)
 	}
 	if err != nil {
 		return err
 	}
-	return x.uploadWithRetry(ctx, meta, w)
+	return stageErr("upload", x.uploadWithRetry(ctx, meta, w))
 }
 
 // runPhase hands a phase task to the PhaseRunner.
@@ -250,7 +264,7 @@ func (x *executor) fetch(ctx context.Context, t *fedpb.Task) (model.Weights, err
 	x.mu.Unlock()
 	w, err := x.tr.download(ctx, x.tr.sessionID(), t.GetJobId(), t.GetModelHash())
 	if err != nil {
-		return model.Weights{}, fmt.Errorf("download model %.12s: %w", t.GetModelHash(), err)
+		return model.Weights{}, stageErr("download", fmt.Errorf("download model %.12s: %w", t.GetModelHash(), err))
 	}
 	x.mu.Lock()
 	x.cache.hash, x.cache.w = t.GetModelHash(), w

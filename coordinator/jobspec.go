@@ -1,0 +1,290 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/synthfed/synthfed/internal/config"
+	"github.com/synthfed/synthfed/protocol"
+)
+
+// Job kinds of the study's workflow beyond train.
+const (
+	// JobSample draws synthetic replicas of every site's training rows from
+	// a DDPM checkpoint; the images stay at the sites.
+	JobSample JobKind = "sample"
+	// JobEvaluate scores classifier checkpoints on sites' test sets; the
+	// sites return aggregate metrics only.
+	JobEvaluate JobKind = "evaluate"
+)
+
+// Training modes of a train job.
+const (
+	// ModeFedAvg trains one global model over the listed sites with the
+	// job's strategy (the default).
+	ModeFedAvg = "fedavg"
+	// ModeLocal trains at one site alone (a cohort of one, no averaging);
+	// a spec listing several sites becomes one job per site.
+	ModeLocal = "local"
+	// ModeFinetune is ModeLocal starting from an earlier job's model
+	// (init.model): per-site fine-tuning after FedAvg.
+	ModeFinetune = "finetune"
+)
+
+// RefJobPrefix starts a reference to an earlier job's output by job ID
+// ("job:ddpm-fed") instead of by content hash.
+const RefJobPrefix = "job:"
+
+// DataSpec is the data recipe of a classifier train job: which real and
+// synthetic images each site trains on.
+type DataSpec struct {
+	// Real includes the site's real training rows (false: synthetic only).
+	Real bool `toml:"real" json:"real"`
+	// SyntheticLevel N adds replicas 0..N-1 of each real training row (N x
+	// 100% supplementation).
+	SyntheticLevel int `toml:"synthetic_level" json:"synthetic_level"`
+	// SyntheticJob names the sample job whose set to use ("job:ID" or ID).
+	SyntheticJob string `toml:"synthetic_job" json:"synthetic_job,omitempty"`
+	// SyntheticCheckpoint names the set instead by the DDPM that drew it
+	// (content hash or "job:ID"); the site must hold exactly one set of it.
+	SyntheticCheckpoint string `toml:"synthetic_checkpoint" json:"synthetic_checkpoint,omitempty"`
+	// RealFraction, when in (0,1], fixes the share of real images per
+	// batch; 0 draws batches from the pooled images.
+	RealFraction float64 `toml:"real_fraction" json:"real_fraction"`
+	// SyntheticWeight multiplies the loss of synthetic images.
+	SyntheticWeight float64 `toml:"synthetic_weight" json:"synthetic_weight"`
+	// Fidelity optionally filters synthetic images.
+	Fidelity FidelitySpec `toml:"fidelity" json:"fidelity"`
+	// SyntheticSet is the resolved set ID (set by the coordinator).
+	SyntheticSet string `toml:"-" json:"synthetic_set,omitempty"`
+}
+
+// FidelitySpec drops synthetic images whose conditioning labels a
+// real-trained classifier contradicts: a conditioned-positive label scored
+// under Threshold or a conditioned-negative one over 1-Threshold.
+type FidelitySpec struct {
+	// Checkpoint is the classifier (content hash or "job:ID"); empty: off.
+	Checkpoint string  `toml:"checkpoint" json:"checkpoint,omitempty"`
+	Threshold  float64 `toml:"threshold" json:"threshold"`
+}
+
+// SampleSpec configures a sample job.
+type SampleSpec struct {
+	// Checkpoint is the DDPM to sample from (content hash or "job:ID").
+	Checkpoint string `toml:"checkpoint" json:"checkpoint"`
+	// Levels is the most replicas per real training row (N).
+	Levels int `toml:"levels" json:"levels"`
+	// Guidance is the classifier-free guidance scale w (0: conditional).
+	Guidance float64 `toml:"guidance" json:"guidance"`
+	// GuidanceRescale is phi of the guidance rescale (0: off).
+	GuidanceRescale float64 `toml:"guidance_rescale" json:"guidance_rescale"`
+	// DDIMSteps is the number of DDIM steps (0: the model config's).
+	DDIMSteps int `toml:"ddim_steps" json:"ddim_steps"`
+	// BatchSize is the sampling batch (0: the model config's).
+	BatchSize int `toml:"batch_size" json:"batch_size"`
+	// SetID is the synthetic set's ID (set by the coordinator).
+	SetID string `toml:"-" json:"set_id,omitempty"`
+}
+
+// EvaluateSpec configures an evaluate job; the job's sites are the test
+// sets scored.
+type EvaluateSpec struct {
+	// Checkpoints are the classifiers to score (content hashes or "job:ID").
+	Checkpoints []string `toml:"checkpoints" json:"checkpoints"`
+	// Baseline is the classifier every checkpoint is compared with by
+	// DeLong's paired test at each site (empty: none).
+	Baseline string `toml:"baseline" json:"baseline,omitempty"`
+	// BootstrapReps, BootstrapLevel and BootstrapSeed configure the
+	// patient-level bootstrap intervals (0 reps: none).
+	BootstrapReps  int     `toml:"bootstrap_reps" json:"bootstrap_reps"`
+	BootstrapLevel float64 `toml:"bootstrap_level" json:"bootstrap_level"`
+	BootstrapSeed  uint64  `toml:"bootstrap_seed" json:"bootstrap_seed"`
+}
+
+// DefaultDataSpec uses the real rows alone, synthetic weight 1.
+func DefaultDataSpec() DataSpec {
+	return DataSpec{Real: true, SyntheticWeight: 1, Fidelity: FidelitySpec{Threshold: 0.1}}
+}
+
+// DefaultEvaluateSpec uses 1000 patient-level bootstrap resamples at 95%.
+func DefaultEvaluateSpec() EvaluateSpec {
+	return EvaluateSpec{BootstrapReps: 1000, BootstrapLevel: 0.95, BootstrapSeed: 1}
+}
+
+// LoadJobSpec reads one job spec file strictly over DefaultJobSpec and
+// validates it.
+func LoadJobSpec(path string) (JobSpec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return JobSpec{}, fmt.Errorf("job spec: %w", err)
+	}
+	return DecodeJobSpec(data, path)
+}
+
+// DecodeJobSpec decodes a job spec strictly over DefaultJobSpec (an unknown
+// key is an error naming name:line) and validates it.
+func DecodeJobSpec(data []byte, name string) (JobSpec, error) {
+	s := DefaultJobSpec()
+	if err := config.Decode(data, name, &s); err != nil {
+		return s, err
+	}
+	return s, s.Validate(name)
+}
+
+// isRef reports whether r is a content hash or a "job:ID" reference.
+func isRef(r string) bool {
+	if id, ok := strings.CutPrefix(r, RefJobPrefix); ok {
+		return jobIDRe.MatchString(id)
+	}
+	return protocol.ValidHash(r) == nil
+}
+
+// validateKind checks the fields that depend on the job's kind.
+func (s JobSpec) validateKind(prefix string) error {
+	var p config.Problems
+	ref := func(field, r string, required bool) {
+		if r == "" && !required {
+			return
+		}
+		if !isRef(r) {
+			p.Addf("%s.%s = %q: want a 64-hex content hash or %q", prefix, field, r, RefJobPrefix+"<job id>")
+		}
+	}
+	switch s.Kind {
+	case JobTrain:
+		if s.Model == "" {
+			p.Addf("%s.model is empty", prefix)
+		}
+		p.Add(s.validateMode(prefix))
+		p.Add(s.Data.validate(prefix+".data", s.Model))
+		ref("init.model", s.Init.Model, false)
+		if s.Init.Model != "" && s.Init.Checkpoint != "" {
+			p.Addf("%s.init: checkpoint and model are exclusive", prefix)
+		}
+	case JobSample:
+		ref("sample.checkpoint", s.Sample.Checkpoint, true)
+		if s.Sample.Levels < 1 || s.Sample.Levels > 1000 {
+			p.Addf("%s.sample.levels = %d: want 1..1000", prefix, s.Sample.Levels)
+		}
+		if !(s.Sample.Guidance >= 0) || math.IsInf(s.Sample.Guidance, 0) || !(s.Sample.GuidanceRescale >= 0 && s.Sample.GuidanceRescale <= 1) {
+			p.Addf("%s.sample: guidance %v >= 0 and guidance_rescale %v in [0,1] required", prefix, s.Sample.Guidance, s.Sample.GuidanceRescale)
+		}
+		if s.Sample.DDIMSteps < 0 || s.Sample.BatchSize < 0 {
+			p.Addf("%s.sample: negative ddim_steps or batch_size", prefix)
+		}
+	case JobEvaluate:
+		if len(s.Evaluate.Checkpoints) == 0 {
+			p.Addf("%s.evaluate.checkpoints is empty", prefix)
+		}
+		for i, c := range s.Evaluate.Checkpoints {
+			ref(fmt.Sprintf("evaluate.checkpoints[%d]", i), c, true)
+		}
+		ref("evaluate.baseline", s.Evaluate.Baseline, false)
+		e := s.Evaluate
+		if e.BootstrapReps < 0 || e.BootstrapReps > 100000 || (e.BootstrapReps > 0 && !(e.BootstrapLevel > 0 && e.BootstrapLevel < 1)) {
+			p.Addf("%s.evaluate: bootstrap_reps %d in 0..100000 and bootstrap_level %v in (0,1) required", prefix, e.BootstrapReps, e.BootstrapLevel)
+		}
+	default:
+		p.Addf("%s.kind = %q: want train, sample or evaluate", prefix, s.Kind)
+	}
+	if s.Kind != JobTrain && s.Mode != "" && s.Mode != ModeFedAvg {
+		p.Addf("%s.mode = %q: only train jobs have a mode", prefix, s.Mode)
+	}
+	if _, err := json.Marshal(s.ModelConfig); err != nil {
+		p.Addf("%s.model_config: %v", prefix, err)
+	}
+	return p.Err()
+}
+
+func (s JobSpec) validateMode(prefix string) error {
+	var p config.Problems
+	switch s.Mode {
+	case "", ModeFedAvg:
+	case ModeLocal, ModeFinetune:
+		if len(s.Sites) == 0 {
+			p.Addf("%s.mode = %q needs the sites listed (one job per site)", prefix, s.Mode)
+		}
+		if s.Mode == ModeFinetune && s.Init.Model == "" {
+			p.Addf("%s.mode = %q needs init.model: the model to fine-tune", prefix, s.Mode)
+		}
+	default:
+		p.Addf("%s.mode = %q: want fedavg, local or finetune", prefix, s.Mode)
+	}
+	return p.Err()
+}
+
+func (d DataSpec) validate(prefix, model string) error {
+	var p config.Problems
+	if d.SyntheticLevel < 0 || d.SyntheticLevel > 1000 {
+		p.Addf("%s.synthetic_level = %d: want 0..1000", prefix, d.SyntheticLevel)
+	}
+	if !d.Real && d.SyntheticLevel == 0 {
+		p.Addf("%s: real = false needs synthetic_level > 0", prefix)
+	}
+	if d.SyntheticLevel > 0 {
+		switch {
+		case d.SyntheticJob == "" && d.SyntheticCheckpoint == "":
+			p.Addf("%s.synthetic_level = %d needs synthetic_job or synthetic_checkpoint", prefix, d.SyntheticLevel)
+		case d.SyntheticJob != "" && d.SyntheticCheckpoint != "":
+			p.Addf("%s: synthetic_job and synthetic_checkpoint are exclusive", prefix)
+		}
+		if model != "" && model != "classifier" {
+			p.Addf("%s: synthetic supplementation is for model \"classifier\", not %q", prefix, model)
+		}
+	}
+	if j := strings.TrimPrefix(d.SyntheticJob, RefJobPrefix); d.SyntheticJob != "" && !jobIDRe.MatchString(j) {
+		p.Addf("%s.synthetic_job = %q: not a job ID", prefix, d.SyntheticJob)
+	}
+	if d.SyntheticCheckpoint != "" && !isRef(d.SyntheticCheckpoint) {
+		p.Addf("%s.synthetic_checkpoint = %q: want a content hash or job:<id>", prefix, d.SyntheticCheckpoint)
+	}
+	if !(d.RealFraction >= 0 && d.RealFraction <= 1) {
+		p.Addf("%s.real_fraction = %v: want in [0,1]", prefix, d.RealFraction)
+	}
+	if !(d.SyntheticWeight >= 0) || math.IsInf(d.SyntheticWeight, 0) {
+		p.Addf("%s.synthetic_weight = %v: want >= 0", prefix, d.SyntheticWeight)
+	}
+	if f := d.Fidelity; f.Checkpoint != "" {
+		if !isRef(f.Checkpoint) {
+			p.Addf("%s.fidelity.checkpoint = %q: want a content hash or job:<id>", prefix, f.Checkpoint)
+		}
+		if !(f.Threshold > 0 && f.Threshold < 0.5) {
+			p.Addf("%s.fidelity.threshold = %v: want in (0, 0.5)", prefix, f.Threshold)
+		}
+	}
+	return p.Err()
+}
+
+// modelConfigJSON returns the spec's model configuration as a JSON object
+// (nil when there is none).
+func (s JobSpec) modelConfigJSON() (json.RawMessage, error) {
+	if len(s.ModelConfig) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(s.ModelConfig)
+	if err != nil {
+		return nil, fmt.Errorf("job %s model_config: %w", s.ID, err)
+	}
+	return b, nil
+}
+
+// ExpandJob returns the jobs a spec stands for: the spec itself, or for
+// mode local and finetune one job per listed site, called "<id>.<site>",
+// each a cohort of that one site with quorum 1.
+func ExpandJob(s JobSpec) []JobSpec {
+	if s.Kind != JobTrain || (s.Mode != ModeLocal && s.Mode != ModeFinetune) {
+		return []JobSpec{s}
+	}
+	out := make([]JobSpec, 0, len(s.Sites))
+	for _, site := range s.Sites {
+		c := s
+		c.ID = s.ID + "." + site
+		c.Sites, c.Quorum, c.CohortSize = []string{site}, 1, 0
+		c.Init.Site = ""
+		out = append(out, c)
+	}
+	return out
+}

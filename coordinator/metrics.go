@@ -1,0 +1,231 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// coordMetrics are the coordinator's Prometheus metrics, in a registry of
+// its own. Counters that the Engine keeps are read at scrape time through
+// the loop; durations are observed as rounds and phases end. A nil
+// *coordMetrics records nothing.
+type coordMetrics struct {
+	reg          *prometheus.Registry
+	roundSeconds *prometheus.HistogramVec
+	phaseSeconds *prometheus.HistogramVec
+	taskFailures *prometheus.CounterVec
+	events       *prometheus.CounterVec
+
+	// The phase being timed (loop goroutine only).
+	job            string
+	round, attempt int
+	phase          Phase
+	since          time.Time
+}
+
+func newCoordMetrics(c *Coordinator) *coordMetrics {
+	reg := prometheus.NewRegistry()
+	buckets := prometheus.ExponentialBuckets(0.01, 3, 12)
+	m := &coordMetrics{
+		reg: reg,
+		roundSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "synthfed_coordinator_round_duration_seconds",
+			Help: "Wall time of committed rounds, from selection to commit, by job kind.", Buckets: buckets}, []string{"kind"}),
+		phaseSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "synthfed_coordinator_phase_duration_seconds",
+			Help: "Wall time of round phases (select, init, train, run, commit, secure-aggregation phases).", Buckets: buckets}, []string{"phase"}),
+		taskFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "synthfed_coordinator_task_failures_total",
+			Help: "Tasks that sites reported failed, by stage."}, []string{"stage"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "synthfed_coordinator_audit_events_total",
+			Help: "Audit log entries by event."}, []string{"event"}),
+	}
+	reg.MustRegister(m.roundSeconds, m.phaseSeconds, m.taskFailures, m.events, &engineCollector{c: c},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// audit counts an audit entry.
+func (m *coordMetrics) audit(e AuditEntry) {
+	if m == nil {
+		return
+	}
+	m.events.WithLabelValues(e.Event).Inc()
+	if e.Event == EventTaskFailed {
+		m.taskFailures.WithLabelValues(e.Reason).Inc()
+	}
+}
+
+// round observes a committed round's duration.
+func (m *coordMetrics) roundDone(kind JobKind, s RoundSummary) {
+	if m == nil || s.Started.IsZero() {
+		return
+	}
+	m.roundSeconds.WithLabelValues(string(kind)).Observe(s.Finished.Sub(s.Started).Seconds())
+}
+
+// observePhase notes the active round's phase after the Engine moved, and
+// observes the duration of the phase that ended.
+func (m *coordMetrics) observePhase(st *JobStatus, now time.Time) {
+	if m == nil {
+		return
+	}
+	var job string
+	var round, attempt int
+	var phase Phase
+	if st != nil {
+		job, round, attempt, phase = st.ID, st.Round, st.Attempt, st.Phase
+	}
+	if job == m.job && round == m.round && attempt == m.attempt && phase == m.phase {
+		return
+	}
+	if m.phase != "" {
+		m.phaseSeconds.WithLabelValues(string(m.phase)).Observe(now.Sub(m.since).Seconds())
+	}
+	m.job, m.round, m.attempt, m.phase, m.since = job, round, attempt, phase, now
+}
+
+// observePhases runs after each batch of effects on the loop goroutine.
+func (c *Coordinator) observePhases() {
+	if c.x.metrics == nil {
+		return
+	}
+	var active *JobStatus
+	for _, st := range c.engine.Jobs() {
+		if st.State == JobRunning {
+			active = &st
+		}
+	}
+	c.x.metrics.observePhase(active, c.clk.Now())
+}
+
+// MetricsHandler returns the coordinator's /metrics handler.
+func (c *Coordinator) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(c.x.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// Registry returns the coordinator's metrics registry.
+func (c *Coordinator) Registry() *prometheus.Registry { return c.x.metrics.reg }
+
+// serveMetrics serves /metrics on Config.MetricsListen until ctx ends.
+func (c *Coordinator) serveMetrics(ctx context.Context, lis net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", c.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// engineCollector exports the Engine's counters and the state of jobs and
+// sites at scrape time.
+type engineCollector struct{ c *Coordinator }
+
+var (
+	descAccepted   = prometheus.NewDesc("synthfed_coordinator_updates_accepted_total", "Updates and results accepted.", nil, nil)
+	descRejected   = prometheus.NewDesc("synthfed_coordinator_updates_rejected_total", "Updates refused, by reason.", []string{"reason"}, nil)
+	descDropouts   = prometheus.NewDesc("synthfed_coordinator_dropouts_total", "Sites dropped from a round (failed by gossip or heartbeat, or reporting a failed task).", nil, nil)
+	descTasksSent  = prometheus.NewDesc("synthfed_coordinator_tasks_sent_total", "Tasks handed to sites.", nil, nil)
+	descTasksFail  = prometheus.NewDesc("synthfed_coordinator_tasks_failed_total", "Tasks sites reported failed.", nil, nil)
+	descRounds     = prometheus.NewDesc("synthfed_coordinator_rounds_committed_total", "Rounds made durable.", nil, nil)
+	descAttempts   = prometheus.NewDesc("synthfed_coordinator_attempts_failed_total", "Round attempts that missed their quorum.", nil, nil)
+	descBytesIn    = prometheus.NewDesc("synthfed_coordinator_bytes_received_total", "Update and result bytes received.", nil, nil)
+	descBytesOut   = prometheus.NewDesc("synthfed_coordinator_bytes_sent_total", "Model bytes sent.", nil, nil)
+	descSites      = prometheus.NewDesc("synthfed_coordinator_sites", "Known sites by state (up, failed, down).", []string{"state"}, nil)
+	descJobs       = prometheus.NewDesc("synthfed_coordinator_jobs", "Jobs this coordinator runs, by state.", []string{"state"}, nil)
+	descRound      = prometheus.NewDesc("synthfed_coordinator_active_round", "Round number of the running job.", []string{"job"}, nil)
+	collectTimeout = 2 * time.Second
+)
+
+// Describe sends the descriptors.
+func (e *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descAccepted, descRejected, descDropouts, descTasksSent, descTasksFail, descRounds,
+		descAttempts, descBytesIn, descBytesOut, descSites, descJobs, descRound} {
+		ch <- d
+	}
+}
+
+// Collect reads the Engine on its goroutine and sends the values.
+func (e *engineCollector) Collect(ch chan<- prometheus.Metric) {
+	var cnt Counters
+	var jobs []JobStatus
+	sites := map[string]float64{"up": 0, "failed": 0, "down": 0}
+	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
+	defer cancel()
+	err := e.c.do(ctx, func() {
+		cnt, jobs = e.c.engine.Counters(), e.c.engine.Jobs()
+		for _, s := range e.c.engine.sites {
+			switch {
+			case s.up:
+				sites["up"]++
+			case s.failed:
+				sites["failed"]++
+			default:
+				sites["down"]++
+			}
+		}
+	})
+	if err != nil {
+		return // the coordinator is stopping or busy: the scrape misses the engine's values
+	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(descAccepted, cnt.Accepted)
+	for reason, n := range cnt.Rejected {
+		counter(descRejected, n, reason)
+	}
+	counter(descDropouts, cnt.Dropouts)
+	counter(descTasksSent, cnt.TasksSent)
+	counter(descTasksFail, cnt.TasksFailed)
+	counter(descRounds, cnt.RoundsCommitted)
+	counter(descAttempts, cnt.AttemptsFailed)
+	counter(descBytesIn, cnt.BytesIn)
+	counter(descBytesOut, cnt.BytesOut)
+	for state, n := range sites {
+		ch <- prometheus.MustNewConstMetric(descSites, prometheus.GaugeValue, n, state)
+	}
+	byState := map[JobState]float64{JobPending: 0, JobRunning: 0, JobDone: 0, JobFailed: 0}
+	for _, j := range jobs {
+		byState[j.State]++
+		if j.State == JobRunning {
+			ch <- prometheus.MustNewConstMetric(descRound, prometheus.GaugeValue, float64(j.Round), j.ID)
+		}
+	}
+	for state, n := range byState {
+		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, n, string(state))
+	}
+}
+
+// listenMetrics opens Config.MetricsListen (nil when it is empty).
+func (c *Coordinator) listenMetrics() (net.Listener, error) {
+	if c.cfg.MetricsListen == "" {
+		return nil, nil
+	}
+	lis, err := net.Listen("tcp", c.cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("coordinator metrics listen %s: %w", c.cfg.MetricsListen, err)
+	}
+	c.x.metricsAddr.Store(lis.Addr().String())
+	c.log.Info("serving metrics", "addr", lis.Addr().String())
+	return lis, nil
+}
+
+// MetricsAddr returns the address /metrics is served on ("" when off). It
+// is set once Run has started.
+func (c *Coordinator) MetricsAddr() string {
+	s, _ := c.x.metricsAddr.Load().(string)
+	return s
+}

@@ -1,0 +1,27 @@
+package coordinator
+
+import (
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/synthfed/synthfed/protocol/fedpb"
+)
+
+// registerServices adds the services beside Federation: the job service
+// for sites.
+func (c *Coordinator) registerServices(srv *grpc.Server) {
+	fedpb.RegisterJobsServer(srv, &jobsService{c: c})
+}
+
+// extras is the coordinator's state beside the Engine for operations:
+// metrics, each site's last error and the start time. lastErr is touched
+// only on the loop goroutine.
+type extras struct {
+	metrics *coordMetrics
+	lastErr map[string]siteError
+	started time.Time
+	// metricsAddr is set by Run before it serves.
+	metricsAddr atomic.Value // string
+}

@@ -1,0 +1,223 @@
+package coordinator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/protocol/fedpb"
+)
+
+// PhaseRun is how JobStatus shows the collection phase of a sample or
+// evaluate job (the Engine runs it as its train phase: the same deadline,
+// quorum, dropouts and retries).
+const PhaseRun Phase = "run"
+
+// Audit events of the job workflow.
+const (
+	// EventTaskFailed records a task a site reported failed: Reason is the
+	// stage, Detail the error.
+	EventTaskFailed = "task_failed"
+	// EventResult records a sample or evaluate result accepted from a site.
+	EventResult = "result_accepted"
+)
+
+// ErrJobEnded reports a cancellation of a job that has already ended.
+var ErrJobEnded = errors.New("job already ended")
+
+// TaskReport is a site's report of how a task ended (protocol TaskReport).
+type TaskReport struct {
+	// Failed is true when the task failed at the site; Stage says where
+	// and Error why.
+	Failed bool
+	Stage  string
+	Error  string
+	// Result is the aggregate result of a sample or evaluate task (JSON).
+	Result []byte
+	// Metrics are the task's scalar measurements.
+	Metrics map[string]float64
+}
+
+// CommitResults asks the driver to persist the per-site results of a sample
+// or evaluate job's round and its output hash, then call Engine.Committed.
+type CommitResults struct {
+	Job     string
+	Round   int
+	Output  string
+	Results map[string][]byte
+	Summary RoundSummary
+}
+
+func (CommitResults) isEffect() {}
+
+// taskKindOf returns the task kind of a sample or evaluate job.
+func taskKindOf(k JobKind) string {
+	if k == JobSample {
+		return protocol.KindSample
+	}
+	return protocol.KindEvaluate
+}
+
+// nextJobRound starts the one round of a sample or evaluate job (round 1),
+// or ends the job once it is committed.
+func (e *Engine) nextJobRound(j *job, now time.Time) bool {
+	if j.committed >= 1 {
+		e.endJob(j, JobDone, "", now)
+		return true
+	}
+	j.round = newRound(1, 0, now, j.spec.Deadlines.Select.D())
+	return true
+}
+
+// issueJobTasks sends every cohort site its sample or evaluate task; the
+// settings travel in the job context the site fetches.
+func (e *Engine) issueJobTasks(j *job, r *round, now time.Time) error {
+	kind := taskKindOf(j.spec.Kind)
+	ext, err := anypb.New(&fedpb.JobTask{Kind: kind})
+	if err != nil {
+		return fmt.Errorf("job %s: %w", j.spec.ID, err)
+	}
+	r.phase, r.deadline = PhaseTrain, now.Add(j.spec.Deadlines.Train.D())
+	r.phases, r.pidx = []string{string(PhaseTrain)}, 0
+	for _, site := range r.cohort {
+		nonce := r.nonces[site]
+		t := Task{ID: fmt.Sprintf("%s/r%d/a%d/%s/%s/%x", j.spec.ID, r.num, r.attempt, kind, site, nonce[:4]),
+			Site: site, Job: j.spec.ID, Round: r.num, Attempt: r.attempt, Nonce: nonce, Kind: kind,
+			Phase: string(PhaseRun), Model: j.spec.Model, Deadline: r.deadline, Extension: ext}
+		r.tasks[site] = &taskState{Task: t}
+		e.counters.TasksSent++
+		e.emit(SendTask{Task: t})
+	}
+	return nil
+}
+
+// commitResults closes a sample or evaluate round: its output is the
+// sample set ID, or the hash of the evaluate results.
+func (e *Engine) commitResults(j *job, r *round, now time.Time) {
+	r.phase = PhaseCommit
+	out := j.spec.Sample.SetID
+	if j.spec.Kind == JobEvaluate {
+		out = resultsHash(r.results)
+	}
+	r.resultHash = out
+	sum := RoundSummary{Job: j.spec.ID, Round: r.num, Attempt: r.attempt, Started: r.started, Finished: now,
+		Cohort: r.cohort, Rejected: r.rejected, Dropped: r.dropped, SiteMetrics: r.siteMetrics, GlobalHash: out}
+	for _, site := range r.cohort {
+		if r.tasks[site].status == taskAccepted {
+			sum.Accepted = append(sum.Accepted, site)
+		}
+	}
+	e.emit(CommitResults{Job: j.spec.ID, Round: r.num, Output: out, Results: r.results, Summary: sum})
+}
+
+// resultsHash is the SHA-256 of the results as one JSON object by site.
+func resultsHash(res map[string][]byte) string {
+	m := make(map[string]json.RawMessage, len(res))
+	for k, v := range res {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m) // valid JSON values, sorted keys
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Report records a site's report of the task m names. A failure drops the
+// task with its stage and reason (audited, counted, and the round goes on
+// without the site, as for a dropout); a result completes a sample or
+// evaluate task. Init and train tasks complete only by upload.
+func (e *Engine) Report(site string, m UploadMeta, rep TaskReport, now time.Time) error {
+	j, t, err := e.checkUpload(site, m, now)
+	if err != nil {
+		if !rep.Failed {
+			e.Reject(site, m, err, now)
+		}
+		return err
+	}
+	r := j.round
+	if rep.Failed {
+		t.status, t.reason = taskDropped, "failed at "+rep.Stage+": "+rep.Error
+		r.dropped = append(r.dropped, site)
+		e.counters.TasksFailed++
+		e.audit(now, EventTaskFailed, m.Job, m.Round, m.Attempt, site, rep.Stage, rep.Error)
+		e.advance(now)
+		return nil
+	}
+	if t.Kind == protocol.KindInit || t.Kind == protocol.KindTrain {
+		err := fmt.Errorf("site %s task %s: a %s task completes by upload, not report: %w", site, t.ID, t.Kind, protocol.ErrMalformed)
+		e.Reject(site, m, err, now)
+		return err
+	}
+	if r.results == nil {
+		r.results = map[string][]byte{}
+	}
+	r.results[site] = rep.Result
+	r.siteMetrics[site] = rep.Metrics
+	t.status = taskAccepted
+	e.counters.Accepted++
+	e.audit(now, EventResult, m.Job, m.Round, m.Attempt, site, "", fmt.Sprintf("%d bytes", len(rep.Result)))
+	e.advance(now)
+	return nil
+}
+
+// Cancel stops a pending or running job: its pending tasks are cancelled
+// and it ends as failed with the reason "cancelled by <who>".
+func (e *Engine) Cancel(jobID, who string, now time.Time) error {
+	j, ok := e.jobs[jobID]
+	if !ok {
+		return fmt.Errorf("job %q: %w", jobID, protocol.ErrNotFound)
+	}
+	if j.state == JobDone || j.state == JobFailed {
+		return fmt.Errorf("job %s is %s: %w", jobID, j.state, ErrJobEnded)
+	}
+	msg := "cancelled by " + who
+	if e.active == j {
+		if j.round != nil {
+			e.cancelPending(j.round, now)
+		}
+		e.endJob(j, JobFailed, msg, now)
+	} else {
+		j.state, j.err = JobFailed, msg
+		e.audit(now, EventJobEnd, jobID, j.committed, 0, "", string(JobFailed), msg)
+		e.emit(JobEnded{Job: jobID, State: JobFailed, Err: msg})
+	}
+	e.advance(now)
+	return nil
+}
+
+// SiteTask is one site's task in a job's round in progress.
+type SiteTask struct {
+	Site    string             `json:"site"`
+	State   string             `json:"state"`
+	Reason  string             `json:"reason,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+}
+
+// RoundSites returns each cohort site's task state in the job's round in
+// progress (nil when none is).
+func (e *Engine) RoundSites(jobID string) []SiteTask {
+	j, ok := e.jobs[jobID]
+	if !ok || j.round == nil {
+		return nil
+	}
+	r := j.round
+	out := make([]SiteTask, 0, len(r.cohort))
+	for _, site := range r.cohort {
+		st := SiteTask{Site: site, State: "selected", Metrics: r.siteMetrics[site]}
+		if t, ok := r.tasks[site]; ok {
+			st.State, st.Reason = t.status.String(), t.reason
+			if reason, ok := r.rejected[site]; ok {
+				st.Reason = reason
+			}
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Site < out[b].Site })
+	return out
+}

@@ -1,0 +1,249 @@
+package siteagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+
+	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/internal/config"
+	"github.com/synthfed/synthfed/model"
+)
+
+// ErrNoData reports a site without usable local data: no [data] section,
+// an empty data folder, or no records left after loading.
+var ErrNoData = errors.New("no local data")
+
+// DataConfig is the agent's [data] table: where the site's images are, how
+// they are preprocessed and split, and where synthetic images go.
+type DataConfig struct {
+	// Format is chexpert, mimic or manifest (see dataset.Source); empty
+	// disables local data (the built-in trainers need none).
+	Format string `toml:"format"`
+	// Path and Demographics locate the data as dataset.Source does.
+	Path         string `toml:"path"`
+	Demographics string `toml:"demographics"`
+	// ImageSize is the side of the preprocessed square images; it must
+	// match the jobs' architectures.
+	ImageSize int `toml:"image_size"`
+	// FrontalOnly keeps frontal views only, as the study does.
+	FrontalOnly bool `toml:"frontal_only"`
+	// Split holds the train, validation and test fractions of the
+	// patient-level split; SplitSeed seeds it (the same seed gives the same
+	// split).
+	Split     []float64 `toml:"split"`
+	SplitSeed uint64    `toml:"split_seed"`
+	// CacheDir keeps preprocessed tensors on disk across restarts (empty:
+	// memory only); CacheMemoryMB bounds the memory cache.
+	CacheDir      string `toml:"cache_dir"`
+	CacheMemoryMB int    `toml:"cache_memory_mb"`
+	// SyntheticDir is the site-local folder where sample jobs write
+	// synthetic sets (one folder per set ID); they never leave the site.
+	SyntheticDir string `toml:"synthetic_dir"`
+	// Workers decode images in parallel (0: GOMAXPROCS).
+	Workers int `toml:"workers"`
+}
+
+// DefaultDataConfig returns a disabled data section with the study's
+// preprocessing at the project's 32-pixel default and a 70/10/20 split.
+func DefaultDataConfig() DataConfig {
+	return DataConfig{ImageSize: 32, FrontalOnly: true, Split: []float64{0.7, 0.1, 0.2}, SplitSeed: 1, CacheMemoryMB: 1024}
+}
+
+// Enabled reports whether the section names a data source.
+func (d DataConfig) Enabled() bool { return d.Format != "" || d.Path != "" }
+
+// Validate reports every problem at once.
+func (d DataConfig) Validate() error {
+	var p config.Problems
+	if d.Enabled() {
+		if _, err := dataset.ParseFormat(d.Format); err != nil {
+			p.Addf("data.format: %v", err)
+		}
+		if d.Path == "" {
+			p.Addf("data.path is empty")
+		}
+	}
+	if d.ImageSize < 4 || d.ImageSize > 4096 {
+		p.Addf("data.image_size = %d: want 4..4096", d.ImageSize)
+	}
+	if len(d.Split) != 3 {
+		p.Addf("data.split has %d fractions: want train, validation, test", len(d.Split))
+	} else {
+		sum := 0.0
+		for _, f := range d.Split {
+			if !(f >= 0) {
+				p.Addf("data.split: fraction %v < 0", f)
+			}
+			sum += f
+		}
+		if math.Abs(sum-1) > 1e-9 || !(d.Split[0] > 0) {
+			p.Addf("data.split = %v: want fractions summing to 1 with a positive train share", d.Split)
+		}
+	}
+	if d.CacheMemoryMB < 0 || d.Workers < 0 {
+		p.Addf("data: cache_memory_mb %d and workers %d must be >= 0", d.CacheMemoryMB, d.Workers)
+	}
+	return p.Err()
+}
+
+// datasetConfig returns the dataset loader's configuration.
+func (d DataConfig) datasetConfig() dataset.Config {
+	c := dataset.DefaultConfig()
+	c.Size, c.FrontalOnly, c.CacheDir, c.CacheMemoryMB, c.Workers = d.ImageSize, d.FrontalOnly, d.CacheDir, d.CacheMemoryMB, d.Workers
+	return c
+}
+
+// DataSource supplies a site's records and their preprocessed images in the
+// same order, instead of loading DataConfig's folder (simulations render
+// phantom sites in memory).
+type DataSource func(ctx context.Context) ([]dataset.Record, *model.ImageSet, error)
+
+// Split is one part of the site's patient-level split: its records and
+// their images, in the same order.
+type Split struct {
+	Records []dataset.Record
+	Images  *model.ImageSet
+}
+
+// SiteData is the site's data, split by patient into train, validation and
+// test sets.
+type SiteData struct {
+	Train, Val, Test Split
+	// Report is the load report (nil for a DataSource).
+	Report *dataset.Report
+	// Cache decodes synthetic images with the same preprocessing.
+	Cache *dataset.Cache
+}
+
+// dataStore loads the site's data once and keeps it; a failed load is
+// retried on the next call.
+type dataStore struct {
+	cfg DataConfig
+	src DataSource
+	log *slog.Logger
+
+	mu   sync.Mutex
+	data *SiteData
+}
+
+func newDataStore(cfg DataConfig, src DataSource, log *slog.Logger) *dataStore {
+	return &dataStore{cfg: cfg, src: src, log: log}
+}
+
+// available reports whether the site has a data source at all.
+func (s *dataStore) available() bool { return s.src != nil || s.cfg.Enabled() }
+
+// get returns the site's split data, loading it on the first call.
+func (s *dataStore) get(ctx context.Context) (*SiteData, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data != nil {
+		return s.data, nil
+	}
+	d, err := LoadSiteData(ctx, s.cfg, s.src, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.data = d
+	return d, nil
+}
+
+// LoadSiteData loads the site's records and images (from src when not nil,
+// else from cfg's folder through dataset.Load) and splits them by patient.
+// An empty source fails with ErrNoData naming the path.
+func LoadSiteData(ctx context.Context, cfg DataConfig, src DataSource, log *slog.Logger) (*SiteData, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cache, err := dataset.NewCacheFromConfig(cfg.datasetConfig())
+	if err != nil {
+		return nil, err
+	}
+	var recs []dataset.Record
+	var images *model.ImageSet
+	var rep *dataset.Report
+	if src != nil {
+		recs, images, err = src(ctx)
+	} else {
+		recs, images, rep, err = loadFolder(ctx, cfg, cache, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 || images == nil || images.Len() != len(recs) {
+		return nil, fmt.Errorf("data %s (%s): no usable records: %w", cfg.Path, cfg.Format, ErrNoData)
+	}
+	if images.Size != cfg.ImageSize {
+		return nil, fmt.Errorf("data: images are %dx%d, data.image_size is %d: %w", images.Size, images.Size, cfg.ImageSize, model.ErrShape)
+	}
+	parts, err := dataset.SplitPatients(recs, cfg.Split, cfg.SplitSeed)
+	if err != nil {
+		return nil, fmt.Errorf("data split: %w", err)
+	}
+	d := &SiteData{Report: rep, Cache: cache}
+	for i, dst := range []*Split{&d.Train, &d.Val, &d.Test} {
+		if *dst, err = subset(recs, images, parts[i]); err != nil {
+			return nil, err
+		}
+	}
+	if d.Train.Images.Len() == 0 {
+		return nil, fmt.Errorf("data %s: the split leaves no training rows: %w", cfg.Path, ErrNoData)
+	}
+	log.Info("site data ready", "train", d.Train.Images.Len(), "val", d.Val.Images.Len(), "test", d.Test.Images.Len(), "size", cfg.ImageSize)
+	return d, nil
+}
+
+// loadFolder reads the configured folder and decodes every image.
+func loadFolder(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *slog.Logger) ([]dataset.Record, *model.ImageSet, *dataset.Report, error) {
+	format, err := dataset.ParseFormat(cfg.Format)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("data.format: %w", err)
+	}
+	ds, err := dataset.Load(ctx, dataset.Source{Format: format, Path: cfg.Path, Demographics: cfg.Demographics}, cfg.datasetConfig(), log)
+	if err != nil {
+		if errors.Is(err, dataset.ErrNoData) {
+			return nil, nil, nil, fmt.Errorf("data %s (%s): %w: %w", cfg.Path, cfg.Format, err, ErrNoData)
+		}
+		return nil, nil, nil, fmt.Errorf("data %s: %w", cfg.Path, err)
+	}
+	if len(ds.Records) == 0 {
+		return nil, nil, ds.Report, fmt.Errorf("data %s (%s): %d rows read, none usable (%d errors): %w", cfg.Path, cfg.Format, ds.Report.Rows(), ds.Report.Errors(), ErrNoData)
+	}
+	set, kept, err := dataset.ToImageSet(ctx, ds.Records, cache, cfg.datasetConfig(), ds.Report)
+	if err != nil {
+		return nil, nil, ds.Report, err
+	}
+	if ds.Report.Errors() > 0 {
+		log.Warn("site data has problems; affected rows are left out", "errors", ds.Report.Errors(), "warnings", ds.Report.Warnings())
+	}
+	return kept, set, ds.Report, nil
+}
+
+// subset returns the rows of part (records of recs) with their images.
+func subset(recs []dataset.Record, images *model.ImageSet, part []dataset.Record) (Split, error) {
+	index := make(map[string]int, len(recs))
+	for i := range recs {
+		index[recs[i].Path] = i
+	}
+	px := images.Size * images.Size
+	out := &model.ImageSet{Size: images.Size, Pixels: make([]float32, 0, len(part)*px)}
+	for k := range part {
+		i, ok := index[part[k].Path]
+		if !ok {
+			return Split{}, fmt.Errorf("data split: record %s lost its image: %w", part[k].Path, model.ErrMissing)
+		}
+		out.Pixels = append(out.Pixels, images.Image(i)...)
+		out.Cond = append(out.Cond, images.Cond[i])
+		out.Labels = append(out.Labels, images.Labels[i])
+		pid := part[k].PatientID
+		if images.PatientIDs != nil {
+			pid = images.PatientIDs[i]
+		}
+		out.PatientIDs = append(out.PatientIDs, pid)
+	}
+	return Split{Records: part, Images: out}, out.Validate()
+}

@@ -1,0 +1,102 @@
+package siteagent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/protocol/fedpb"
+)
+
+// taskRef is what trainer lookup needs of a task.
+type taskRef struct{ id, job, model string }
+
+func refOf(t *fedpb.Task) taskRef {
+	return taskRef{id: t.GetTaskId(), job: t.GetJobId(), model: t.GetModel()}
+}
+
+// runJobTask runs a sample or evaluate task and reports its aggregate
+// result to the coordinator.
+func (x *executor) runJobTask(ctx context.Context, t *fedpb.Task) error {
+	if x.data == nil || !x.data.available() {
+		return stageErr("data", fmt.Errorf("task %s (%s): this agent has no [data] section: %w", t.GetTaskId(), t.GetKind(), ErrNoData))
+	}
+	jc, err := x.context(ctx, t.GetJobId())
+	if err != nil {
+		return stageErr("context", err)
+	}
+	if jc.Kind != t.GetKind() {
+		return stageErr("context", fmt.Errorf("task %s is a %s task, its job is %s: %w", t.GetTaskId(), t.GetKind(), jc.Kind, protocol.ErrMalformed))
+	}
+	var result any
+	metrics := map[string]float64{}
+	switch jc.Kind {
+	case protocol.KindSample:
+		r, err := x.runSample(ctx, jc)
+		if err != nil {
+			return err
+		}
+		metrics["images"], metrics["images_per_second"] = float64(r.Images), float64(r.ImagesPerSecond)
+		result = r
+	case protocol.KindEvaluate:
+		r, err := x.runEvaluate(ctx, jc)
+		if err != nil {
+			return err
+		}
+		metrics["test_images"] = float64(r.Images)
+		for _, m := range r.Models {
+			if m.MacroAUROC == m.MacroAUROC { // not NaN
+				metrics["auroc_"+m.Hash[:12]] = float64(m.MacroAUROC)
+			}
+		}
+		result = r
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return stageErr("report", err)
+	}
+	rep := &fedpb.TaskReport{TaskId: t.GetTaskId(), JobId: t.GetJobId(), Round: t.GetRound(), Attempt: t.GetAttempt(),
+		Nonce: t.GetNonce(), ResultJson: b, Metrics: metrics}
+	return stageErr("report", x.reportWithRetry(ctx, rep))
+}
+
+// reportWithRetry delivers a result report, retrying transient failures
+// with backoff until the task's context ends. Refusals are final.
+func (x *executor) reportWithRetry(ctx context.Context, rep *fedpb.TaskReport) error {
+	jt, ok := x.tr.(jobTransport)
+	if !ok {
+		return fmt.Errorf("this transport takes no reports: %w", protocol.ErrNotFound)
+	}
+	bo := newBackoff(x.cfg.Backoff, uint64(rep.GetRound()))
+	for {
+		err := jt.reportTask(ctx, rep)
+		if err == nil || !protocol.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		x.log.Warn("report failed; retrying", "task", rep.GetTaskId(), "err", err)
+		if err := sleep(ctx, x.clk, bo.Next()); err != nil {
+			return err
+		}
+	}
+}
+
+// recordTrain records a train task's loss and images/s in the metrics and
+// in the update's metrics ("train_images_per_second").
+func (x *executor) recordTrain(t *fedpb.Task, meta *fedpb.UpdateMeta, batch int, took time.Duration) {
+	steps, ok := meta.GetMetrics()["train_steps"]
+	if !ok {
+		return
+	}
+	if b := t.GetTrain().GetBatchSize(); b > 0 {
+		batch = int(b)
+	}
+	images := int(steps) * batch
+	rate := 0.0
+	if images > 0 && took > 0 {
+		rate = float64(images) / took.Seconds()
+		meta.Metrics["train_images_per_second"] = rate
+	}
+	x.metrics.trained(t.GetJobId(), meta.GetMetrics()["train_loss"], images, rate)
+}

@@ -1,0 +1,189 @@
+package siteagent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/classifier"
+	"github.com/synthfed/synthfed/model/ddpm"
+	"github.com/synthfed/synthfed/protocol"
+)
+
+// Trainer names the agent builds per job from its model configuration and
+// the site's data (beside the fixed Options.Trainers).
+const (
+	// ModelDDPM is the conditional DDPM (model/ddpm).
+	ModelDDPM = "ddpm"
+	// ModelClassifier is the pathology classifier (model/classifier).
+	ModelClassifier = "classifier"
+)
+
+// ErrModelConfig reports a job's model configuration the agent cannot use.
+var ErrModelConfig = errors.New("bad model configuration")
+
+// decodeModelConfig decodes a JSON model config strictly over dst (which
+// holds the defaults): an unknown key is an error naming it.
+func decodeModelConfig(raw json.RawMessage, dst any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrModelConfig)
+	}
+	return nil
+}
+
+// DDPMConfig returns the DDPM configuration of a job's model_config over
+// ddpm.DefaultConfig.
+func DDPMConfig(raw json.RawMessage) (ddpm.Config, error) {
+	cfg := ddpm.DefaultConfig()
+	if err := decodeModelConfig(raw, &cfg); err != nil {
+		return cfg, fmt.Errorf("ddpm model_config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("ddpm model_config: %w: %w", err, ErrModelConfig)
+	}
+	return cfg, nil
+}
+
+// ClassifierConfig returns the classifier configuration of a job's
+// model_config over classifier.DefaultConfig.
+func ClassifierConfig(raw json.RawMessage) (classifier.Config, error) {
+	cfg := classifier.DefaultConfig()
+	if err := decodeModelConfig(raw, &cfg); err != nil {
+		return cfg, fmt.Errorf("classifier model_config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("classifier model_config: %w: %w", err, ErrModelConfig)
+	}
+	return cfg, nil
+}
+
+// CheckModelConfig checks a job's model configuration for a trainer the
+// agent builds (ddpm, classifier) exactly as a site will decode it. Other
+// trainer names are left to the sites' fixed trainers. It fits
+// coordinator.ModelConfigChecker.
+func CheckModelConfig(name string, raw json.RawMessage) error {
+	var err error
+	switch name {
+	case ModelDDPM:
+		_, err = DDPMConfig(raw)
+	case ModelClassifier:
+		_, err = ClassifierConfig(raw)
+	}
+	return err
+}
+
+// jobTrainer is the trainer built for one job.
+type jobTrainer struct {
+	job string
+	tr  model.Trainer
+	// batch is the configured batch size, for images/s.
+	batch int
+}
+
+// trainerFor returns the trainer of a task: a fixed one by model name, or
+// the one built for the task's job (built on the first task of the job).
+func (x *executor) trainerFor(ctx context.Context, t taskRef) (model.Trainer, int, error) {
+	if tr, ok := x.trainers[t.model]; ok {
+		return tr, 0, nil
+	}
+	x.mu.Lock()
+	cur := x.built
+	x.mu.Unlock()
+	if cur != nil && cur.job == t.job {
+		return cur.tr, cur.batch, nil
+	}
+	if x.data == nil || !x.data.available() || (t.model != ModelDDPM && t.model != ModelClassifier) {
+		return nil, 0, fmt.Errorf("task %s model %q: %w", t.id, t.model, ErrNoTrainer)
+	}
+	jc, err := x.context(ctx, t.job)
+	if err != nil {
+		return nil, 0, stageErr("context", err)
+	}
+	data, err := x.data.get(ctx)
+	if err != nil {
+		return nil, 0, stageErr("data", err)
+	}
+	jt, err := x.buildTrainer(ctx, jc, data)
+	if err != nil {
+		return nil, 0, stageErr("build", err)
+	}
+	x.mu.Lock()
+	x.built = jt
+	x.mu.Unlock()
+	return jt.tr, jt.batch, nil
+}
+
+// buildTrainer makes the trainer a job's context asks for on the site's data.
+func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, data *SiteData) (*jobTrainer, error) {
+	switch jc.Model {
+	case ModelDDPM:
+		cfg, err := DDPMConfig(jc.ModelConfig)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
+			return nil, err
+		}
+		tr, err := ddpm.NewTrainer(cfg, data.Train.Images, data.Val.Images, x.log.With("job", jc.Job))
+		if err != nil {
+			return nil, err
+		}
+		return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
+	case ModelClassifier:
+		cfg, err := ClassifierConfig(jc.ModelConfig)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
+			return nil, err
+		}
+		train, err := x.recipeSet(ctx, jc.Data, data, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := classifier.NewTrainer(cfg, train, data.Val.Images, x.log.With("job", jc.Job))
+		if err != nil {
+			return nil, err
+		}
+		return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
+	}
+	return nil, fmt.Errorf("job %s model %q: %w", jc.Job, jc.Model, ErrNoTrainer)
+}
+
+// sameSize checks that an architecture fits the site's images.
+func sameSize(archSize int, data *SiteData) error {
+	if s := data.Train.Images.Size; s != archSize {
+		return fmt.Errorf("model_config arch.image_size %d, but the site's images are %dx%d (data.image_size): %w", archSize, s, s, ErrModelConfig)
+	}
+	return nil
+}
+
+// context returns a job's context from the coordinator.
+func (x *executor) context(ctx context.Context, job string) (*protocol.JobContext, error) {
+	jt, ok := x.tr.(jobTransport)
+	if !ok {
+		return nil, fmt.Errorf("job %s: this transport serves no job contexts: %w", job, protocol.ErrNotFound)
+	}
+	return jt.jobContext(ctx, job)
+}
+
+// checkpoint downloads a stored model by hash.
+func (x *executor) checkpoint(ctx context.Context, hash string) (model.Weights, error) {
+	jt, ok := x.tr.(jobTransport)
+	if !ok {
+		return model.Weights{}, fmt.Errorf("checkpoint %.12s: this transport serves no checkpoints: %w", hash, protocol.ErrNotFound)
+	}
+	w, err := jt.downloadCheckpoint(ctx, hash)
+	if err != nil {
+		return model.Weights{}, stageErr("download", err)
+	}
+	return w, nil
+}
