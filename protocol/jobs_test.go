@@ -16,7 +16,7 @@ var testHash = strings.Repeat("ab", 32)
 
 func sampleContext() *JobContext {
 	return &JobContext{Job: "s", Kind: KindSample, Model: "ddpm", Seed: 3, Sample: &SampleSettings{
-		DDPM: ModelRef{Hash: testHash, Job: "d", Model: "ddpm", ModelConfig: json.RawMessage(`{"arch":{"image_size":8}}`)},
+		DDPM:  ModelRef{Hash: testHash, Job: "d", Model: "ddpm", ModelConfig: json.RawMessage(`{"arch":{"image_size":8}}`)},
 		SetID: testHash, Levels: 2, Steps: 4}}
 }
 

@@ -20,8 +20,8 @@ import (
 	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
-	siteagent "github.com/synthfed/synthfed/site-agent"
 	"github.com/synthfed/synthfed/sims/phantom"
+	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // wfCluster is a coordinator and phantom-data agents over bufconn.
