@@ -133,6 +133,9 @@ func resultsHash(res map[string][]byte) string {
 // without the site, as for a dropout); a result completes a sample or
 // evaluate task. Init and train tasks complete only by upload.
 func (e *Engine) Report(site string, m UploadMeta, rep TaskReport, now time.Time) error {
+	if handled, err := e.reportPhaseFailure(site, m, rep, now); handled {
+		return err
+	}
 	j, t, err := e.checkUpload(site, m, now)
 	if err != nil {
 		if !rep.Failed {
@@ -220,4 +223,30 @@ func (e *Engine) RoundSites(jobID string) []SiteTask {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Site < out[b].Site })
 	return out
+}
+
+// reportPhaseFailure handles the failure of a task of an aggregator-defined
+// phase (secure aggregation trains inside one): it is audited and counted,
+// and a DropoutAware driver stops waiting for the site. It reports whether
+// the report concerned such a task.
+func (e *Engine) reportPhaseFailure(site string, m UploadMeta, rep TaskReport, now time.Time) (bool, error) {
+	j, ok := e.jobs[m.Job]
+	if !rep.Failed || !ok || j != e.active || j.round == nil {
+		return false, nil
+	}
+	r := j.round
+	if !isDriverPhase(r.phase) || r.num != m.Round || r.attempt != m.Attempt {
+		return false, nil
+	}
+	t, ok := r.phaseTasks[site]
+	if !ok || t.ID != m.TaskID || !equalNonce(t.Nonce, m.Nonce) {
+		return true, fmt.Errorf("site %s phase %s: task %q: %w", site, r.phase, m.TaskID, protocol.ErrBadNonce)
+	}
+	e.counters.TasksFailed++
+	e.audit(now, EventTaskFailed, m.Job, m.Round, m.Attempt, site, rep.Stage, rep.Error)
+	if d, ok := r.agg.(DropoutAware); ok {
+		d.SiteDown(site, fmt.Sprintf("failed at %s: %s", rep.Stage, rep.Error))
+	}
+	e.advance(now)
+	return true, nil
 }

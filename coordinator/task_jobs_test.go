@@ -146,3 +146,51 @@ func TestCancel(t *testing.T) {
 		t.Errorf("%d JobEnded effects, want 2", len(h.ended))
 	}
 }
+
+// dropDriver is a toyDriver that hears of sites going down.
+type dropDriver struct {
+	*toyDriver
+	down map[string]string
+}
+
+func (d *dropDriver) SiteDown(site, reason string) {
+	d.down[site] = reason
+	if d.got["hello"] == nil {
+		d.got["hello"] = map[string]bool{}
+	}
+	d.got["hello"][site] = true // stop waiting for it
+}
+
+func (d *dropDriver) TakeEvents() []DriverEvent { return nil }
+
+// TestPhaseTaskFailure checks that a site failing a task of a driver phase
+// (secure aggregation trains inside one) is recorded and that the driver
+// stops waiting for it.
+func TestPhaseTaskFailure(t *testing.T) {
+	var drv *dropDriver
+	h := newHarness(t, EngineConfig{Aggregator: func(specs []model.TensorSpec) (Aggregator, error) {
+		ws, err := NewWeightedSum(specs)
+		drv = &dropDriver{toyDriver: &toyDriver{Aggregator: ws, got: map[string]map[string]bool{}, minHello: 2}, down: map[string]string{}}
+		return drv, err
+	}})
+	h.join("a", "b", "c")
+	h.startJob(testSpec(), model.MustWeights(vec("w", 1, 2)))
+	if h.tasks["c"].Kind != protocol.KindPhase {
+		t.Fatalf("task %+v is not a phase task", h.tasks["c"])
+	}
+	if _, err := h.report("c", TaskReport{Failed: true, Stage: "train", Error: "out of memory"}); err != nil {
+		t.Fatal(err)
+	}
+	h.drain()
+	if r := drv.down["c"]; r != "failed at train: out of memory" {
+		t.Errorf("driver heard %q", r)
+	}
+	if h.e.Counters().TasksFailed != 1 {
+		t.Error("phase task failure not counted")
+	}
+	bad := metaOf(h.tasks["a"], 0)
+	bad.TaskID = "other"
+	if err := h.e.Report("a", bad, TaskReport{Failed: true, Stage: "train", Error: "x"}, h.now); !errors.Is(err, protocol.ErrBadNonce) {
+		t.Errorf("report naming another task: %v", err)
+	}
+}

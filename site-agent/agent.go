@@ -107,6 +107,9 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	data.log = a.log
 	a.exec = newExecutor(cfg, a.log, a.clk, opts.Trainers, a)
 	a.exec.results, a.exec.phases = opts.Results, opts.Phases
+	if b, ok := opts.Phases.(interface{ bindExecutor(*executor) }); ok {
+		b.bindExecutor(a.exec) // the secure runner trains through the executor
+	}
 	a.exec.data, a.exec.metrics = data, a.metrics
 	return a, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/protocol"
 )
@@ -52,6 +53,11 @@ type Config struct {
 	Data DataConfig `toml:"data"`
 	// Monitor serves /metrics and the gRPC health service locally.
 	Monitor MonitorConfig `toml:"monitor"`
+	// TLS names the site's credentials (a startup kit's files, relative to
+	// the config file); required unless Insecure. See UseTLS.
+	TLS pki.TLSFiles `toml:"tls"`
+	// Privacy is the site's privacy policy for secure rounds.
+	Privacy PrivacyConfig `toml:"privacy"`
 }
 
 // BackoffConfig is exponential backoff with jitter.
@@ -73,6 +79,9 @@ type GossipConfig struct {
 	ProbeTimeout   Duration `toml:"probe_timeout"`
 	GossipInterval Duration `toml:"gossip_interval"`
 	SuspicionMult  int      `toml:"suspicion_mult"`
+	// Keys encrypt and authenticate gossip (memberlist keyring, the first
+	// one sends); UseTLS sets the consortium's key from the kit.
+	Keys [][]byte `toml:"-"`
 }
 
 // DefaultConfig returns an agent for a coordinator on 127.0.0.1:7070.
@@ -80,7 +89,7 @@ func DefaultConfig() Config {
 	return Config{Coordinator: "127.0.0.1:7070", ChunkSize: protocol.DefaultChunkSize, EvaluateGlobal: true,
 		Backoff:   BackoffConfig{Initial: Duration(200 * time.Millisecond), Max: Duration(10 * time.Second), Multiplier: 2, Jitter: 0.2},
 		Gossip:    GossipConfig{Enabled: true, Bind: "127.0.0.1:0", ProbeInterval: Duration(time.Second), ProbeTimeout: Duration(500 * time.Millisecond), GossipInterval: Duration(200 * time.Millisecond), SuspicionMult: 4},
-		StopGrace: Duration(10 * time.Second), Data: DefaultDataConfig()}
+		StopGrace: Duration(10 * time.Second), Data: DefaultDataConfig(), Privacy: DefaultPrivacyConfig()}
 }
 
 // Validate reports every problem at once.
@@ -112,5 +121,6 @@ func (c Config) Validate() error {
 	}
 	p.Add(c.Data.Validate())
 	p.Add(c.Monitor.Validate())
+	p.Add(c.validateSecurity())
 	return p.Err()
 }

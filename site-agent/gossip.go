@@ -70,6 +70,13 @@ func startGossip(g GossipConfig, name string, log *slog.Logger) (*gossipNode, er
 	mc.PushPullInterval = 10 * g.ProbeInterval.D()
 	mc.TCPTimeout = max(g.ProbeInterval.D(), time.Second)
 	mc.LogOutput = logWriter{log}
+	if len(g.Keys) > 0 {
+		kr, err := memberlist.NewKeyring(g.Keys[1:], g.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("gossip keys: %w", err)
+		}
+		mc.Keyring = kr
+	}
 	list, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("gossip on %s: %w", g.Bind, err)

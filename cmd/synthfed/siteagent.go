@@ -2,17 +2,20 @@ package main
 
 import (
 	"errors"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/logreg"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
-// errNeedsTLS is returned until mTLS provisioning lands.
-var errNeedsTLS = errors.New("TLS credentials are not wired into the CLI yet: set insecure = true (loopback and trusted networks only)")
+// errNeedsTLS reports a configuration with neither credentials nor the
+// explicit insecure mode.
+var errNeedsTLS = errors.New("no [tls] credentials: run from a startup kit (synthfed provision writes its config), or pass --insecure (insecure = true) for a local simulation")
 
 func init() { register(newSiteAgentCmd) }
 
@@ -40,7 +43,14 @@ func newSiteAgentCmd() *cobra.Command {
 		Long: `site-agent joins the coordinator named in its config, follows its tasks and
 runs them through the site's trainers, uploading only weight updates. It
 reconnects with backoff whenever the coordinator goes away and stops cleanly on
-SIGINT/SIGTERM. See examples/site.toml. Flags override the file.`,
+SIGINT/SIGTERM. See examples/site.toml. Flags override the file.
+
+Connections are mTLS with the credentials of the config's [tls] table, which a
+startup kit from synthfed provision fills in: synthfed site-agent --config
+KIT/site-agent.toml. The site ID is the certificate's; secure-aggregation
+rounds are signed with the kit's key, and the [privacy] table is the site's
+own policy (privacy budget, ledger in privacy.state_dir, relative to the
+config file). Plaintext needs an explicit --insecure: local simulations only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := stderrLogger()
@@ -64,16 +74,28 @@ SIGINT/SIGTERM. See examples/site.toml. Flags override the file.`,
 			if err := file.validate(); err != nil {
 				return withExitCode(2, err)
 			}
-			if !file.Insecure {
-				return withExitCode(2, errNeedsTLS)
-			}
 			tr, err := logreg.New(file.Logreg, nil)
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			a, err := siteagent.New(file.Config, siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": tr}})
+			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": tr}}
+			var crl *pki.CRLWatcher
+			switch {
+			case file.Insecure:
+				log.Warn("plaintext gRPC (insecure): local simulations only")
+			case !file.TLS.Configured():
+				return withExitCode(2, errNeedsTLS)
+			default:
+				if crl, err = siteagent.UseTLS(&file.Config, filepath.Dir(cfgPath), &opts); err != nil {
+					return withExitCode(2, err)
+				}
+			}
+			a, err := siteagent.New(file.Config, opts)
 			if err != nil {
 				return withExitCode(2, err)
+			}
+			if crl != nil {
+				go crl.Run(cmd.Context())
 			}
 			return a.Run(cmd.Context())
 		},
@@ -82,7 +104,7 @@ SIGINT/SIGTERM. See examples/site.toml. Flags override the file.`,
 	f.StringVar(&cfgPath, "config", "", "site TOML file")
 	f.StringVar(&siteID, "site-id", "", "site identity (overrides the file)")
 	f.StringVar(&coord, "coordinator", "", "coordinator address host:port (overrides the file)")
-	f.BoolVar(&insecure, "insecure", false, "plaintext gRPC (overrides the file)")
+	f.BoolVar(&insecure, "insecure", false, "plaintext gRPC, for local simulations only (overrides the file)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
