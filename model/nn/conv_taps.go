@@ -148,6 +148,9 @@ func packTaps[T Float](p ConvParams, w, wt []T) {
 // (O x OH*Wph) orientation for these short, wide matrices; the compaction
 // to NCHW transposes it back.
 func tapForward[T Float](p ConvParams, x, w, y []T) {
+	if directForward(p, x, w, y) {
+		return
+	}
 	g := newTapGeom(p)
 	wt := getScratch[T](g.taps * p.O * p.C)
 	defer putScratch(wt)
@@ -201,6 +204,9 @@ func widenGrad[T Float](p ConvParams, g tapGeom, dy, dyw []T) {
 // tap's view, which is then unphased and cropped. Within one GEMM the rows
 // of a view never overlap, and the garbage columns carry zeros.
 func tapGradX[T Float](p ConvParams, w, dy, dx []T) {
+	if directGradX(p, w, dy, dx) {
+		return
+	}
 	g := newTapGeom(p)
 	wt := getScratch[T](g.taps * p.O * p.C)
 	defer putScratch(wt)
@@ -229,6 +235,9 @@ func tapGradX[T Float](p ConvParams, w, dy, dx []T) {
 // C >= O, as in a U-Net's decoder. The (taps, C, O) sums over samples go
 // through slotSum, so the result is the same on every run.
 func tapGradW[T Float](p ConvParams, x, dy, dw []T) {
+	if directGradW(p, x, dy, dw) {
+		return
+	}
 	g := newTapGeom(p)
 	chw, ohw := p.C*p.H*p.W, p.OH*p.OW
 	total := getScratch[T](g.taps * p.O * p.C)

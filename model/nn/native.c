@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include "native.h"
+#include <immintrin.h>
 
 typedef float v8sf __attribute__((vector_size(32)));
 typedef int v8si __attribute__((vector_size(32)));
@@ -281,4 +282,129 @@ void nn_silu_bwd_f32(const float *x, const float *dy, float *dx, long n) {
 		silu_bwd_avx2(x, dy, dx, n);
 	else
 		silu_bwd_base(x, dy, dx, n);
+}
+
+
+// The direct convolution: y[o*ystride + p] = sum over input channels c and
+// taps t of w[(c*taps + t)*cout + o] * x[c*cstride + off[t] + p], for p in
+// [p0, p1) in blocks of 16 (the caller provides readable input and writable
+// output up to the next multiple of 16) and o in [0, cout), cout a
+// multiple of 6. It is the tap decomposition of conv_taps.go without the
+// GEMM: the accumulators for 6 output channels times 16 positions stay in
+// 12 registers over the whole reduction, so nothing is packed or re-read.
+// It needs AVX2 and FMA (nn_conv_direct_ok); Go falls back to the GEMM
+// path otherwise.
+AVX2 void nn_conv_direct_f32(const float *x, long cin, long cstride, const long *off, long taps,
+                             const float *w, long cout, float *y, long ystride, long p0, long p1) {
+	for (long p = p0; p < p1; p += 16) {
+		for (long o0 = 0; o0 < cout; o0 += 6) {
+			__m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
+			__m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+			__m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
+			__m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+			__m256 a40 = _mm256_setzero_ps(), a41 = _mm256_setzero_ps();
+			__m256 a50 = _mm256_setzero_ps(), a51 = _mm256_setzero_ps();
+			for (long c = 0; c < cin; c++) {
+				const float *xc = x + c * cstride + p;
+				const float *wc = w + c * taps * cout + o0;
+				for (long t = 0; t < taps; t++) {
+					__m256 x0 = _mm256_loadu_ps(xc + off[t]);
+					__m256 x1 = _mm256_loadu_ps(xc + off[t] + 8);
+					const float *wt = wc + t * cout;
+					__m256 b = _mm256_broadcast_ss(wt);
+					a00 = _mm256_fmadd_ps(b, x0, a00);
+					a01 = _mm256_fmadd_ps(b, x1, a01);
+					b = _mm256_broadcast_ss(wt + 1);
+					a10 = _mm256_fmadd_ps(b, x0, a10);
+					a11 = _mm256_fmadd_ps(b, x1, a11);
+					b = _mm256_broadcast_ss(wt + 2);
+					a20 = _mm256_fmadd_ps(b, x0, a20);
+					a21 = _mm256_fmadd_ps(b, x1, a21);
+					b = _mm256_broadcast_ss(wt + 3);
+					a30 = _mm256_fmadd_ps(b, x0, a30);
+					a31 = _mm256_fmadd_ps(b, x1, a31);
+					b = _mm256_broadcast_ss(wt + 4);
+					a40 = _mm256_fmadd_ps(b, x0, a40);
+					a41 = _mm256_fmadd_ps(b, x1, a41);
+					b = _mm256_broadcast_ss(wt + 5);
+					a50 = _mm256_fmadd_ps(b, x0, a50);
+					a51 = _mm256_fmadd_ps(b, x1, a51);
+				}
+			}
+			float *yo = y + o0 * ystride + p;
+			_mm256_storeu_ps(yo, a00);
+			_mm256_storeu_ps(yo + 8, a01);
+			_mm256_storeu_ps(yo + ystride, a10);
+			_mm256_storeu_ps(yo + ystride + 8, a11);
+			_mm256_storeu_ps(yo + 2 * ystride, a20);
+			_mm256_storeu_ps(yo + 2 * ystride + 8, a21);
+			_mm256_storeu_ps(yo + 3 * ystride, a30);
+			_mm256_storeu_ps(yo + 3 * ystride + 8, a31);
+			_mm256_storeu_ps(yo + 4 * ystride, a40);
+			_mm256_storeu_ps(yo + 4 * ystride + 8, a41);
+			_mm256_storeu_ps(yo + 5 * ystride, a50);
+			_mm256_storeu_ps(yo + 5 * ystride + 8, a51);
+		}
+	}
+}
+
+int nn_conv_direct_ok(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+// The filter gradient as a direct kernel: dw[r*cols + o] += sum over p in
+// [0, n) of x[rowoff[r] + p] * dyt[p*cols + o] for rows r in [0, rows)
+// (rows a multiple of 6; row r is one (input channel, tap) pair, rowoff its
+// view of the padded input) and o in [0, cols) (a multiple of 16; dyt is
+// the output gradient position-major). The 6 x 16 accumulators stay in
+// registers over the whole position loop. Needs AVX2 and FMA.
+AVX2 void nn_conv_gradw_f32(const float *x, const long *rowoff, long rows, const float *dyt, long cols, long n,
+                            float *dw) {
+	for (long r0 = 0; r0 < rows; r0 += 6) {
+		const float *x0p = x + rowoff[r0], *x1p = x + rowoff[r0 + 1], *x2p = x + rowoff[r0 + 2];
+		const float *x3p = x + rowoff[r0 + 3], *x4p = x + rowoff[r0 + 4], *x5p = x + rowoff[r0 + 5];
+		for (long o0 = 0; o0 < cols; o0 += 16) {
+			__m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
+			__m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+			__m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
+			__m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+			__m256 a40 = _mm256_setzero_ps(), a41 = _mm256_setzero_ps();
+			__m256 a50 = _mm256_setzero_ps(), a51 = _mm256_setzero_ps();
+			const float *d = dyt + o0;
+			for (long p = 0; p < n; p++, d += cols) {
+				__m256 y0 = _mm256_loadu_ps(d);
+				__m256 y1 = _mm256_loadu_ps(d + 8);
+				__m256 b = _mm256_broadcast_ss(x0p + p);
+				a00 = _mm256_fmadd_ps(b, y0, a00);
+				a01 = _mm256_fmadd_ps(b, y1, a01);
+				b = _mm256_broadcast_ss(x1p + p);
+				a10 = _mm256_fmadd_ps(b, y0, a10);
+				a11 = _mm256_fmadd_ps(b, y1, a11);
+				b = _mm256_broadcast_ss(x2p + p);
+				a20 = _mm256_fmadd_ps(b, y0, a20);
+				a21 = _mm256_fmadd_ps(b, y1, a21);
+				b = _mm256_broadcast_ss(x3p + p);
+				a30 = _mm256_fmadd_ps(b, y0, a30);
+				a31 = _mm256_fmadd_ps(b, y1, a31);
+				b = _mm256_broadcast_ss(x4p + p);
+				a40 = _mm256_fmadd_ps(b, y0, a40);
+				a41 = _mm256_fmadd_ps(b, y1, a41);
+				b = _mm256_broadcast_ss(x5p + p);
+				a50 = _mm256_fmadd_ps(b, y0, a50);
+				a51 = _mm256_fmadd_ps(b, y1, a51);
+			}
+			float *o = dw + r0 * cols + o0;
+#define ACC(row, lo, hi)                                                                   \
+	_mm256_storeu_ps(o + (row) * cols, _mm256_add_ps(_mm256_loadu_ps(o + (row) * cols), lo));     \
+	_mm256_storeu_ps(o + (row) * cols + 8, _mm256_add_ps(_mm256_loadu_ps(o + (row) * cols + 8), hi))
+			ACC(0, a00, a01);
+			ACC(1, a10, a11);
+			ACC(2, a20, a21);
+			ACC(3, a30, a31);
+			ACC(4, a40, a41);
+			ACC(5, a50, a51);
+#undef ACC
+		}
+	}
 }

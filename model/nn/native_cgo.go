@@ -3,7 +3,7 @@
 package nn
 
 /*
-#cgo CFLAGS: -O2 -Wno-psabi
+#cgo CFLAGS: -O3 -Wno-psabi
 #cgo LDFLAGS: -lm
 #include "native.h"
 */

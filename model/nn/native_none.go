@@ -17,3 +17,13 @@ func groupNormBackwardNative32(p NormParams, x, gamma, beta, dy, dx, dgamma, dbe
 func siluForwardNative32(x, y []float32) { siluForward(x, y) }
 
 func siluBackwardNative32(x, dy, dx []float32) { siluBackward(x, dy, dx) }
+
+// directForward reports false: without the C kernels every convolution
+// takes the GEMM path.
+func directForward[T Float](ConvParams, []T, []T, []T) bool { return false }
+
+// directGradX reports false, as directForward.
+func directGradX[T Float](ConvParams, []T, []T, []T) bool { return false }
+
+// directGradW reports false, as directForward.
+func directGradW[T Float](ConvParams, []T, []T, []T) bool { return false }

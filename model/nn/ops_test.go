@@ -71,6 +71,8 @@ func opCases() []opCase {
 		convCase("conv5x3pad2im2col", 2, 2, 4, 5, 3, 5, 3, 1, 2, "im2col"),
 		convCase("conv1x1pad1", 2, 3, 3, 2, 2, 1, 1, 1, 1, "taps"),
 		convCase("conv3x3s2batch5", 5, 2, 5, 5, 3, 3, 3, 2, 1, ""),
+		convCase("conv3x3wide", 3, 5, 5, 6, 17, 3, 3, 1, 1, ""),
+		convCase("conv3x3s2wide", 2, 4, 6, 7, 16, 3, 3, 2, 1, ""),
 		convCase("conv3x3s2taps", 3, 4, 7, 6, 3, 3, 3, 2, 1, "taps"),
 		convCase("conv3x3s2tapsEven", 2, 4, 8, 8, 3, 3, 3, 2, 1, "taps"),
 		convCase("conv4x4s2p1taps", 2, 2, 6, 7, 3, 4, 4, 2, 1, "taps"),
