@@ -48,6 +48,10 @@ type Options struct {
 	// CheckModelConfig, when not nil, checks a train job's model_config at
 	// submission (see ModelConfigChecker).
 	CheckModelConfig ModelConfigChecker
+	// AdminAuth, when not nil, replaces the admin API's caller check
+	// (default: an admin certificate with TLS, loopback callers in
+	// insecure mode).
+	AdminAuth AdminAuthorizer
 }
 
 // Coordinator runs the Engine in one goroutine and does its I/O: the gRPC

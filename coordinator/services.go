@@ -10,9 +10,10 @@ import (
 )
 
 // registerServices adds the services beside Federation: the job service
-// for sites.
+// for sites and the admin service for operators.
 func (c *Coordinator) registerServices(srv *grpc.Server) {
 	fedpb.RegisterJobsServer(srv, &jobsService{c: c})
+	fedpb.RegisterAdminServer(srv, &adminService{c: c})
 }
 
 // extras is the coordinator's state beside the Engine for operations:
