@@ -17,9 +17,9 @@ package nn
 // inner dimension (conv_in's single channel, for example).
 const tapsMinChannels = 4
 
-// tapsApply reports whether the tap decomposition can run p: anything but
-// a 1x1 convolution with stride 1 and no padding, whose GEMM needs no copy.
-func (p ConvParams) tapsApply() bool { return !p.pointwise() }
+// tapsApply reports whether the tap decomposition can run p: any
+// convolution (a 1x1 one is a single tap).
+func (p ConvParams) tapsApply() bool { return true }
 
 // useTaps reports whether p runs as taps; Conv2D decides it at graph build
 // (ConvParams.Taps).
