@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/synthfed/synthfed/crypto/pki"
+	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
@@ -57,8 +58,12 @@ func UseTLS(cfg *Config, base string, opts *Options) (*pki.CRLWatcher, error) {
 	opts.Authenticator = protocol.CertAuthenticator{SiteFromURI: pki.SiteFromURI}
 	opts.ServerOptions = append(opts.ServerOptions, grpc.ChainUnaryInterceptor(g.unary), grpc.ChainStreamInterceptor(g.stream))
 	if opts.Aggregator == nil {
+		clk := opts.Clock
+		if clk == nil {
+			clk = clock.New()
+		}
 		opts.Aggregator = SecureAggregation(SecureConfig{Verify: creds.Verifier(opts.Clock).VerifySiteKey, Default: true,
-			PartSize: cfg.ChunkSize, Clock: opts.Clock, Logger: log})
+			PartSize: cfg.ChunkSize, Clock: clk, Logger: log})
 	}
 	if cfg.Gossip.Enabled {
 		if creds.GossipKey == nil {

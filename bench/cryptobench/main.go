@@ -4,8 +4,10 @@
 //
 // Each way of running a round is a scenario (see scenario.go); the
 // in-process ones run every party's state machine in this process. The
-// loopback-gRPC scenarios are to be added when the protocol carries secagg
-// messages: implement Scenario and append it to scenarios().
+// loopback-gRPC measurement (grpc.go) runs the real coordinator and site
+// agents over mTLS on 127.0.0.1 and times whole rounds, secure against
+// plain FedAvg, with the secure round's phase times and an optional CPU
+// profile of one secure round.
 package main
 
 import (
@@ -28,6 +30,7 @@ type Report struct {
 	Reps          int          `json:"reps"`
 	MaskExpansion MaskResult   `json:"mask_expansion"`
 	Rounds        []RoundStats `json:"rounds"`
+	GRPCRounds    []GRPCStats  `json:"grpc_rounds,omitempty"`
 	Goal          string       `json:"goal"`
 	Notes         []string     `json:"notes"`
 }
@@ -49,7 +52,10 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per measurement (medians are reported)")
 	maskMB := flag.Int("mask-mb", 64, "megabytes of mask stream per throughput repetition")
 	sparse := flag.Bool("sparse", true, "also run SecAgg+ (k-regular graph) for rosters above 20 sites")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the round measurements to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the in-process round measurements to this file")
+	grpcSites := flag.String("grpc-sites", "", "roster sizes of the loopback-gRPC rounds (default: -sites; \"none\" skips them)")
+	grpcReps := flag.Int("grpc-reps", 0, "repetitions of the loopback-gRPC rounds (default: -reps)")
+	grpcProfile := flag.String("grpc-profile", "", "CPU-profile the last secure loopback-gRPC round of the largest roster into this file")
 	flag.Parse()
 	sites, err := parseInts(*sitesFlag)
 	if err != nil {
@@ -85,6 +91,11 @@ func main() {
 			printRound(st)
 		}
 	}
+	pprof.StopCPUProfile()
+	if err := runGRPCAll(&rep, *grpcSites, *sitesFlag, *params, max(*grpcReps, 0), *reps, *grpcProfile); err != nil {
+		fmt.Fprintln(os.Stderr, "cryptobench:", err)
+		os.Exit(1)
+	}
 	rep.Notes = notes(rep)
 	for _, n := range rep.Notes {
 		fmt.Println("note:", n)
@@ -94,7 +105,36 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("wrote", *out)
-	pprof.StopCPUProfile()
+}
+
+// runGRPCAll runs the loopback-gRPC measurement for each roster size.
+func runGRPCAll(rep *Report, sitesFlag, defSites string, params, reps, defReps int, profile string) error {
+	if sitesFlag == "none" {
+		return nil
+	}
+	if sitesFlag == "" {
+		sitesFlag = defSites
+	}
+	if reps == 0 {
+		reps = defReps
+	}
+	sites, err := parseInts(sitesFlag)
+	if err != nil {
+		return err
+	}
+	for i, n := range sites {
+		prof := ""
+		if i == len(sites)-1 {
+			prof = profile
+		}
+		st, err := runGRPC(n, params, reps, prof)
+		if err != nil {
+			return fmt.Errorf("loopback gRPC n=%d: %w", n, err)
+		}
+		rep.GRPCRounds = append(rep.GRPCRounds, st)
+		printGRPC(st)
+	}
+	return nil
 }
 
 func parseInts(s string) ([]int, error) {

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/synthfed/synthfed/coordinator"
+	"github.com/synthfed/synthfed/crypto/pki"
+	"github.com/synthfed/synthfed/model"
+	siteagent "github.com/synthfed/synthfed/site-agent"
+)
+
+// GRPCStats compares whole rounds over loopback gRPC: the real coordinator
+// and n real site agents in this process, mTLS from provisioned kits on
+// 127.0.0.1, each site "training" instantly (global + a fixed update), so
+// that the round time is transport, aggregation and, for the secure round,
+// crypto/secagg. Plain and secure jobs alternate on the same cluster.
+type GRPCStats struct {
+	Transport string `json:"transport"`
+	Sites     int    `json:"sites"`
+	Params    int    `json:"params"`
+	Reps      int    `json:"reps"`
+	// PlainRoundS and SecureRoundS are median round times (select to
+	// commit) of a plain FedAvg round and a secure one.
+	PlainRoundS  float64 `json:"plain_round_s"`
+	SecureRoundS float64 `json:"secure_round_s"`
+	// Ratio is SecureRoundS / PlainRoundS; AddedS their difference.
+	Ratio  float64 `json:"ratio"`
+	AddedS float64 `json:"added_s"`
+	// TenPercentRoundS is the shortest whole round (local training
+	// included) to which the added time is at most 10%: AddedS / 0.1.
+	TenPercentRoundS float64 `json:"ten_percent_round_s"`
+	// SecurePhasesS are the median durations of the secure round's phases
+	// (the masked-input phase includes download, training and upload).
+	SecurePhasesS map[string]float64 `json:"secure_phases_s"`
+	// PlainS and SecureS are every repetition's round time.
+	PlainS  []float64 `json:"plain_s"`
+	SecureS []float64 `json:"secure_s"`
+	// MaxMeanDifference is the largest |secure - plain| element of the two
+	// jobs' global models after the round (the fixed-point error).
+	MaxMeanDifference float64 `json:"max_mean_difference"`
+}
+
+// benchTrainer returns global + a fixed update at once.
+type benchTrainer struct {
+	specs   []model.TensorSpec
+	delta   []float32
+	samples int
+}
+
+func (b *benchTrainer) Init(context.Context, int64) (model.Weights, error) {
+	return model.Zeros(b.specs)
+}
+
+func (b *benchTrainer) Train(_ context.Context, g model.Weights, _ model.TrainSpec) (model.TrainResult, error) {
+	w := g.Clone()
+	off := 0
+	for _, t := range w.Tensors() {
+		for i := range t.Data {
+			t.Data[i] += b.delta[off+i]
+		}
+		off += len(t.Data)
+	}
+	return model.TrainResult{Weights: w, NumSamples: b.samples}, nil
+}
+
+func (b *benchTrainer) Evaluate(context.Context, model.Weights) (map[string]float64, error) {
+	return map[string]float64{}, nil
+}
+
+// benchSpecs splits params into four tensors.
+func benchSpecs(params int) []model.TensorSpec {
+	var out []model.TensorSpec
+	for i, left := 0, params; i < 4; i++ {
+		n := left / (4 - i)
+		out = append(out, model.TensorSpec{Name: fmt.Sprintf("layer%d.weight", i), Shape: []int{n}})
+		left -= n
+	}
+	return out
+}
+
+// grpcCluster is one provisioned consortium with its coordinator and agents.
+type grpcCluster struct {
+	dir    string
+	co     *coordinator.Coordinator
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	rounds map[string]coordinator.RoundSummary // job -> round 1
+	onJob  func(job string)
+}
+
+func benchJobs(n, reps int) []coordinator.JobSpec {
+	var out []coordinator.JobSpec
+	sites := make([]string, n)
+	for i := range sites {
+		sites[i] = fmt.Sprintf("site-%03d", i)
+	}
+	for r := 0; r < reps; r++ {
+		for _, secure := range []bool{false, true} {
+			j := coordinator.DefaultJobSpec()
+			j.ID = fmt.Sprintf("plain-%d", r)
+			if secure {
+				j.ID = fmt.Sprintf("secure-%d", r)
+			}
+			on := secure
+			j.SecureAggregation = &on
+			j.Sites, j.Rounds, j.Quorum, j.MaxAttempts = sites, 1, n, 1
+			j.SecAgg.MaxWeight = 1000
+			j.Deadlines = coordinator.Deadlines{Select: coordinator.Duration(2 * time.Minute), Init: coordinator.Duration(5 * time.Minute), Train: coordinator.Duration(10 * time.Minute)}
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// startGRPC provisions n sites and starts the coordinator and agents.
+func startGRPC(n, params, reps int) (*grpcCluster, error) {
+	dir, err := os.MkdirTemp("", "cryptobench-")
+	if err != nil {
+		return nil, err
+	}
+	gc := &grpcCluster{dir: dir, rounds: map[string]coordinator.RoundSummary{}}
+	cons := pki.DefaultConsortium()
+	cons.Coordinator.Address = "127.0.0.1:7443"
+	for i := 0; i < n; i++ {
+		cons.Sites = append(cons.Sites, pki.Participant{ID: fmt.Sprintf("site-%03d", i)})
+	}
+	if _, err := pki.Provision(cons, dir, pki.ProvisionOptions{}); err != nil {
+		return gc, err
+	}
+	cfg := coordinator.DefaultConfig()
+	cfg.Listen, cfg.DataDir, cfg.Gossip.Enabled, cfg.Jobs = "127.0.0.1:0", dir+"/coordinator", false, benchJobs(n, reps)
+	cfg.HeartbeatTimeout = coordinator.Duration(time.Minute)
+	opts := coordinator.Options{OnCommit: gc.commit}
+	if _, err := coordinator.UseKit(pki.KitDir(dir, pki.Identity{Role: pki.RoleCoordinator, ID: "coordinator"}), &cfg, &opts); err != nil {
+		return gc, err
+	}
+	if gc.co, err = coordinator.New(cfg, opts); err != nil {
+		return gc, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gc.stop = cancel
+	gc.wg.Add(1)
+	go func() { defer gc.wg.Done(); _ = gc.co.Run(ctx) }()
+	specs := benchSpecs(params)
+	for i := 0; i < n; i++ {
+		if err := gc.startAgent(ctx, i, specs, params); err != nil {
+			return gc, err
+		}
+	}
+	return gc, nil
+}
+
+func (gc *grpcCluster) startAgent(ctx context.Context, i int, specs []model.TensorSpec, params int) error {
+	rng := rand.New(rand.NewPCG(uint64(i), uint64(params)))
+	tr := &benchTrainer{specs: specs, delta: make([]float32, params), samples: 100 + rng.IntN(900)}
+	for j := range tr.delta {
+		tr.delta[j] = float32(rng.Float64()-0.5) * 0.02
+	}
+	site := fmt.Sprintf("site-%03d", i)
+	cfg := siteagent.DefaultConfig()
+	cfg.Coordinator, cfg.Gossip.Enabled, cfg.EvaluateGlobal = gc.co.Addr().String(), false, false
+	cfg.Privacy.StateDir = gc.dir + "/state-" + site
+	opts := siteagent.Options{Trainers: map[string]model.Trainer{"logreg": tr}}
+	if _, err := siteagent.UseKit(pki.KitDir(gc.dir, pki.Identity{Role: pki.RoleSite, ID: site}), &cfg, &opts); err != nil {
+		return err
+	}
+	a, err := siteagent.New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	gc.wg.Add(1)
+	go func() { defer gc.wg.Done(); _ = a.Run(ctx) }()
+	return nil
+}
+
+// commit records round 1 of each job (OnCommit, coordinator goroutine).
+func (gc *grpcCluster) commit(s coordinator.RoundSummary) {
+	if s.Round != 1 {
+		return
+	}
+	gc.mu.Lock()
+	gc.rounds[s.Job] = s
+	hook := gc.onJob
+	gc.mu.Unlock()
+	if hook != nil {
+		hook(s.Job)
+	}
+}
+
+func (gc *grpcCluster) close() {
+	if gc.stop != nil {
+		gc.stop()
+	}
+	gc.wg.Wait()
+	os.RemoveAll(gc.dir)
+}
+
+// runGRPC measures plain and secure rounds over loopback gRPC for n sites;
+// with profile set, the last secure round is CPU-profiled into it.
+func runGRPC(n, params, reps int, profile string) (GRPCStats, error) {
+	runtime.GC()
+	gc, err := startGRPC(n, params, reps)
+	defer gc.close()
+	if err != nil {
+		return GRPCStats{}, err
+	}
+	if profile != "" {
+		gc.onJob = profileLast(profile, reps)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(reps)*10*time.Minute)
+	defer cancel()
+	for r := 0; r < reps; r++ {
+		for _, id := range []string{fmt.Sprintf("plain-%d", r), fmt.Sprintf("secure-%d", r)} {
+			st, err := gc.co.Wait(ctx, id)
+			if err != nil {
+				return GRPCStats{}, err
+			}
+			if st.State != coordinator.JobDone {
+				return GRPCStats{}, fmt.Errorf("job %s: %s %s", id, st.State, st.Err)
+			}
+		}
+	}
+	return gc.stats(n, params, reps)
+}
+
+// profileLast CPU-profiles from the commit of the last plain round to the
+// commit of the last secure round.
+func profileLast(path string, reps int) func(string) {
+	var f *os.File
+	return func(job string) {
+		switch job {
+		case fmt.Sprintf("plain-%d", reps-1):
+			var err error
+			if f, err = os.Create(path); err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "cryptobench: profile:", err)
+				f = nil
+			}
+		case fmt.Sprintf("secure-%d", reps-1):
+			if f != nil {
+				pprof.StopCPUProfile()
+				f.Close()
+			}
+		}
+	}
+}
+
+func (gc *grpcCluster) stats(n, params, reps int) (GRPCStats, error) {
+	st := GRPCStats{Transport: "loopback-grpc-mtls", Sites: n, Params: params, Reps: reps, SecurePhasesS: map[string]float64{}}
+	phases := map[string][]time.Duration{}
+	var plain, secure []time.Duration
+	gc.mu.Lock()
+	for r := 0; r < reps; r++ {
+		p, s := gc.rounds[fmt.Sprintf("plain-%d", r)], gc.rounds[fmt.Sprintf("secure-%d", r)]
+		if len(p.Accepted) != n || len(s.Accepted) != n {
+			gc.mu.Unlock()
+			return st, fmt.Errorf("rep %d: %d and %d sites in the plain and secure sums, want %d", r, len(p.Accepted), len(s.Accepted), n)
+		}
+		plain, secure = append(plain, p.Finished.Sub(p.Started)), append(secure, s.Finished.Sub(s.Started))
+		for k, v := range s.Metrics {
+			if strings.HasPrefix(k, "secagg_") && strings.HasSuffix(k, "_s") {
+				phases[k] = append(phases[k], time.Duration(v*float64(time.Second)))
+			}
+		}
+	}
+	gc.mu.Unlock()
+	for _, d := range plain {
+		st.PlainS = append(st.PlainS, d.Seconds())
+	}
+	for _, d := range secure {
+		st.SecureS = append(st.SecureS, d.Seconds())
+	}
+	st.PlainRoundS, st.SecureRoundS = median(plain).Seconds(), median(secure).Seconds()
+	st.Ratio, st.AddedS = st.SecureRoundS/st.PlainRoundS, st.SecureRoundS-st.PlainRoundS
+	st.TenPercentRoundS = st.AddedS / 0.10
+	for k, ds := range phases {
+		st.SecurePhasesS[strings.TrimSuffix(strings.TrimPrefix(k, "secagg_"), "_s")] = median(ds).Seconds()
+	}
+	pg, err := gc.co.Global("plain-0")
+	if err != nil {
+		return st, err
+	}
+	sg, err := gc.co.Global("secure-0")
+	if err != nil {
+		return st, err
+	}
+	a, b := pg.Flatten(), sg.Flatten()
+	for i := range a {
+		st.MaxMeanDifference = math.Max(st.MaxMeanDifference, math.Abs(float64(a[i]-b[i])))
+	}
+	if st.MaxMeanDifference > 1e-4 {
+		return st, fmt.Errorf("secure global differs from the plain one by %g", st.MaxMeanDifference)
+	}
+	return st, nil
+}
+
+func printGRPC(s GRPCStats) {
+	fmt.Printf("n=%-3d %s params=%d reps=%d\n", s.Sites, s.Transport, s.Params, s.Reps)
+	fmt.Printf("    round (median):  plain %7.3fs  secure %7.3fs  (x%.2f, +%.3fs; within 10%% for rounds >= %.1fs)\n",
+		s.PlainRoundS, s.SecureRoundS, s.Ratio, s.AddedS, s.TenPercentRoundS)
+	keys := make([]string, 0, len(s.SecurePhasesS))
+	for k := range s.SecurePhasesS {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return phaseOrder(keys[a]) < phaseOrder(keys[b]) })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.3fs", k, s.SecurePhasesS[k]))
+	}
+	fmt.Printf("    secure phases:   %s\n", strings.Join(parts, ", "))
+	fmt.Printf("    max |secure - plain| of the new global model: %.2g\n", s.MaxMeanDifference)
+}
+
+func phaseOrder(k string) int {
+	return slices.Index([]string{"advertise", "share-keys", "masked-input", "consistency", "unmask"}, k)
+}
