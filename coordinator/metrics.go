@@ -70,7 +70,9 @@ func (m *coordMetrics) roundDone(kind JobKind, s RoundSummary) {
 }
 
 // observePhase notes the active round's phase after the Engine moved, and
-// observes the duration of the phase that ended.
+// observes the duration of the phase that ended. A phase that begins and
+// ends within one batch of effects (a select that finds its sites at once)
+// takes no time and is not observed.
 func (m *coordMetrics) observePhase(st *JobStatus, now time.Time) {
 	if m == nil {
 		return

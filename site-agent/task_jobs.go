@@ -85,18 +85,19 @@ func (x *executor) reportWithRetry(ctx context.Context, rep *fedpb.TaskReport) e
 // recordTrain records a train task's loss and images/s in the metrics and
 // in the update's metrics ("train_images_per_second").
 func (x *executor) recordTrain(t *fedpb.Task, meta *fedpb.UpdateMeta, batch int, took time.Duration) {
-	steps, ok := meta.GetMetrics()["train_steps"]
+	m := meta.GetMetrics()
+	loss, ok := m["train_loss"]
 	if !ok {
 		return
 	}
 	if b := t.GetTrain().GetBatchSize(); b > 0 {
 		batch = int(b)
 	}
-	images := int(steps) * batch
+	images := int(m["train_steps"]) * batch
 	rate := 0.0
 	if images > 0 && took > 0 {
 		rate = float64(images) / took.Seconds()
 		meta.Metrics["train_images_per_second"] = rate
 	}
-	x.metrics.trained(t.GetJobId(), meta.GetMetrics()["train_loss"], images, rate)
+	x.metrics.trained(t.GetJobId(), loss, images, rate)
 }
