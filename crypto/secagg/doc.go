@@ -65,6 +65,25 @@
 // cross-session message is refused. With fewer than t survivors in any
 // phase the round aborts with ErrTooFewSurvivors and never produces output.
 //
+// # Transport
+//
+// A transport carries every payload as bytes tagged with a type URL
+// (TypeURL; a protobuf Any in synthfed's gRPC protocol): the protocol
+// messages under their type names (decode with DecodeTyped, which refuses a
+// mislabelled message), plus a small envelope the integration needs. The
+// aggregator opens a round by announcing a RoundSpec (the Context, the L2
+// norm bound and weight cap a site applies to its update, and the job's
+// differential-privacy setting; a site checks it against its own policy and
+// may answer with a Refusal instead of its keys). The masked-input phase
+// opens with an InputRequest (the relay and the transport's training
+// instructions, since the sites train inside that phase). Payloads larger
+// than one transport message (a masked input of 1M elements is 4 MB) travel
+// as Parts (SplitPayload) joined in order by an Assembler whose memory is
+// one payload per unfinished sender, bounded by a limit. In synthfed the
+// coordinator's driver is coordinator.SecureAggregation and the site's is
+// siteagent.SecureRunner; update validation that needs plaintext (finite
+// values, the norm bound) happens at the sites before encoding.
+//
 // # Threat model
 //
 // The aggregator is honest but curious: it follows the protocol and tries to
