@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"sync"
 
 	"github.com/synthfed/synthfed/dataset"
@@ -246,4 +247,14 @@ func subset(recs []dataset.Record, images *model.ImageSet, part []dataset.Record
 		out.PatientIDs = append(out.PatientIDs, pid)
 	}
 	return Split{Records: part, Images: out}, out.Validate()
+}
+
+// Resolve makes the section's relative paths (path, demographics,
+// cache_dir, synthetic_dir) relative to base, the config file's directory.
+func (d *DataConfig) Resolve(base string) {
+	for _, p := range []*string{&d.Path, &d.Demographics, &d.CacheDir, &d.SyntheticDir} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
 }

@@ -7,12 +7,13 @@ import (
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/crypto/pki"
+	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 func init() { register(newCoordinatorCmd) }
 
 func newCoordinatorCmd() *cobra.Command {
-	var cfgPath, listen, dataDir, gossipBind string
+	var cfgPath, listen, dataDir, gossipBind, metricsListen string
 	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "coordinator --config FILE",
@@ -51,13 +52,16 @@ simulations only.`,
 			if f.Changed("insecure") {
 				cfg.Insecure = insecure
 			}
+			if f.Changed("metrics-listen") {
+				cfg.MetricsListen = metricsListen
+			}
 			if err := cfg.Validate(); err != nil {
 				return withExitCode(2, err)
 			}
 			if f.Changed("gossip-bind") {
 				cfg.Gossip.Bind = gossipBind
 			}
-			opts := coordinator.Options{Logger: log}
+			opts := coordinator.Options{Logger: log, CheckModelConfig: siteagent.CheckModelConfig}
 			var crl *pki.CRLWatcher
 			switch {
 			case cfg.Insecure:
@@ -86,6 +90,7 @@ simulations only.`,
 	f.StringVar(&dataDir, "data-dir", "", "state directory (overrides the file)")
 	f.BoolVar(&insecure, "insecure", false, "serve plaintext gRPC, for local simulations only (overrides the file)")
 	f.StringVar(&gossipBind, "gossip-bind", "", "memberlist address host:port, port 0 picks one (overrides the file)")
+	f.StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (overrides the file)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

@@ -36,7 +36,7 @@ func (f siteFile) validate() error {
 
 func newSiteAgentCmd() *cobra.Command {
 	var cfgPath, siteID, coord string
-	var insecure bool
+	var insecure, check, checkJSON bool
 	cmd := &cobra.Command{
 		Use:   "site-agent --config FILE",
 		Short: "Run a site agent: join the coordinator and train on local data",
@@ -70,6 +70,10 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			}
 			if f.Changed("insecure") {
 				file.Insecure = insecure
+			}
+			file.Data.Resolve(filepath.Dir(cfgPath))
+			if check {
+				return runSiteCheck(cmd, file.Config, filepath.Dir(cfgPath), checkJSON, log)
 			}
 			if err := file.validate(); err != nil {
 				return withExitCode(2, err)
@@ -105,6 +109,8 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 	f.StringVar(&siteID, "site-id", "", "site identity (overrides the file)")
 	f.StringVar(&coord, "coordinator", "", "coordinator address host:port (overrides the file)")
 	f.BoolVar(&insecure, "insecure", false, "plaintext gRPC, for local simulations only (overrides the file)")
+	f.BoolVar(&check, "check", false, "verify without joining: config, certificates, coordinator reachable, data loads; exit 1 on a failure")
+	f.BoolVar(&checkJSON, "json", false, "with --check: print the checks as JSON")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
