@@ -219,7 +219,6 @@ func TestSecureRoundMatchesFedAvg(t *testing.T) {
 			}
 			want := w.fedavg(secInit().Flatten(), live...)
 			got := c.Global.Flatten()
-			t.Logf("secure %v fedavg %v", got, want)
 			// Fixed point: each of n elements and weights is within half a
 			// step; the mean's error is about n*step/sum(weights), plus
 			// float32 rounding.
@@ -359,4 +358,58 @@ func TestSecureSpecValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = time.Second
+}
+
+// TestSecureRoundServerStrategies: FedAdam applies its server step to the
+// securely averaged model, and FedBN's local tensors stay out of the
+// masked vector and unchanged in the global model.
+func TestSecureRoundServerStrategies(t *testing.T) {
+	cases := []struct {
+		name     string
+		strategy StrategySpec
+		init     model.Weights
+	}{
+		{"fedadam", func() StrategySpec { s := DefaultStrategySpec(); s.Name = StrategyFedAdam; return s }(), secInit()},
+		{"fedbn", StrategySpec{Name: StrategyFedBN, LocalOnly: []string{`^bn\.`}}, model.MustWeights(vec("bn.scale", 1, 1), vec("w", 0.5, -1, 2))},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newSecWorld(t, 3)
+			w.join(w.ids...)
+			spec := w.spec()
+			spec.Strategy = tc.strategy
+			w.startJob(spec, tc.init)
+			for _, ph := range []string{PhaseSecAdvertise, PhaseSecShareKeys, PhaseSecInput, PhaseSecConsistency, PhaseSecUnmask} {
+				w.step(t, ph, w.ids...)
+			}
+			if len(w.commits) != 2 {
+				t.Fatalf("round 1 not committed: %+v", w.audit)
+			}
+			got := w.commitLast().Global
+			shared := model.MustWeights(vec("w", 0.5, -1, 2))
+			mean := w.fedavg(shared.Flatten(), w.ids...)
+			m32 := make([]float32, len(mean))
+			for i, v := range mean {
+				m32[i] = float32(v)
+			}
+			want := model.MustWeights(vec("w", m32...))
+			if tc.strategy.Name == StrategyFedAdam {
+				if want, _ = NewFedOpt(FedOptAdam, tc.strategy).Apply(shared, want); want.Len() == 0 {
+					t.Fatal("reference step failed")
+				}
+			}
+			gw, _ := got.Get("w")
+			ww, _ := want.Get("w")
+			for i := range ww.Data {
+				if d := math.Abs(float64(gw.Data[i] - ww.Data[i])); d > 1e-5 {
+					t.Errorf("w[%d]: secure %v, reference %v", i, gw.Data[i], ww.Data[i])
+				}
+			}
+			if bn, ok := got.Get("bn.scale"); ok && (bn.Data[0] != 1 || bn.Data[1] != 1) {
+				t.Errorf("bn.scale changed: %v", bn.Data)
+			} else if !ok && tc.strategy.Name == StrategyFedBN {
+				t.Error("bn.scale lost")
+			}
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/crypto/secagg"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/logreg"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
@@ -273,5 +274,43 @@ func TestPrivacyBudgetRefusal(t *testing.T) {
 	}
 	if rho, eps := sc.runners["site-a"].Spent(); !(rho > 0 && eps > 0) {
 		t.Errorf("contributing site charged rho %v epsilon %v", rho, eps)
+	}
+	// The noise is there: std z*C/sum(weights) = 2/0.35 per element.
+	g, _ := sc.co.c.Global("sj")
+	want, noisy := fedavg(trs, "site-a", "site-b"), false
+	for i, v := range g.Flatten() {
+		noisy = noisy || math.Abs(float64(v)-want[i]) > 0.01
+	}
+	if !noisy {
+		t.Error("the privacy job's model carries no noise")
+	}
+}
+
+// TestSecureFedBNOverMTLS: with FedBN the sites' norm layers stay out of
+// the masked vector (the round would refuse a vector of the wrong length)
+// and the global norm layer never changes.
+func TestSecureFedBNOverMTLS(t *testing.T) {
+	sites := []string{"site-a", "site-b", "site-c"}
+	job := secureJob(sites...)
+	job.Strategy = coordinator.StrategySpec{Name: coordinator.StrategyFedBN, LocalOnly: []string{`^norm\.`}}
+	job.Train = coordinator.TrainSpec{LocalSteps: 5, BatchSize: 16, LearningRate: 0.1}
+	sc := startSecure(t, sites, job)
+	trs := logregSites(t, true, sites...)
+	for _, s := range sites {
+		sc.agent(s, trs[s], siteagent.DefaultPrivacyConfig())
+	}
+	if st := wait(t, sc.co.c, "sj"); st.State != coordinator.JobDone {
+		t.Fatalf("job %+v", st)
+	}
+	g, _ := sc.co.c.Global("sj")
+	ns, _ := g.Get(logreg.NormWeightName)
+	for _, v := range ns.Data {
+		if v != 1 {
+			t.Fatalf("global norm layer changed: %v", ns.Data)
+		}
+	}
+	rounds, _ := sc.co.c.Rounds("sj")
+	if sum := rounds[len(rounds)-1].Summary; len(sum.Accepted) != 3 {
+		t.Fatalf("round summary %+v", sum)
 	}
 }

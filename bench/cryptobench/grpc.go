@@ -26,10 +26,13 @@ import (
 // that the round time is transport, aggregation and, for the secure round,
 // crypto/secagg. Plain and secure jobs alternate on the same cluster.
 type GRPCStats struct {
+	Scenario  string `json:"scenario"`
 	Transport string `json:"transport"`
-	Sites     int    `json:"sites"`
-	Params    int    `json:"params"`
-	Reps      int    `json:"reps"`
+	// Neighbours is the SecAgg+ degree (0: complete graph).
+	Neighbours int `json:"neighbours"`
+	Sites      int `json:"sites"`
+	Params     int `json:"params"`
+	Reps       int `json:"reps"`
 	// PlainRoundS and SecureRoundS are median round times (select to
 	// commit) of a plain FedAvg round and a secure one.
 	PlainRoundS  float64 `json:"plain_round_s"`
@@ -100,23 +103,45 @@ type grpcCluster struct {
 	onJob  func(job string)
 }
 
-func benchJobs(n, reps int) []coordinator.JobSpec {
+// grpcVariant is one way of aggregating a round: plain, or secure with the
+// complete graph or the SecAgg+ graph of degree k.
+type grpcVariant struct {
+	name string
+	k    int
+}
+
+// variants lists plain first, then the secure ways for n sites.
+func variants(n int, sparse bool) []grpcVariant {
+	out := []grpcVariant{{"plain", -1}, {"secagg", 0}}
+	if sparse && n > 20 {
+		out = append(out, grpcVariant{"secagg+", 2 * int(math.Ceil(math.Log2(float64(n))))})
+	}
+	return out
+}
+
+func jobID(v grpcVariant, rep int) string {
+	return fmt.Sprintf("%s-%d", strings.ReplaceAll(v.name, "+", "plus"), rep)
+}
+
+// benchJobs interleaves the variants' one-round jobs, repetition by
+// repetition.
+func benchJobs(n, reps int, vs []grpcVariant) []coordinator.JobSpec {
 	var out []coordinator.JobSpec
 	sites := make([]string, n)
 	for i := range sites {
 		sites[i] = fmt.Sprintf("site-%03d", i)
 	}
 	for r := 0; r < reps; r++ {
-		for _, secure := range []bool{false, true} {
+		for _, v := range vs {
 			j := coordinator.DefaultJobSpec()
-			j.ID = fmt.Sprintf("plain-%d", r)
-			if secure {
-				j.ID = fmt.Sprintf("secure-%d", r)
-			}
-			on := secure
+			j.ID = jobID(v, r)
+			on := v.k >= 0
 			j.SecureAggregation = &on
 			j.Sites, j.Rounds, j.Quorum, j.MaxAttempts = sites, 1, n, 1
-			j.SecAgg.MaxWeight = 1000
+			j.SecAgg.MaxWeight, j.SecAgg.SparseAbove = 1000, 0
+			if v.k > 0 {
+				j.SecAgg.SparseAbove, j.SecAgg.Neighbours = 1, v.k
+			}
 			j.Deadlines = coordinator.Deadlines{Select: coordinator.Duration(2 * time.Minute), Init: coordinator.Duration(5 * time.Minute), Train: coordinator.Duration(10 * time.Minute)}
 			out = append(out, j)
 		}
@@ -125,7 +150,7 @@ func benchJobs(n, reps int) []coordinator.JobSpec {
 }
 
 // startGRPC provisions n sites and starts the coordinator and agents.
-func startGRPC(n, params, reps int) (*grpcCluster, error) {
+func startGRPC(n, params, reps int, vs []grpcVariant) (*grpcCluster, error) {
 	dir, err := os.MkdirTemp("", "cryptobench-")
 	if err != nil {
 		return nil, err
@@ -140,7 +165,7 @@ func startGRPC(n, params, reps int) (*grpcCluster, error) {
 		return gc, err
 	}
 	cfg := coordinator.DefaultConfig()
-	cfg.Listen, cfg.DataDir, cfg.Gossip.Enabled, cfg.Jobs = "127.0.0.1:0", dir+"/coordinator", false, benchJobs(n, reps)
+	cfg.Listen, cfg.DataDir, cfg.Gossip.Enabled, cfg.Jobs = "127.0.0.1:0", dir+"/coordinator", false, benchJobs(n, reps, vs)
 	cfg.HeartbeatTimeout = coordinator.Duration(time.Minute)
 	opts := coordinator.Options{OnCommit: gc.commit}
 	if _, err := coordinator.UseKit(pki.KitDir(dir, pki.Identity{Role: pki.RoleCoordinator, ID: "coordinator"}), &cfg, &opts); err != nil {
@@ -207,36 +232,46 @@ func (gc *grpcCluster) close() {
 	os.RemoveAll(gc.dir)
 }
 
-// runGRPC measures plain and secure rounds over loopback gRPC for n sites;
-// with profile set, the last secure round is CPU-profiled into it.
-func runGRPC(n, params, reps int, profile string) (GRPCStats, error) {
+// runGRPC measures plain and secure rounds over loopback gRPC for n sites
+// (SecAgg+ too above 20 sites when sparse); with profile set, the last
+// secure round with the complete graph is CPU-profiled into it.
+func runGRPC(n, params, reps int, sparse bool, profile string) ([]GRPCStats, error) {
 	runtime.GC()
-	gc, err := startGRPC(n, params, reps)
+	vs := variants(n, sparse)
+	gc, err := startGRPC(n, params, reps, vs)
 	defer gc.close()
 	if err != nil {
-		return GRPCStats{}, err
+		return nil, err
 	}
 	if profile != "" {
 		gc.onJob = profileLast(profile, reps)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(reps)*10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(reps*len(vs))*10*time.Minute)
 	defer cancel()
 	for r := 0; r < reps; r++ {
-		for _, id := range []string{fmt.Sprintf("plain-%d", r), fmt.Sprintf("secure-%d", r)} {
-			st, err := gc.co.Wait(ctx, id)
+		for _, v := range vs {
+			st, err := gc.co.Wait(ctx, jobID(v, r))
 			if err != nil {
-				return GRPCStats{}, err
+				return nil, err
 			}
 			if st.State != coordinator.JobDone {
-				return GRPCStats{}, fmt.Errorf("job %s: %s %s", id, st.State, st.Err)
+				return nil, fmt.Errorf("job %s: %s %s", jobID(v, r), st.State, st.Err)
 			}
 		}
 	}
-	return gc.stats(n, params, reps)
+	var out []GRPCStats
+	for _, v := range vs[1:] {
+		st, err := gc.stats(n, params, reps, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // profileLast CPU-profiles from the commit of the last plain round to the
-// commit of the last secure round.
+// commit of the last secure round with the complete graph.
 func profileLast(path string, reps int) func(string) {
 	var f *os.File
 	return func(job string) {
@@ -259,13 +294,14 @@ func profileLast(path string, reps int) func(string) {
 	}
 }
 
-func (gc *grpcCluster) stats(n, params, reps int) (GRPCStats, error) {
-	st := GRPCStats{Transport: "loopback-grpc-mtls", Sites: n, Params: params, Reps: reps, SecurePhasesS: map[string]float64{}}
+func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, error) {
+	st := GRPCStats{Scenario: v.name, Transport: "loopback-grpc-mtls", Neighbours: v.k, Sites: n, Params: params, Reps: reps,
+		SecurePhasesS: map[string]float64{}}
 	phases := map[string][]time.Duration{}
 	var plain, secure []time.Duration
 	gc.mu.Lock()
 	for r := 0; r < reps; r++ {
-		p, s := gc.rounds[fmt.Sprintf("plain-%d", r)], gc.rounds[fmt.Sprintf("secure-%d", r)]
+		p, s := gc.rounds[fmt.Sprintf("plain-%d", r)], gc.rounds[jobID(v, r)]
 		if len(p.Accepted) != n || len(s.Accepted) != n {
 			gc.mu.Unlock()
 			return st, fmt.Errorf("rep %d: %d and %d sites in the plain and secure sums, want %d", r, len(p.Accepted), len(s.Accepted), n)
@@ -294,7 +330,7 @@ func (gc *grpcCluster) stats(n, params, reps int) (GRPCStats, error) {
 	if err != nil {
 		return st, err
 	}
-	sg, err := gc.co.Global("secure-0")
+	sg, err := gc.co.Global(jobID(v, 0))
 	if err != nil {
 		return st, err
 	}
@@ -309,7 +345,7 @@ func (gc *grpcCluster) stats(n, params, reps int) (GRPCStats, error) {
 }
 
 func printGRPC(s GRPCStats) {
-	fmt.Printf("n=%-3d %s params=%d reps=%d\n", s.Sites, s.Transport, s.Params, s.Reps)
+	fmt.Printf("n=%-3d %-8s k=%-2d %s params=%d reps=%d\n", s.Sites, s.Scenario, s.Neighbours, s.Transport, s.Params, s.Reps)
 	fmt.Printf("    round (median):  plain %7.3fs  secure %7.3fs  (x%.2f, +%.3fs; within 10%% for rounds >= %.1fs)\n",
 		s.PlainRoundS, s.SecureRoundS, s.Ratio, s.AddedS, s.TenPercentRoundS)
 	keys := make([]string, 0, len(s.SecurePhasesS))

@@ -92,7 +92,7 @@ func main() {
 		}
 	}
 	pprof.StopCPUProfile()
-	if err := runGRPCAll(&rep, *grpcSites, *sitesFlag, *params, max(*grpcReps, 0), *reps, *grpcProfile); err != nil {
+	if err := runGRPCAll(&rep, *grpcSites, *sitesFlag, *params, max(*grpcReps, 0), *reps, *sparse, *grpcProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "cryptobench:", err)
 		os.Exit(1)
 	}
@@ -108,7 +108,7 @@ func main() {
 }
 
 // runGRPCAll runs the loopback-gRPC measurement for each roster size.
-func runGRPCAll(rep *Report, sitesFlag, defSites string, params, reps, defReps int, profile string) error {
+func runGRPCAll(rep *Report, sitesFlag, defSites string, params, reps, defReps int, sparse bool, profile string) error {
 	if sitesFlag == "none" {
 		return nil
 	}
@@ -127,12 +127,14 @@ func runGRPCAll(rep *Report, sitesFlag, defSites string, params, reps, defReps i
 		if i == len(sites)-1 {
 			prof = profile
 		}
-		st, err := runGRPC(n, params, reps, prof)
+		sts, err := runGRPC(n, params, reps, sparse, prof)
 		if err != nil {
 			return fmt.Errorf("loopback gRPC n=%d: %w", n, err)
 		}
-		rep.GRPCRounds = append(rep.GRPCRounds, st)
-		printGRPC(st)
+		for _, st := range sts {
+			rep.GRPCRounds = append(rep.GRPCRounds, st)
+			printGRPC(st)
+		}
 	}
 	return nil
 }

@@ -97,8 +97,8 @@ func notes(r Report) []string {
 		"the 10% goal applies to a whole round, local training included: ten_percent_round_s is the shortest round for which the added critical-path CPU time stays within 10%",
 	}
 	for _, g := range r.GRPCRounds {
-		out = append(out, fmt.Sprintf("loopback gRPC, %d sites: a secure round takes %.2fx a plain FedAvg round (+%.2fs); the 10%% goal holds only for whole rounds (local training included) of at least %.0fs",
-			g.Sites, g.Ratio, g.AddedS, g.TenPercentRoundS))
+		out = append(out, fmt.Sprintf("loopback gRPC, %d sites, %s: a secure round takes %.2fx a plain FedAvg round (+%.2fs); the 10%% goal holds only for whole rounds (local training included) of at least %.1fs",
+			g.Sites, g.Scenario, g.Ratio, g.AddedS, g.TenPercentRoundS))
 	}
 	if len(r.GRPCRounds) > 0 {
 		out = append(out, "loopback gRPC: the real coordinator and agents in one process over mTLS on 127.0.0.1, sites training instantly, so the times are transport, aggregation and crypto only; all sites and the coordinator share this machine's CPUs, whereas in a deployment each site computes its masks on its own machine in parallel")
