@@ -102,6 +102,9 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger.With("site", cfg.SiteID), clk: opts.Clock, conn: conn,
 		cl: &client{rpc: fedpb.NewFederationClient(conn), chunkSize: cfg.ChunkSize}}
 	a.jobs = &jobsClient{rpc: fedpb.NewJobsClient(conn), chunkSize: cfg.ChunkSize}
+	if opts.Privacy == nil && cfg.TLS.Configured() && cfg.Privacy.StateDir != "" {
+		opts.Privacy = ledgerBudget(cfg.Privacy, cfg.SiteID)
+	}
 	a.metrics = newAgentMetrics(cfg.SiteID, opts.Privacy)
 	a.data = data
 	data.log = a.log
@@ -264,6 +267,11 @@ func (a *Agent) tasks(ctx, runCtx context.Context, session string) error {
 			continue
 		}
 		a.log.Info("task received", "task", t.GetTaskId(), "kind", t.GetKind(), "job", t.GetJobId(), "round", t.GetRound(), "cancel", t.GetCancel())
+		if err := a.cfg.Privacy.admits(t); err != nil {
+			a.log.Warn("task refused by site policy", "task", t.GetTaskId(), "err", err)
+			go a.exec.reportFailure(t, stageErr("policy", err)) // the coordinator stops waiting for this site
+			continue
+		}
 		a.exec.submit(runCtx, t)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/synthfed/synthfed/crypto/dp"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/internal/config"
+	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
 // PrivacyConfig is the site's own privacy policy for secure rounds. The
@@ -34,6 +36,22 @@ type PrivacyConfig struct {
 	// MinThreshold refuses secure rounds whose threshold t is lower: fewer
 	// colluding sites would then see this site's update.
 	MinThreshold int `toml:"min_threshold"`
+	// RequireSecureAggregation refuses train tasks that would upload the
+	// site's update in plaintext (jobs with secure_aggregation = false);
+	// the refusal is reported to the coordinator.
+	RequireSecureAggregation bool `toml:"require_secure_aggregation"`
+}
+
+// ErrPolicy reports a task the site's own policy refuses.
+var ErrPolicy = errors.New("refused by the site's policy")
+
+// admits checks a task against the site's policy before it runs.
+func (c PrivacyConfig) admits(t *fedpb.Task) error {
+	if c.RequireSecureAggregation && !t.GetCancel() && t.GetKind() == protocol.KindTrain {
+		return fmt.Errorf("task %s (job %s round %d) would upload a plaintext update and this site requires secure aggregation: %w",
+			t.GetTaskId(), t.GetJobId(), t.GetRound(), ErrPolicy)
+	}
+	return nil
 }
 
 // DefaultPrivacyConfig returns a ledger in ./site-state, a budget of

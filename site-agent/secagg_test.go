@@ -314,3 +314,35 @@ func TestSecureFedBNOverMTLS(t *testing.T) {
 		t.Fatalf("round summary %+v", sum)
 	}
 }
+
+// TestSiteRefusesPlaintextTraining: a site whose policy requires secure
+// aggregation refuses the train task of a plain job and says so; the round
+// completes with the two other sites.
+func TestSiteRefusesPlaintextTraining(t *testing.T) {
+	sites := []string{"site-a", "site-b", "site-c"}
+	job := secureJob(sites...)
+	off := false
+	job.SecureAggregation = &off
+	sc := startSecure(t, sites, job)
+	trs := threeTrainers()
+	strict := siteagent.DefaultPrivacyConfig()
+	strict.RequireSecureAggregation = true
+	sc.agent("site-a", trs["site-a"], siteagent.DefaultPrivacyConfig())
+	sc.agent("site-b", trs["site-b"], siteagent.DefaultPrivacyConfig())
+	sc.agent("site-c", trs["site-c"], strict)
+	if st := wait(t, sc.co.c, "sj"); st.State != coordinator.JobDone {
+		t.Fatalf("job %+v", st)
+	}
+	rounds, _ := sc.co.c.Rounds("sj")
+	if sum := rounds[len(rounds)-1].Summary; strings.Join(sum.Accepted, ",") != "site-a,site-b" {
+		t.Fatalf("round summary %+v", sum)
+	}
+	log, _ := sc.co.c.AuditLog()
+	found := false
+	for _, e := range log {
+		found = found || e.Site == "site-c" && strings.Contains(e.Detail, "requires secure aggregation")
+	}
+	if !found {
+		t.Fatalf("no audit entry for site-c's refusal: %+v", log)
+	}
+}
