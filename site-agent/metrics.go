@@ -1,9 +1,13 @@
 package siteagent
 
 import (
+	"math"
+	"path/filepath"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/synthfed/synthfed/crypto/dp"
 	"github.com/synthfed/synthfed/model"
 )
 
@@ -57,9 +61,9 @@ func newAgentMetrics(site string, privacy PrivacyBudget) *agentMetrics {
 	if privacy != nil {
 		m.privacyProvided = true
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synthfed_agent_privacy_epsilon_spent",
-			Help: "Differential-privacy epsilon spent so far.", ConstLabels: f.labels}, func() float64 { s, _, _ := privacy(); return s }))
+			Help: "Differential-privacy epsilon spent so far.", ConstLabels: f.labels}, func() float64 { s, _, ok := privacy(); return orNaN(s, ok) }))
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "synthfed_agent_privacy_epsilon_left",
-			Help: "Differential-privacy budget left (budget - spent).", ConstLabels: f.labels}, func() float64 { s, b, _ := privacy(); return b - s }))
+			Help: "Differential-privacy budget left (budget - spent).", ConstLabels: f.labels}, func() float64 { s, b, ok := privacy(); return orNaN(b-s, ok) }))
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -175,4 +179,24 @@ func weightBytes(w model.Weights) int64 {
 		n += 4 * int64(len(t.Data))
 	}
 	return n
+}
+
+func orNaN(v float64, ok bool) float64 {
+	if !ok {
+		return math.NaN()
+	}
+	return v
+}
+
+// ledgerBudget reads the site's privacy ledger (privacy.state_dir) at each
+// call, so that the metrics follow the accountant of secure rounds.
+func ledgerBudget(c PrivacyConfig, site string) PrivacyBudget {
+	return func() (float64, float64, bool) {
+		a, err := dp.OpenAccountant(filepath.Join(c.StateDir, ledgerFile), site, dp.Budget{Epsilon: c.EpsilonBudget, Delta: c.Delta}, nil)
+		if err != nil {
+			return 0, c.EpsilonBudget, false
+		}
+		_, eps := a.Spent()
+		return eps, c.EpsilonBudget, true
+	}
 }

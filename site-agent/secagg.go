@@ -26,6 +26,7 @@ var ErrRefused = errors.New("site refused the round")
 // Refusal reasons a site reports to the coordinator.
 const (
 	RefusePolicy     = "site_policy"
+	RefuseProtocol   = "protocol_refused"
 	RefuseBudget     = "privacy_budget"
 	RefuseReplay     = "context_reused"
 	RefuseNoRound    = "no_round_state"
@@ -291,7 +292,7 @@ func (r *SecureRunner) step(ctx context.Context, t *fedpb.Task, exchange exchang
 	}
 	reply, err := cur.c.Handle(m)
 	if err != nil {
-		return r.refuse(ctx, t, exchange, RefusePolicy, err.Error())
+		return r.refuse(ctx, t, exchange, RefuseProtocol, err.Error())
 	}
 	if reply == nil {
 		return nil

@@ -58,7 +58,7 @@ func (r *SecureRunner) input(ctx context.Context, t *fedpb.Task, exchange exchan
 	}
 	mi, err := r.mask(cur, q.Relay, in)
 	if err != nil {
-		return r.refuse(ctx, t, exchange, RefusePolicy, err.Error())
+		return r.refuse(ctx, t, exchange, RefuseProtocol, err.Error())
 	}
 	if reason, err := r.commit(cur); err != nil {
 		return r.refuse(ctx, t, exchange, reason, err.Error())
@@ -193,11 +193,8 @@ func (r *SecureRunner) commit(cur *siteRound) (string, error) {
 	return "", nil
 }
 
-// chargeName is the ledger's job name of a round attempt: a retried
-// attempt releases another noisy sum, so it is charged again.
-func chargeName(spec *secagg.RoundSpec) string {
-	if spec.Attempt == 0 {
-		return spec.Job
-	}
-	return fmt.Sprintf("%s#attempt%d", spec.Job, spec.Attempt)
-}
+// chargeName is the ledger's name of a secure round: its session (job,
+// attempt and a fresh salt), so that every noisy sum released is charged,
+// also a retried attempt or the same round rerun after a coordinator
+// restart.
+func chargeName(spec *secagg.RoundSpec) string { return spec.Context.Session }
