@@ -33,6 +33,9 @@ func TestKitsShareTheConsortiumGossipKey(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(KitDir(dir, siteA), KitGossipFile)); st.Mode().Perm() != 0o600 {
 		t.Fatalf("gossip secret mode %v", st.Mode())
 	}
+	if _, err := os.Stat(filepath.Join(KitDir(dir, adminA), KitGossipFile)); err == nil {
+		t.Fatal("an admin kit holds the gossip secret")
+	}
 	// A site added later gets the same secret.
 	provision(t, consortium("site-a", "site-b", "site-c"), dir, 32)
 	if d := load(dir, Identity{RoleSite, "site-c"}); !bytes.Equal(d.GossipKey, a.GossipKey) {

@@ -10,8 +10,11 @@ import (
 // address, credential files); every other setting keeps its default.
 func kitConfig(c Consortium, id Identity) (string, string) {
 	var b strings.Builder
-	tlsTable := fmt.Sprintf("\n# Credentials of this kit (paths relative to this file).\n[tls]\nca = %q\ncert = %q\nkey = %q\ncrl = %q\ngossip_key = %q\n",
-		KitCAFile, KitCertFile, KitKeyFile, KitCRLFile, KitGossipFile)
+	tlsTable := fmt.Sprintf("\n# Credentials of this kit (paths relative to this file).\n[tls]\nca = %q\ncert = %q\nkey = %q\ncrl = %q\n",
+		KitCAFile, KitCertFile, KitKeyFile, KitCRLFile)
+	if id.Role != RoleAdmin {
+		tlsTable += fmt.Sprintf("gossip_key = %q\n", KitGossipFile)
+	}
 	switch id.Role {
 	case RoleSite:
 		fmt.Fprintf(&b, "# Site agent of site %q in consortium %q, written by synthfed provision.\n", id.ID, c.Name)

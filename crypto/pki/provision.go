@@ -267,8 +267,14 @@ func writeKit(c Consortium, out string, id Identity, ca *CA, gossip []byte, o Pr
 		mode os.FileMode
 	}{{KitCAFile, certPEM(ca.Cert), publicFileMode}, {KitCertFile, certPEM(cert), publicFileMode},
 		{KitKeyFile, kp, privateFileMode}, {cfgName, []byte(cfg), publicFileMode},
-		{KitStartFile, []byte(startScript(c, id, cfgName)), executableMode}, {KitCRLFile, crl, publicFileMode},
-		{KitGossipFile, []byte(hex.EncodeToString(gossip) + "\n"), privateFileMode}}
+		{KitStartFile, []byte(startScript(c, id, cfgName)), executableMode}, {KitCRLFile, crl, publicFileMode}}
+	if id.Role != RoleAdmin { // operators do not gossip
+		files = append(files, struct {
+			name string
+			data []byte
+			mode os.FileMode
+		}{KitGossipFile, []byte(hex.EncodeToString(gossip) + "\n"), privateFileMode})
+	}
 	if err := os.MkdirAll(dir, privateDirMode); err != nil {
 		return issued{}, fmt.Errorf("pki: %w", err)
 	}
