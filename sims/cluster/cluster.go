@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
@@ -72,6 +75,14 @@ type agentProc struct {
 	done   chan error
 }
 
+// reconnect makes gRPC redial a lost coordinator within a quarter second
+// (its default backoff grows to two minutes, far longer than a simulated
+// partition or restart lasts). gRPC times it on the wall clock.
+var reconnect = grpc.WithConnectParams(grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
+	MinConnectTimeout: 2 * time.Second,
+})
+
 // Start launches the coordinator (state under dir) and every agent.
 func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster, error) {
 	cfg = cfg.withSites()
@@ -94,7 +105,7 @@ func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster,
 	if opts.Trainers == nil {
 		opts.Trainers = logregTrainers(cfg.Logreg, opts.Clock)
 	}
-	c := &Cluster{cfg: cfg, opts: opts, dir: dir, names: SiteNames(cfg.Sites)}
+	c := &Cluster{cfg: cfg, opts: opts, dir: dir, names: cfg.SiteIDs()}
 	if opts.Kits == nil && cfg.TLS {
 		k, err := ProvisionKits(filepath.Join(dir, "pki"), c.names, opts.Clock)
 		if err != nil {
@@ -244,7 +255,7 @@ func (c *Cluster) StartAgent(i int) error {
 		c.opts.Agent(i, &ac)
 	}
 	ao := siteagent.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, Trainers: c.trainers[i],
-		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results}
+		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results, DialOptions: []grpc.DialOption{reconnect}}
 	if c.opts.Kits != nil {
 		sec, err := c.opts.Kits.client(c.names[i])
 		if err != nil {

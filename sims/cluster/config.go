@@ -11,8 +11,11 @@ import (
 
 // Config describes a simulated consortium and its job.
 type Config struct {
-	// Sites is the number of sites, named site-1 ... site-N.
+	// Sites is the number of sites, named site-1 ... site-N unless Names
+	// names them.
 	Sites int `toml:"sites" json:"sites"`
+	// Names, when not empty, names the sites (one per site).
+	Names []string `toml:"names" json:"names,omitempty"`
 	// Transport is "tcp" (loopback) or "bufconn" (in memory).
 	Transport string `toml:"transport" json:"transport"`
 	// Gossip runs memberlist failure detection on loopback UDP/TCP.
@@ -70,6 +73,9 @@ func (c Config) Validate() error {
 	if c.HeartbeatInterval <= 0 || c.HeartbeatTimeout < 0 || (c.HeartbeatTimeout > 0 && c.HeartbeatTimeout <= c.HeartbeatInterval) {
 		p.Addf("heartbeat_interval %v > 0 and heartbeat_timeout %v (0 or > interval) required", c.HeartbeatInterval.D(), c.HeartbeatTimeout.D())
 	}
+	if len(c.Names) > 0 && len(c.Names) != c.Sites {
+		p.Addf("names lists %d sites, sites = %d", len(c.Names), c.Sites)
+	}
 	job := c.withSites().Job
 	p.Add(job.Validate("job"))
 	p.Add(c.Logreg.Validate())
@@ -79,9 +85,17 @@ func (c Config) Validate() error {
 // withSites fills the job's site list with every site when it is empty.
 func (c Config) withSites() Config {
 	if len(c.Job.Sites) == 0 {
-		c.Job.Sites = SiteNames(c.Sites)
+		c.Job.Sites = c.SiteIDs()
 	}
 	return c
+}
+
+// SiteIDs returns the sites' names: Names, or site-1 ... site-N.
+func (c Config) SiteIDs() []string {
+	if len(c.Names) > 0 {
+		return append([]string(nil), c.Names...)
+	}
+	return SiteNames(c.Sites)
 }
 
 // LoadConfig reads a simulation file strictly over DefaultConfig.

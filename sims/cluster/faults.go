@@ -92,7 +92,7 @@ func (f *Faults) Dialer(site string) func(ctx context.Context, addr string) (net
 		if err != nil {
 			return nil, err
 		}
-		fc := &faultConn{Conn: c, f: f, site: site}
+		fc := &faultConn{Conn: c, f: f, site: site, closed: make(chan struct{})}
 		f.mu.Lock()
 		f.link(site).conns[fc] = struct{}{}
 		f.mu.Unlock()
@@ -185,33 +185,45 @@ func (f *Faults) forget(c *faultConn) {
 // faultConn is one site connection under Faults.
 type faultConn struct {
 	net.Conn
-	f    *Faults
-	site string
-	once sync.Once
+	f      *Faults
+	site   string
+	once   sync.Once
+	closed chan struct{}
+}
+
+// fault applies the link's faults to one transfer: an error (the
+// connection is then closed) or a wait of the link's delay, which Close
+// interrupts.
+func (c *faultConn) fault() error {
+	d, err := c.f.before(c)
+	if err != nil {
+		_ = c.Close()
+		return err
+	}
+	if d > 0 {
+		select {
+		case <-c.f.clk.After(d):
+		case <-c.closed:
+			return net.ErrClosed
+		}
+	}
+	return nil
 }
 
 // Write applies the link's faults, then writes.
 func (c *faultConn) Write(p []byte) (int, error) {
-	d, err := c.f.before(c)
-	if err != nil {
-		_ = c.Close()
+	if err := c.fault(); err != nil {
 		return 0, err
-	}
-	if d > 0 {
-		<-c.f.clk.After(d)
 	}
 	return c.Conn.Write(p)
 }
 
-// Read applies the link's delay to data coming back, then reads.
+// Read reads, then applies the link's faults to the data coming back.
 func (c *faultConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		if d, ferr := c.f.before(c); ferr != nil {
-			_ = c.Close()
+		if ferr := c.fault(); ferr != nil {
 			return 0, ferr
-		} else if d > 0 {
-			<-c.f.clk.After(d)
 		}
 	}
 	return n, err
@@ -221,6 +233,7 @@ func (c *faultConn) Read(p []byte) (int, error) {
 func (c *faultConn) Close() error {
 	var err error
 	c.once.Do(func() {
+		close(c.closed)
 		c.f.forget(c)
 		err = c.Conn.Close()
 	})
