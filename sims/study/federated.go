@@ -12,8 +12,8 @@ import (
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
 	"github.com/synthfed/synthfed/model/ddpm"
-	siteagent "github.com/synthfed/synthfed/site-agent"
 	"github.com/synthfed/synthfed/sims/cluster"
+	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // Job IDs of the federated jobs.

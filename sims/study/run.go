@@ -41,16 +41,16 @@ type run struct {
 	log  *slog.Logger
 	prog *Progress
 
-	res    *report.Results
-	sites  []*Site
-	fed    *Generator
-	alone  []*Generator
-	pools  [2][]*Replicas // federated, site-only
-	fedavg model.Weights
-	plan   *Plan
-	counts map[string]*Counts
-	rounds map[string][]coordinator.RoundRecord
-	kons   *Consortium
+	res      *report.Results
+	sites    []*Site
+	fed      *Generator
+	alone    []*Generator
+	pools    [2][]*Replicas // federated, site-only
+	fedavg   model.Weights
+	plan     *Plan
+	counts   map[string]*Counts
+	rounds   map[string][]coordinator.RoundRecord
+	kons     *Consortium
 	rejected int
 }
 
