@@ -10,6 +10,8 @@
 // parameter:
 //
 //	Conv2D(x, w, stride, pad)          x (N,C,H,W), w (O,C,KH,KW) -> (N,O,OH,OW); no bias
+//	NoGrad(x)                          detach: Conv2D(NoGrad(images), w, ...) skips the unused input gradient
+//	Add(a, b)                          same-shape sum (residuals): parallel, buffer-reusing gorgonia.Add
 //	BiasAdd(x, b)                      b (C) added per channel to x (N,C,...) : conv / linear bias
 //	ChannelAdd(x, v)                   v (N,C) broadcast over H,W of x (N,C,H,W): time/cond embedding
 //	GroupNorm(x, gamma, beta, groups, eps, silu)   gamma, beta (C); silu fuses SiLU after the affine
@@ -45,8 +47,12 @@
 //     at once; separate graphs may run concurrently.
 //   - Kernels run on Config.Threads workers (default GOMAXPROCS), each
 //     calling a single-threaded GEMM: OpenBLAS when built with the openblas
-//     tag (scripts/blas-tags.sh), pure Go otherwise. Results agree across
-//     the two to rounding.
+//     tag (scripts/blas-tags.sh), pure Go otherwise. With that tag (which
+//     implies cgo) float32 convolutions, GroupNorm and SiLU also run C
+//     SIMD kernels (native.c; AVX2+FMA, detected at start-up, with the Go
+//     kernels as the fallback and the reference). Results agree across
+//     builds to rounding, and are bit-identical from run to run on one
+//     build and thread count.
 //   - The compute sits behind the Kernels interface, captured by each op at
 //     graph build (UseKernels), so a device kernel set can be added later
 //     without changing the graph API.
