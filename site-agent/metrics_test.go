@@ -11,6 +11,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	pmodel "github.com/prometheus/common/model"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/synthfed/synthfed/coordinator"
@@ -110,7 +113,7 @@ func TestMetricsDuringRound(t *testing.T) {
 	for site, tr := range trainers {
 		acfg := siteagent.DefaultConfig()
 		acfg.SiteID, acfg.Coordinator, acfg.Insecure, acfg.Gossip.Enabled = site, "bufconn:0", true, false
-		acfg.StopGrace, acfg.Monitor.Listen = siteagent.Duration(time.Second), "127.0.0.1:0"
+		acfg.StopGrace, acfg.Monitor.Listen, acfg.Monitor.HealthListen = siteagent.Duration(time.Second), "127.0.0.1:0", "127.0.0.1:0"
 		a, err := siteagent.New(acfg, siteagent.Options{Trainers: map[string]model.Trainer{"logreg": &gatedTrainer{Trainer: tr, gate: gate, started: begin}},
 			Dialer: func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }})
 		if err != nil {
@@ -125,6 +128,7 @@ func TestMetricsDuringRound(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no round started")
 	}
+	checkAgentHealth(t, agents["a"])
 	during := scrape(t, c.MetricsAddr())
 	if value(during, "synthfed_coordinator_active_round", map[string]string{"job": "m"}) != 1 {
 		t.Errorf("active round during round 1: %v", during["synthfed_coordinator_active_round"])
@@ -157,5 +161,30 @@ func TestMetricsDuringRound(t *testing.T) {
 	}
 	if _, ok := am["synthfed_agent_train_loss"]; !ok {
 		t.Error("agent reports no train loss")
+	}
+}
+
+// checkAgentHealth checks that a joined agent reports SERVING on its gRPC
+// health service and 200 on /healthz.
+func checkAgentHealth(t *testing.T, a *siteagent.Agent) {
+	t.Helper()
+	conn, err := grpc.NewClient("passthrough:///"+a.HealthAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: siteagent.HealthService})
+	if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("agent gRPC health: %v %v", r, err)
+	}
+	resp, err := http.Get("http://" + a.MetricsAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz of a joined agent: %s", resp.Status)
 	}
 }

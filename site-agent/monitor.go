@@ -130,3 +130,13 @@ func (m *monitor) stop() {
 		m.grpc.Stop()
 	}
 }
+
+// HealthAddr returns the address of the gRPC health service ("" when off).
+func (a *Agent) HealthAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mon == nil || a.mon.glis == nil {
+		return ""
+	}
+	return a.mon.glis.Addr().String()
+}
