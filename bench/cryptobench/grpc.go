@@ -16,6 +16,7 @@ import (
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/crypto/pki"
+	"github.com/synthfed/synthfed/crypto/secagg/secaggtest"
 	"github.com/synthfed/synthfed/model"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
@@ -49,6 +50,12 @@ type GRPCStats struct {
 	// PlainS and SecureS are every repetition's round time.
 	PlainS  []float64 `json:"plain_s"`
 	SecureS []float64 `json:"secure_s"`
+	// PlainCPUS and SecureCPUS are the median process CPU time of a round
+	// (every party together), which other programs' load does not inflate;
+	// CPURatio is their ratio.
+	PlainCPUS  float64 `json:"plain_cpu_s"`
+	SecureCPUS float64 `json:"secure_cpu_s"`
+	CPURatio   float64 `json:"cpu_ratio"`
 	// MaxMeanDifference is the largest |secure - plain| element of the two
 	// jobs' global models after the round (the fixed-point error).
 	MaxMeanDifference float64 `json:"max_mean_difference"`
@@ -100,6 +107,8 @@ type grpcCluster struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	rounds map[string]coordinator.RoundSummary // job -> round 1
+	cpu0   map[string]time.Duration            // job -> process CPU at round 0's commit
+	cpu    map[string]time.Duration            // job -> process CPU of round 1
 	onJob  func(job string)
 }
 
@@ -155,7 +164,7 @@ func startGRPC(n, params, reps int, vs []grpcVariant) (*grpcCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	gc := &grpcCluster{dir: dir, rounds: map[string]coordinator.RoundSummary{}}
+	gc := &grpcCluster{dir: dir, rounds: map[string]coordinator.RoundSummary{}, cpu0: map[string]time.Duration{}, cpu: map[string]time.Duration{}}
 	cons := pki.DefaultConsortium()
 	cons.Coordinator.Address = "127.0.0.1:7443"
 	for i := 0; i < n; i++ {
@@ -212,11 +221,14 @@ func (gc *grpcCluster) startAgent(ctx context.Context, i int, specs []model.Tens
 
 // commit records round 1 of each job (OnCommit, coordinator goroutine).
 func (gc *grpcCluster) commit(s coordinator.RoundSummary) {
-	if s.Round != 1 {
+	now := secaggtest.ProcessCPUTime()
+	gc.mu.Lock()
+	if s.Round == 0 {
+		gc.cpu0[s.Job] = now
+		gc.mu.Unlock()
 		return
 	}
-	gc.mu.Lock()
-	gc.rounds[s.Job] = s
+	gc.rounds[s.Job], gc.cpu[s.Job] = s, now-gc.cpu0[s.Job]
 	hook := gc.onJob
 	gc.mu.Unlock()
 	if hook != nil {
@@ -285,7 +297,7 @@ func profileLast(path string, reps int) func(string) {
 				fmt.Fprintln(os.Stderr, "cryptobench: profile:", err)
 				f = nil
 			}
-		case fmt.Sprintf("secure-%d", reps-1):
+		case fmt.Sprintf("secagg-%d", reps-1):
 			if f != nil {
 				pprof.StopCPUProfile()
 				f.Close()
@@ -298,7 +310,7 @@ func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, err
 	st := GRPCStats{Scenario: v.name, Transport: "loopback-grpc-mtls", Neighbours: v.k, Sites: n, Params: params, Reps: reps,
 		SecurePhasesS: map[string]float64{}}
 	phases := map[string][]time.Duration{}
-	var plain, secure []time.Duration
+	var plain, secure, plainCPU, secureCPU []time.Duration
 	gc.mu.Lock()
 	for r := 0; r < reps; r++ {
 		p, s := gc.rounds[fmt.Sprintf("plain-%d", r)], gc.rounds[jobID(v, r)]
@@ -307,6 +319,7 @@ func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, err
 			return st, fmt.Errorf("rep %d: %d and %d sites in the plain and secure sums, want %d", r, len(p.Accepted), len(s.Accepted), n)
 		}
 		plain, secure = append(plain, p.Finished.Sub(p.Started)), append(secure, s.Finished.Sub(s.Started))
+		plainCPU, secureCPU = append(plainCPU, gc.cpu[fmt.Sprintf("plain-%d", r)]), append(secureCPU, gc.cpu[jobID(v, r)])
 		for k, v := range s.Metrics {
 			if strings.HasPrefix(k, "secagg_") && strings.HasSuffix(k, "_s") {
 				phases[k] = append(phases[k], time.Duration(v*float64(time.Second)))
@@ -323,6 +336,8 @@ func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, err
 	st.PlainRoundS, st.SecureRoundS = median(plain).Seconds(), median(secure).Seconds()
 	st.Ratio, st.AddedS = st.SecureRoundS/st.PlainRoundS, st.SecureRoundS-st.PlainRoundS
 	st.TenPercentRoundS = st.AddedS / 0.10
+	st.PlainCPUS, st.SecureCPUS = median(plainCPU).Seconds(), median(secureCPU).Seconds()
+	st.CPURatio = st.SecureCPUS / st.PlainCPUS
 	for k, ds := range phases {
 		st.SecurePhasesS[strings.TrimSuffix(strings.TrimPrefix(k, "secagg_"), "_s")] = median(ds).Seconds()
 	}
@@ -348,6 +363,7 @@ func printGRPC(s GRPCStats) {
 	fmt.Printf("n=%-3d %-8s k=%-2d %s params=%d reps=%d\n", s.Sites, s.Scenario, s.Neighbours, s.Transport, s.Params, s.Reps)
 	fmt.Printf("    round (median):  plain %7.3fs  secure %7.3fs  (x%.2f, +%.3fs; within 10%% for rounds >= %.1fs)\n",
 		s.PlainRoundS, s.SecureRoundS, s.Ratio, s.AddedS, s.TenPercentRoundS)
+	fmt.Printf("    process CPU:     plain %7.3fs  secure %7.3fs  (x%.2f; all parties together)\n", s.PlainCPUS, s.SecureCPUS, s.CPURatio)
 	keys := make([]string, 0, len(s.SecurePhasesS))
 	for k := range s.SecurePhasesS {
 		keys = append(keys, k)
