@@ -94,8 +94,8 @@ func (c *Coordinator) resolve(spec JobSpec) (JobSpec, error) {
 		}
 	case JobEvaluate:
 		for i, ref := range spec.Evaluate.Checkpoints {
-			if m := add(fmt.Sprintf("evaluate.checkpoints[%d]", i), ref); m != nil && spec.Model == "" {
-				spec.Model = m.Model
+			if m := add(fmt.Sprintf("evaluate.checkpoints[%d]", i), ref); m != nil && i == 0 {
+				spec.Model = m.Model // the checkpoints' trainer, whatever the spec said
 			}
 		}
 		add("evaluate.baseline", spec.Evaluate.Baseline)

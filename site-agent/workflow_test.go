@@ -247,7 +247,7 @@ sites = ["a", "b", "c"]
 local_steps = 2
 `+wfDeadlines+wfClassifier)[0]
 
-	w.submit(t, fmt.Sprintf(`id = "eval"
+	ev := w.submit(t, fmt.Sprintf(`id = "eval"
 kind = "evaluate"
 quorum = 3
 sites = ["a", "b", "c"]
@@ -255,7 +255,10 @@ sites = ["a", "b", "c"]
 checkpoints = [%q, "job:clf-real"]
 baseline = "job:clf-real"
 bootstrap_reps = 50
-`+wfDeadlines, synth.Output))
+`+wfDeadlines, synth.Output))[0]
+	if ev.Model != "classifier" || sample.Model != "ddpm" {
+		t.Errorf("jobs take their model from their checkpoints: evaluate %q, sample %q", ev.Model, sample.Model)
+	}
 	checkEvaluation(t, w.c, sites, synth.Output, real.Output)
 }
 
