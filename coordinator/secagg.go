@@ -52,9 +52,6 @@ type SecureConfig struct {
 	Verify secagg.IdentityVerifier
 	// Default is the choice of jobs that leave secure_aggregation unset.
 	Default bool
-	// PartSize bounds the payload of one phase message in bytes; larger
-	// ones (masked inputs) arrive in parts (0: 1 MiB).
-	PartSize int
 	// Workers bounds mask-expansion goroutines (0: GOMAXPROCS).
 	Workers int
 	// Clock, when set, times each phase into the round's metrics

@@ -63,7 +63,7 @@ func UseTLS(cfg *Config, base string, opts *Options) (*pki.CRLWatcher, error) {
 			clk = clock.New()
 		}
 		opts.Aggregator = SecureAggregation(SecureConfig{Verify: creds.Verifier(opts.Clock).VerifySiteKey, Default: true,
-			PartSize: cfg.ChunkSize, Clock: clk, Logger: log})
+			Clock: clk, Logger: log})
 	}
 	if cfg.Gossip.Enabled {
 		if creds.GossipKey == nil {

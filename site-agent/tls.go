@@ -81,7 +81,7 @@ func UseTLS(cfg *Config, base string, opts *Options) (*pki.CRLWatcher, error) {
 			priv.StateDir = filepath.Join(base, priv.StateDir)
 		}
 		r, err := NewSecureRunner(SecureSite{Site: cfg.SiteID, Identity: creds.Key, Certificate: creds.Cert.Raw,
-			Verify: creds.Verifier(opts.Clock).VerifySiteKey, Privacy: priv, Clock: opts.Clock, Logger: log})
+			Verify: creds.Verifier(opts.Clock).VerifySiteKey, Privacy: priv, PartSize: cfg.ChunkSize, Clock: opts.Clock, Logger: log})
 		if err != nil {
 			return nil, err
 		}
