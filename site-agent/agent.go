@@ -105,9 +105,6 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if opts.Privacy == nil && cfg.TLS.Configured() && cfg.Privacy.StateDir != "" {
 		opts.Privacy = ledgerBudget(cfg.Privacy, cfg.SiteID)
 	}
-	if opts.Privacy == nil && cfg.TLS.Configured() && cfg.Privacy.StateDir != "" {
-		opts.Privacy = ledgerBudget(cfg.Privacy, cfg.SiteID)
-	}
 	a.metrics = newAgentMetrics(cfg.SiteID, opts.Privacy)
 	a.data = data
 	data.log = a.log
