@@ -218,8 +218,18 @@ ddim_steps = 3
 		checkManifest(t, filepath.Join(w.synth[site], sr.SetID), ddpmJob.Output, sr.Images)
 	}
 
-	// The classifiers: real + 2 replicas per row from the sample job, and
-	// real only (the baseline), referenced by job.
+	// The classifiers: real only (the baseline and the fidelity filter),
+	// then real + 2 replicas per row from the sample job, filtered by the
+	// real-only classifier; both referenced by job.
+	real := w.submit(t, `id = "clf-real"
+kind = "train"
+model = "classifier"
+rounds = 1
+quorum = 3
+sites = ["a", "b", "c"]
+[train]
+local_steps = 2
+`+wfDeadlines+wfClassifier)[0]
 	synth := w.submit(t, `id = "clf-syn"
 kind = "train"
 model = "classifier"
@@ -232,20 +242,15 @@ local_steps = 2
 synthetic_job = "sample"
 synthetic_level = 2
 real_fraction = 0.5
+[data.fidelity]
+checkpoint = "job:clf-real"
+threshold = 0.05
 `+wfDeadlines+wfClassifier)[0]
 	rec, err := w.c.Job("clf-syn")
-	if err != nil || rec.Spec.Data.SyntheticSet != sample.Output {
-		t.Fatalf("classifier job uses set %q, sample made %q (%v)", rec.Spec.Data.SyntheticSet, sample.Output, err)
+	if err != nil || rec.Spec.Data.SyntheticSet != sample.Output || rec.Spec.Refs["job:clf-real"].Hash != real.Output {
+		t.Fatalf("classifier job uses set %q and filter %+v; sample made %q, clf-real %q (%v)",
+			rec.Spec.Data.SyntheticSet, rec.Spec.Refs["job:clf-real"], sample.Output, real.Output, err)
 	}
-	real := w.submit(t, `id = "clf-real"
-kind = "train"
-model = "classifier"
-rounds = 1
-quorum = 3
-sites = ["a", "b", "c"]
-[train]
-local_steps = 2
-`+wfDeadlines+wfClassifier)[0]
 
 	ev := w.submit(t, fmt.Sprintf(`id = "eval"
 kind = "evaluate"
