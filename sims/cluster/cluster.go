@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/backoff"
 
 	"github.com/synthfed/synthfed/coordinator"
+	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/logreg"
@@ -168,25 +169,31 @@ func (c *Cluster) StartCoordinator() error {
 		return fmt.Errorf("cluster: coordinator already running")
 	}
 	opts := coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, OnCommit: c.opts.OnCommit, Aggregator: c.opts.Aggregator}
-	if c.opts.Kits != nil {
-		sec, auth, err := c.opts.Kits.server()
-		if err != nil {
+	cc := c.coordinatorConfig()
+	var watcher *pki.CRLWatcher
+	if k := c.opts.Kits; k != nil {
+		var err error
+		if watcher, err = coordinator.UseKit(k.CoordinatorKit(), &cc, &opts); err != nil {
 			return err
 		}
-		opts.Security, opts.Authenticator = sec, auth
+		k.countRejections(opts.Security.TLS)
+		k.watch(watcher)
 	}
 	lis, err := c.opts.Network.Listen()
 	if err != nil {
 		return err
 	}
 	opts.Listener = lis
-	co, err := coordinator.New(c.coordinatorConfig(), opts)
+	co, err := coordinator.New(cc, opts)
 	if err != nil {
 		lis.Close()
 		return err
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	p := &coordProc{c: co, cancel: cancel, done: make(chan error, 1)}
+	if watcher != nil {
+		go watcher.Run(ctx)
+	}
 	go func() { p.done <- co.Run(ctx) }()
 	c.coord = p
 	return nil
@@ -246,7 +253,9 @@ func (c *Cluster) StartAgent(i int) error {
 	ac.SiteID, ac.Insecure = c.names[i], c.opts.Kits == nil
 	ac.Coordinator = co.Addr().String()
 	if _, _, err := net.SplitHostPort(ac.Coordinator); err != nil {
-		ac.Coordinator = "bufconn:0" // an in-memory listener has no port
+		// An in-memory listener has no port; the dialer ignores the
+		// address, and TLS checks the coordinator certificate's localhost.
+		ac.Coordinator = "localhost:0"
 	}
 	ac.Gossip.Enabled = c.cfg.Gossip
 	ac.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(50 * time.Millisecond), Max: siteagent.Duration(time.Second), Multiplier: 2, Jitter: 0.2}
@@ -256,15 +265,16 @@ func (c *Cluster) StartAgent(i int) error {
 	}
 	ao := siteagent.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, Trainers: c.trainers[i],
 		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results, DialOptions: []grpc.DialOption{reconnect}}
-	if c.opts.Kits != nil {
-		sec, err := c.opts.Kits.client(c.names[i])
-		if err != nil {
-			return err
-		}
-		ao.Security = sec
-	}
 	if c.opts.Phases != nil {
 		ao.Phases = c.opts.Phases(i, c.names[i])
+	}
+	var watcher *pki.CRLWatcher
+	if k := c.opts.Kits; k != nil {
+		var err error
+		if watcher, err = siteagent.UseKit(k.SiteKit(c.names[i]), &ac, &ao); err != nil {
+			return err
+		}
+		k.watch(watcher)
 	}
 	a, err := siteagent.New(ac, ao)
 	if err != nil {
@@ -272,6 +282,9 @@ func (c *Cluster) StartAgent(i int) error {
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	p := &agentProc{cancel: cancel, done: make(chan error, 1)}
+	if watcher != nil {
+		go watcher.Run(ctx)
+	}
 	go func() { p.done <- a.Run(ctx) }()
 	c.mu.Lock()
 	for len(c.agents) <= i {

@@ -1,41 +1,39 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/clock"
-	"github.com/synthfed/synthfed/protocol"
 )
 
 // CoordinatorID is the simulated coordinator's identity.
 const CoordinatorID = "sim-coordinator"
 
-// serverName is the host name sites expect in the coordinator's
-// certificate (pki adds localhost to every coordinator certificate).
-const serverName = "localhost"
-
-// Kits are a simulated consortium's mTLS credentials: a consortium CA and
-// one startup kit per participant, provisioned with crypto/pki exactly as
-// `synthfed provision` does, then loaded from the kit directories. The
-// coordinator refuses revoked certificates; Revoke revokes one and installs
-// the new list at the coordinator while the consortium runs.
+// Kits are a simulated consortium's startup kits: a consortium CA and one
+// kit per participant, provisioned with crypto/pki exactly as `synthfed
+// provision` writes them. The coordinator and agents load their kits with
+// coordinator.UseKit and siteagent.UseKit, which gives mTLS (revocation
+// checked at every handshake and every call) and secure aggregation for
+// every job that does not turn it off. Revoke revokes a site while the
+// consortium runs.
 type Kits struct {
 	// Dir is the provisioning directory (DIR/ca, DIR/kits/<role>/<id>).
 	Dir string
 
 	clk   clock.Clock
-	coord *pki.Credentials
-	sites map[string]*pki.Credentials
+	sites []string
 
 	mu       sync.Mutex
 	rejected []string
+	watchers []*pki.CRLWatcher
 }
 
 // ProvisionKits provisions a CA and kits for the coordinator and sites in
-// dir (reusing those already there) and loads them.
+// dir (reusing those already there) and checks that each loads.
 func ProvisionKits(dir string, sites []string, clk clock.Clock) (*Kits, error) {
 	if clk == nil {
 		clk = clock.New()
@@ -49,27 +47,55 @@ func ProvisionKits(dir string, sites []string, clk clock.Clock) (*Kits, error) {
 	if _, err := pki.Provision(cons, dir, pki.ProvisionOptions{Clock: clk}); err != nil {
 		return nil, fmt.Errorf("cluster: provision kits: %w", err)
 	}
-	k := &Kits{Dir: dir, clk: clk, sites: map[string]*pki.Credentials{}}
-	var err error
-	if k.coord, err = pki.LoadKit(pki.KitDir(dir, pki.Identity{Role: pki.RoleCoordinator, ID: CoordinatorID}), clk); err != nil {
-		return nil, fmt.Errorf("cluster: coordinator kit: %w", err)
-	}
-	for _, s := range sites {
-		if k.sites[s], err = pki.LoadKit(pki.KitDir(dir, pki.Identity{Role: pki.RoleSite, ID: s}), clk); err != nil {
-			return nil, fmt.Errorf("cluster: site %s kit: %w", s, err)
+	k := &Kits{Dir: dir, clk: clk, sites: append([]string(nil), sites...)}
+	for _, id := range append([]pki.Identity{{Role: pki.RoleCoordinator, ID: CoordinatorID}}, siteIdentities(sites)...) {
+		if _, err := pki.LoadKit(pki.KitDir(dir, id), clk); err != nil {
+			return nil, fmt.Errorf("cluster: kit of %s: %w", id, err)
 		}
 	}
 	return k, nil
 }
 
-// Revoke revokes site's certificate in the provisioning directory and
-// loads the new revocation list at the coordinator, whose next handshakes
-// honour it.
+func siteIdentities(sites []string) []pki.Identity {
+	out := make([]pki.Identity, len(sites))
+	for i, s := range sites {
+		out[i] = pki.Identity{Role: pki.RoleSite, ID: s}
+	}
+	return out
+}
+
+// CoordinatorKit is the coordinator's kit directory.
+func (k *Kits) CoordinatorKit() string {
+	return pki.KitDir(k.Dir, pki.Identity{Role: pki.RoleCoordinator, ID: CoordinatorID})
+}
+
+// SiteKit is site's kit directory.
+func (k *Kits) SiteKit(site string) string {
+	return pki.KitDir(k.Dir, pki.Identity{Role: pki.RoleSite, ID: site})
+}
+
+// Revoke revokes site's certificate (a new list in every kit) and has
+// every running participant reload its list at once.
 func (k *Kits) Revoke(site string) error {
 	if _, err := pki.Revoke(k.Dir, pki.Identity{Role: pki.RoleSite, ID: site}, pki.ProvisionOptions{Clock: k.clk}); err != nil {
 		return fmt.Errorf("cluster: revoke %s: %w", site, err)
 	}
-	return k.coord.Revocations.LoadFile(pki.CRLPath(k.Dir), k.coord.CA)
+	k.mu.Lock()
+	ws := append([]*pki.CRLWatcher(nil), k.watchers...)
+	k.mu.Unlock()
+	for _, w := range ws {
+		if err := w.Reload(); err != nil {
+			return fmt.Errorf("cluster: reload revocation list: %w", err)
+		}
+	}
+	return nil
+}
+
+// watch registers a participant's revocation-list watcher.
+func (k *Kits) watch(w *pki.CRLWatcher) {
+	k.mu.Lock()
+	k.watchers = append(k.watchers, w)
+	k.mu.Unlock()
 }
 
 // Rejected lists the handshakes the coordinator refused after the chain
@@ -88,46 +114,27 @@ func (k *Kits) RejectedCount() int {
 	return len(k.rejected)
 }
 
-func (k *Kits) onReject(err error) {
-	k.mu.Lock()
-	k.rejected = append(k.rejected, err.Error())
-	k.mu.Unlock()
-}
-
-// server returns the coordinator's transport security and authenticator:
-// TLS 1.3 requiring a consortium client certificate, the site identity
-// taken from its URI SAN.
-func (k *Kits) server() (protocol.Security, protocol.Authenticator, error) {
-	o := k.coord.TLSOptions(k.clk)
-	o.OnReject = k.onReject
-	cfg, err := pki.ServerTLSConfig(o)
-	if err != nil {
-		return protocol.Security{}, nil, err
+// countRejections wraps a server TLS configuration's connection check so
+// that its refusals are also recorded here.
+func (k *Kits) countRejections(tc *tls.Config) {
+	check := tc.VerifyConnection
+	if check == nil {
+		return
 	}
-	return protocol.Security{TLS: cfg}, protocol.CertAuthenticator{SiteFromURI: pki.SiteFromURI}, nil
-}
-
-// client returns site's transport security.
-func (k *Kits) client(site string) (protocol.Security, error) {
-	cred, ok := k.sites[site]
-	if !ok {
-		return protocol.Security{}, fmt.Errorf("cluster: no kit for site %s", site)
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		err := check(cs)
+		if err != nil {
+			k.mu.Lock()
+			k.rejected = append(k.rejected, err.Error())
+			k.mu.Unlock()
+		}
+		return err
 	}
-	o := cred.TLSOptions(k.clk)
-	o.ServerName = serverName
-	cfg, err := pki.ClientTLSConfig(o)
-	if err != nil {
-		return protocol.Security{}, err
-	}
-	return protocol.Security{TLS: cfg}, nil
 }
 
 // Sites lists the sites holding a kit, sorted.
 func (k *Kits) Sites() []string {
-	out := make([]string, 0, len(k.sites))
-	for s := range k.sites {
-		out = append(out, s)
-	}
+	out := append([]string(nil), k.sites...)
 	sort.Strings(out)
 	return out
 }

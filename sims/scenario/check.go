@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/synthfed/synthfed/coordinator"
+	"github.com/synthfed/synthfed/crypto/secagg"
 	"github.com/synthfed/synthfed/model"
 )
 
@@ -32,26 +33,28 @@ func (r *Runner) check() (string, error) {
 		return "", err
 	}
 	var lines []string
+	var prev model.Weights
 	for _, rec := range rs {
 		s := rec.Summary
-		if s.Round == 0 {
-			continue
-		}
 		global, _, err := ck.Read(rec.Checkpoint)
 		if err != nil {
 			return "", fmt.Errorf("round %d: %w", s.Round, err)
 		}
-		line, err := r.checkRound(s, global)
-		if err != nil {
-			return "", err
+		if s.Round > 0 {
+			line, err := r.checkRound(s, prev, global)
+			if err != nil {
+				return "", err
+			}
+			lines = append(lines, line)
 		}
-		lines = append(lines, line)
+		prev = global
 	}
 	return strings.Join(lines, "\n"), nil
 }
 
-// checkRound checks one round's global against its accepted updates.
-func (r *Runner) checkRound(s coordinator.RoundSummary, global model.Weights) (string, error) {
+// checkRound checks one round's global against its accepted updates, as
+// the sites clipped them under secure aggregation (see clipUpdate).
+func (r *Runner) checkRound(s coordinator.RoundSummary, prev, global model.Weights) (string, error) {
 	if err := global.CheckFinite(); err != nil {
 		return "", fmt.Errorf("round %d: global model poisoned: %w", s.Round, err)
 	}
@@ -60,6 +63,11 @@ func (r *Runner) checkRound(s coordinator.RoundSummary, global model.Weights) (s
 	cands := make([][]update, len(acc))
 	for i, site := range acc {
 		cands[i] = r.rec.candidates(site, s.Round)
+		if r.secure {
+			for k := range cands[i] {
+				cands[i][k].w = clipUpdate(prev, cands[i][k].w, r.maxNorm, cands[i][k].samples)
+			}
+		}
 		if len(cands[i]) == 0 {
 			return "", fmt.Errorf("round %d: accepted %s, which produced no update for it", s.Round, site)
 		}
@@ -72,12 +80,16 @@ func (r *Runner) checkRound(s coordinator.RoundSummary, global model.Weights) (s
 			chosen[i] = cands[i][pick[i]]
 		}
 		if d := relDiff(fedAvg(chosen), global); d <= tolerance {
+			note := ""
 			for i, u := range chosen {
-				if u.poisoned != "" {
+				switch {
+				case u.poisoned == PoisonHuge && r.secure && r.maxNorm > 0:
+					note += fmt.Sprintf(" (%s's huge update clipped to norm %g)", acc[i], r.maxNorm)
+				case u.poisoned != "":
 					return "", fmt.Errorf("round %d: the global includes %s's %s update", s.Round, acc[i], u.poisoned)
 				}
 			}
-			return fmt.Sprintf("round %d: global finite, = FedAvg of %s", s.Round, strings.Join(acc, " ")), nil
+			return fmt.Sprintf("round %d: global finite, = FedAvg of %s%s", s.Round, strings.Join(acc, " "), note), nil
 		} else if d < best {
 			best = d
 		}
@@ -140,4 +152,35 @@ func relDiff(ref []float64, w model.Weights) float64 {
 		return math.Inf(1)
 	}
 	return math.Sqrt(num / max(den, 1e-30))
+}
+
+// clipUpdate returns prev plus w's update (w - prev) clipped as a site's
+// secure-aggregation runner clips it before masking: to L2 norm bound (when
+// > 0), then each element, pre-scaled by samples/MaxWeight, to the
+// fixed-point range [-Clip, Clip] (secagg.DefaultConfig).
+func clipUpdate(prev, w model.Weights, bound float64, samples int) model.Weights {
+	sc := secagg.DefaultConfig()
+	elem := sc.Clip * sc.MaxWeight / float64(max(samples, 1))
+	out := w.Clone()
+	var sq float64
+	for i, t := range out.Tensors() {
+		p := prev.Tensors()[i].Data
+		for j := range t.Data {
+			d := float64(t.Data[j]) - float64(p[j])
+			sq += d * d
+		}
+	}
+	scale := 1.0
+	if n := math.Sqrt(sq); bound > 0 && n > bound {
+		scale = bound / n
+	}
+	for i, t := range out.Tensors() {
+		p := prev.Tensors()[i].Data
+		for j := range t.Data {
+			d := scale * (float64(t.Data[j]) - float64(p[j]))
+			d = max(-elem, min(elem, d))
+			t.Data[j] = float32(float64(p[j]) + d)
+		}
+	}
+	return out
 }

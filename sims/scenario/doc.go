@@ -30,5 +30,9 @@
 // check verifies, for every committed round of the job: the global model is
 // finite; it equals the sample-weighted mean (FedAvg) of exactly the updates
 // its accepted sites computed for that round, so no accepted update was lost
-// and no refused one leaked in; and no poisoned update was accepted.
+// and no refused one leaked in; and no poisoned update was accepted. Under
+// secure aggregation (start ... tls) the coordinator cannot inspect
+// updates; each site's runner clips its update (to the job's norm bound in
+// L2, then each element to the fixed-point range) and refuses a non-finite
+// one, and check applies the same clipping to the reference.
 package scenario

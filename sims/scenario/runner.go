@@ -43,6 +43,10 @@ type Runner struct {
 	names   []string
 	sites   []*study.Site
 	patient time.Duration // real-time bound on a wait
+	// secure is set when rounds are securely aggregated (mTLS); maxNorm
+	// is the job's update-norm bound.
+	secure  bool
+	maxNorm float64
 }
 
 // NewRunner returns a runner keeping its state under dir; log may be nil.
@@ -168,7 +172,9 @@ func (r *Runner) config(ctx context.Context, d *Directive) (cluster.Config, clus
 	default:
 		return cfg, opts, fmt.Errorf("model=%q: want logreg or classifier", d.arg("model", ""))
 	}
+	r.maxNorm = job.Validation.MaxUpdateNorm
 	if _, ok := d.Args["tls"]; ok {
+		r.secure = true
 		if opts.Kits, err = cluster.ProvisionKits(filepath.Join(r.dir, "pki"), r.names, r.clk); err != nil {
 			return cfg, opts, err
 		}
