@@ -10,7 +10,7 @@ GOTAGS := $(if $(TAGS),-tags $(TAGS),)
 RACE_PKGS := ./internal/... ./coordinator/... ./protocol/... ./site-agent/...
 TEST_TIMEOUT ?= 540s
 
-.PHONY: all deps build test test-race test-rest sim check proto bench bench-model bench-crypto bench-go fuzz clean
+.PHONY: all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go fuzz static image clean
 
 all: build
 
@@ -22,13 +22,19 @@ build: deps
 
 # The README's test command: what CI runs.
 test: deps
-	$(MAKE) --no-print-directory test-race test-rest
+	$(MAKE) --no-print-directory test-race test-rest test-purego
 
 test-race:
 	$(GO) test $(GOTAGS) -race -timeout $(TEST_TIMEOUT) $$($(GO) list $(RACE_PKGS) 2>/dev/null)
 
 test-rest:
 	$(GO) test $(GOTAGS) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(internal|coordinator|protocol|site-agent)(/|$$)')
+
+# The fallback without OpenBLAS or cgo must keep compiling and passing the
+# kernel tests (pure-Go GEMM).
+test-purego:
+	CGO_ENABLED=0 $(GO) vet ./model/...
+	CGO_ENABLED=0 $(GO) test -timeout $(TEST_TIMEOUT) ./model/nn/
 
 # The main job: a simulated consortium on the embedded default profile.
 sim: build
@@ -62,6 +68,13 @@ bench-go:
 
 fuzz:
 	bash scripts/fuzz.sh
+
+# Static pure-Go build of the container recipe (no base image pulled).
+static:
+	bash deploy/container/build.sh --check
+
+image:
+	bash deploy/container/build.sh
 
 clean:
 	rm -rf bin out
