@@ -15,7 +15,9 @@
 # QUIET_WAIT (seconds to wait, before each case, for the 1-minute load
 # average to fall below 1.5; default 0). The load average at the start and
 # end of each case is recorded: on a busy machine PyTorch's OpenMP threads
-# spin and its times inflate several-fold, so compare only quiet runs.
+# spin and its times inflate several-fold, so compare only quiet runs, or
+# set TORCH_OMP_PASSIVE=1 (OMP_WAIT_POLICY=PASSIVE for PyTorch), or compare
+# single-threaded (THREADS=1) CPU times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
@@ -23,6 +25,8 @@ THREADS=${THREADS:-2}
 STEPS=${STEPS:-6}
 WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
+OMP_POLICY=${OMP_WAIT_POLICY:-}
+if [ "${TORCH_OMP_PASSIVE:-0}" = 1 ]; then OMP_POLICY=PASSIVE; fi
 OUT=bench/out
 mkdir -p "$OUT"
 TAGS=$(scripts/blas-tags.sh)
@@ -31,12 +35,12 @@ go build ${TAGS:+-tags "$TAGS"} -o "$BIN" ./bench/modelbench
 CASES=${CASES:-$("$BIN" -list)}
 LINES="$OUT/model.lines.jsonl"
 : > "$LINES"
-echo "model bench: Go ($("$BIN" -list >/dev/null; echo "${TAGS:-pure-go}")) vs PyTorch ($("$PY" -c 'import torch; print(torch.__version__)')), $THREADS threads, $(nproc) cores"
+echo "model bench: Go (${TAGS:-pure-go}) vs PyTorch ($("$PY" -c 'import torch; print(torch.__version__)')${OMP_POLICY:+, OMP_WAIT_POLICY=$OMP_POLICY}), $THREADS threads, $(nproc) cores, $ROUNDS rounds"
 # run_go and run_torch time case $c for $steps steps after $warm warm-up
 # steps; run_torch takes the spec JSON that run_go printed.
 run_go() { "$BIN" -case "$c" -steps "$steps" -warmup "$warm" -threads "$THREADS"; }
 run_torch() {
-  "$PY" bench/torch_bench.py --case "$c" --spec "$1" --steps "$steps" --warmup "$warm" --threads "$THREADS"
+  OMP_WAIT_POLICY=$OMP_POLICY "$PY" bench/torch_bench.py --case "$c" --spec "$1" --steps "$steps" --warmup "$warm" --threads "$THREADS"
 }
 for c in $CASES; do
   steps=$STEPS warm=$WARMUP
