@@ -40,7 +40,7 @@ echo "model bench: Go (${TAGS:-pure-go}) vs PyTorch ($("$PY" -c 'import torch; p
 # steps; run_torch takes the spec JSON that run_go printed.
 run_go() { "$BIN" -case "$c" -steps "$steps" -warmup "$warm" -threads "$THREADS"; }
 run_torch() {
-  OMP_WAIT_POLICY=$OMP_POLICY "$PY" bench/torch_bench.py --case "$c" --spec "$1" --steps "$steps" --warmup "$warm" --threads "$THREADS"
+  env ${OMP_POLICY:+OMP_WAIT_POLICY=$OMP_POLICY} "$PY" bench/torch_bench.py --case "$c" --spec "$1" --steps "$steps" --warmup "$warm" --threads "$THREADS"
 }
 for c in $CASES; do
   steps=$STEPS warm=$WARMUP
