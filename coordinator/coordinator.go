@@ -196,8 +196,12 @@ func (c *Coordinator) resume(rec JobRecord, now time.Time) error {
 			return fmt.Errorf("resume job %s: %w", rec.Spec.ID, err)
 		}
 	}
-	c.log.Info("resumed job", "job", rec.Spec.ID, "round", rec.Committed, "hash", rec.GlobalHash)
-	return c.engine.Resume(rec.Spec, rec.Committed, global, state, now)
+	ema, err := c.readEMA(rec)
+	if err != nil {
+		return fmt.Errorf("resume job %s: %w", rec.Spec.ID, err)
+	}
+	c.log.Info("resumed job", "job", rec.Spec.ID, "round", rec.Committed, "hash", rec.GlobalHash, "ema", rec.EMAHash)
+	return c.engine.ResumeFrom(rec.Spec, ResumePoint{Committed: rec.Committed, Global: global, StrategyState: state, EMA: ema}, now)
 }
 
 func (c *Coordinator) submit(spec JobSpec, now time.Time) error {
@@ -251,7 +255,7 @@ func (c *Coordinator) Wait(ctx context.Context, jobID string) (JobStatus, error)
 		return JobStatus{}, err
 	} else if found && (rec.State == JobDone || rec.State == JobFailed) {
 		return JobStatus{ID: jobID, State: rec.State, Committed: rec.Committed, Rounds: rec.Spec.Rounds,
-			Round: rec.Committed, GlobalHash: rec.GlobalHash, Err: rec.Err}, nil
+			Round: rec.Committed, GlobalHash: rec.GlobalHash, Err: rec.Err, EMAOutput: rec.EMAHash}, nil
 	}
 	ch := make(chan JobStatus, 1)
 	err := c.do(ctx, func() {
@@ -418,15 +422,21 @@ func (c *Coordinator) persist(ef CommitRound) error {
 			return err
 		}
 	}
+	if rec.EMACheckpoint, err = c.writeEMA(ef, name); err != nil {
+		return err
+	}
+	rec.EMAHash = ef.EMAHash
 	old, _, err := c.store.Job(ef.Job)
 	if err != nil {
 		return err
 	}
 	rec.Spec = old.Spec
-	if err := c.store.CommitRound(rec, RoundRecord{Summary: ef.Summary, Checkpoint: name, StrategyCheckpoint: rec.StrategyCheckpoint}); err != nil {
+	if err := c.store.CommitRound(rec, RoundRecord{Summary: ef.Summary, Checkpoint: name, StrategyCheckpoint: rec.StrategyCheckpoint,
+		EMACheckpoint: rec.EMACheckpoint}); err != nil {
 		return err
 	}
 	c.indexModel(ef, name)
+	c.indexEMA(ef, rec.EMACheckpoint)
 	if c.opts.OnCommit != nil {
 		c.opts.OnCommit(ef.Summary)
 	}

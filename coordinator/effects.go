@@ -21,7 +21,11 @@ type CommitRound struct {
 	Global        model.Weights
 	Hash          string
 	StrategyState model.Weights
-	Summary       RoundSummary
+	// EMA and EMAHash are the job's server EMA after this round (empty
+	// when it keeps none, and in round 0).
+	EMA     model.Weights
+	EMAHash string
+	Summary RoundSummary
 }
 
 // Audit asks the driver to append an entry to the audit log.
@@ -83,6 +87,8 @@ type RoundSummary struct {
 	SiteMetrics map[string]map[string]float64 `json:"site_metrics,omitempty"`
 	NumSamples  int64                         `json:"num_samples"`
 	GlobalHash  string                        `json:"global_hash"`
+	// EMAHash is the server EMA's hash after this round (empty: none).
+	EMAHash string `json:"ema_hash,omitempty"`
 }
 
 // Counters are running totals for monitoring (exported as metrics later).

@@ -51,6 +51,8 @@ type job struct {
 	global     model.Weights
 	globalHash string
 	initial    *model.Weights
+	ema        model.Weights // server EMA of the committed globals (empty: none yet)
+	emaHash    string
 	committed  int
 	round      *round
 	err        string
@@ -160,8 +162,26 @@ func (e *Engine) Submit(spec JobSpec, initial *model.Weights, now time.Time) err
 }
 
 // Resume restores a job whose round committed is durable, with its global
-// model and strategy state; it continues at round committed+1.
+// model and strategy state; it continues at round committed+1. A job that
+// keeps a server EMA needs ResumeFrom.
 func (e *Engine) Resume(spec JobSpec, committed int, global, state model.Weights, now time.Time) error {
+	return e.ResumeFrom(spec, ResumePoint{Committed: committed, Global: global, StrategyState: state}, now)
+}
+
+// ResumePoint is the durable state of a job's last committed round.
+type ResumePoint struct {
+	// Committed is the round; Global its global model.
+	Committed int
+	Global    model.Weights
+	// StrategyState is the strategy's checkpointed state (empty if none).
+	StrategyState model.Weights
+	// EMA is the server EMA of rounds 1..Committed (empty when the job
+	// keeps none or Committed is 0).
+	EMA model.Weights
+}
+
+// ResumeFrom restores a job at p; it continues at round p.Committed+1.
+func (e *Engine) ResumeFrom(spec JobSpec, p ResumePoint, now time.Time) error {
 	if _, ok := e.jobs[spec.ID]; ok {
 		return fmt.Errorf("job %s: %w", spec.ID, ErrJobExists)
 	}
@@ -169,11 +189,18 @@ func (e *Engine) Resume(spec JobSpec, committed int, global, state model.Weights
 	if err != nil {
 		return err
 	}
-	if err := st.Restore(state); err != nil {
+	if err := st.Restore(p.StrategyState); err != nil {
 		return fmt.Errorf("job %s: %w", spec.ID, err)
 	}
-	e.addJob(&job{spec: spec, state: JobPending, strategy: st, localOnly: spec.localOnly(),
-		global: global, globalHash: global.Hash(), committed: committed})
+	if err := checkResumedEMA(spec, p); err != nil {
+		return err
+	}
+	j := &job{spec: spec, state: JobPending, strategy: st, localOnly: spec.localOnly(),
+		global: p.Global, globalHash: p.Global.Hash(), committed: p.Committed}
+	if spec.Strategy.EMAOn() && p.Committed >= 1 {
+		j.ema, j.emaHash = p.EMA, p.EMA.Hash()
+	}
+	e.addJob(j)
 	e.advance(now)
 	return nil
 }
@@ -191,6 +218,9 @@ func (e *Engine) Committed(jobID string, round int, now time.Time) {
 		return
 	}
 	j.global, j.globalHash = j.round.result, j.round.resultHash
+	if j.round.ema.Len() > 0 {
+		j.ema, j.emaHash = j.round.ema, j.round.emaHash
+	}
 	j.committed = round
 	j.round = nil
 	e.counters.RoundsCommitted++
@@ -261,11 +291,15 @@ func (e *Engine) PendingTasks(site string) []Task {
 	return nil
 }
 
-// Global returns the committed global model of a job with hash, for download.
+// Global returns the committed global model (or server EMA) of a job with
+// hash, for download.
 func (e *Engine) Global(hash string) (model.Weights, bool) {
 	for _, j := range e.jobs {
 		if j.globalHash == hash && j.global.Len() > 0 {
 			return j.global, true
+		}
+		if j.emaHash == hash && j.ema.Len() > 0 {
+			return j.ema, true
 		}
 	}
 	return model.Weights{}, false
@@ -306,6 +340,10 @@ type JobStatus struct {
 	// Output is the job's output hash: the global model of a train job,
 	// the synthetic set of a sample job, the results of an evaluate job.
 	Output string `json:"output,omitempty"`
+	// EMAOutput is a train job's second output: the hash of the server EMA
+	// of its committed global models ("job:<id>#ema"; empty when the job
+	// keeps none or has not committed round 1).
+	EMAOutput string `json:"ema_output,omitempty"`
 }
 
 // Jobs returns every job's status in submission order.
@@ -314,7 +352,7 @@ func (e *Engine) Jobs() []JobStatus {
 	for _, id := range e.order {
 		j := e.jobs[id]
 		st := JobStatus{ID: id, State: j.state, Committed: j.committed, Rounds: j.spec.Rounds, GlobalHash: j.globalHash, Err: j.err,
-			Kind: j.spec.Kind, Model: j.spec.Model, Output: j.globalHash}
+			Kind: j.spec.Kind, Model: j.spec.Model, Output: j.globalHash, EMAOutput: j.emaHash}
 		if r := j.round; r != nil {
 			st.Round, st.Attempt, st.Phase = r.num, r.attempt, r.phase
 		}

@@ -35,7 +35,9 @@ const (
 )
 
 // RefJobPrefix starts a reference to an earlier job's output by job ID
-// ("job:ddpm-fed") instead of by content hash.
+// ("job:ddpm-fed") instead of by content hash. A train job's reference may
+// select its output: "job:ddpm-fed#final" (the final global model, as
+// without a selector) or "job:ddpm-fed#ema" (its server EMA).
 const RefJobPrefix = "job:"
 
 // DataSpec is the data recipe of a classifier train job: which real and
@@ -73,8 +75,15 @@ type FidelitySpec struct {
 
 // SampleSpec configures a sample job.
 type SampleSpec struct {
-	// Checkpoint is the DDPM to sample from (content hash or "job:ID").
+	// Checkpoint is the DDPM to sample from (content hash or "job:ID",
+	// optionally "#ema" or "#final"). The coordinator rewrites a plain
+	// "job:ID" into the explicit form that Weights chose.
 	Checkpoint string `toml:"checkpoint" json:"checkpoint"`
+	// Weights chooses the output of a "job:ID" checkpoint: "ema" (the
+	// job's server EMA, an error when it keeps none), "final" (its final
+	// global model), or "auto" or empty (the default: "ema" when the job
+	// keeps a server EMA, else "final").
+	Weights string `toml:"weights" json:"weights,omitempty"`
 	// Levels is the most replicas per real training row (N).
 	Levels int `toml:"levels" json:"levels"`
 	// Guidance is the classifier-free guidance scale w (0: conditional).
@@ -134,10 +143,11 @@ func DecodeJobSpec(data []byte, name string) (JobSpec, error) {
 	return s, s.Validate(name)
 }
 
-// isRef reports whether r is a content hash or a "job:ID" reference.
+// isRef reports whether r is a content hash or a "job:ID" reference,
+// optionally with an output selector ("#ema", "#final").
 func isRef(r string) bool {
-	if id, ok := strings.CutPrefix(r, RefJobPrefix); ok {
-		return jobIDRe.MatchString(id)
+	if id, output, ok := jobRef(r); ok {
+		return jobIDRe.MatchString(id) && validOutput(output) && r != RefJobPrefix+id+refOutputSep
 	}
 	return protocol.ValidHash(r) == nil
 }
@@ -150,7 +160,8 @@ func (s JobSpec) validateKind(prefix string) error {
 			return
 		}
 		if !isRef(r) {
-			p.Addf("%s.%s = %q: want a 64-hex content hash or %q", prefix, field, r, RefJobPrefix+"<job id>")
+			p.Addf("%s.%s = %q: want a 64-hex content hash or %q (optionally %q or %q)", prefix, field, r, RefJobPrefix+"<job id>",
+				refOutputSep+OutputEMA, refOutputSep+OutputFinal)
 		}
 	}
 	switch s.Kind {
@@ -166,6 +177,7 @@ func (s JobSpec) validateKind(prefix string) error {
 		}
 	case JobSample:
 		ref("sample.checkpoint", s.Sample.Checkpoint, true)
+		p.Add(validateWeights(prefix+".sample", s.Sample.Checkpoint, s.Sample.Weights))
 		if s.Sample.Levels < 1 || s.Sample.Levels > 1000 {
 			p.Addf("%s.sample.levels = %d: want 1..1000", prefix, s.Sample.Levels)
 		}

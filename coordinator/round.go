@@ -46,6 +46,8 @@ type round struct {
 	dropped      []string
 	result       model.Weights
 	resultHash   string
+	ema          model.Weights // the job's server EMA after this round (train, r >= 1)
+	emaHash      string
 	results      map[string][]byte // site -> result of a sample or evaluate task
 }
 
@@ -362,7 +364,12 @@ func (e *Engine) finish(j *job, r *round, now time.Time) {
 		e.endJob(j, JobFailed, fmt.Sprintf("round %d aggregation: %v", r.num, err), now)
 		return
 	}
-	e.commit(j, r, e.merge(j, next), now)
+	global := e.merge(j, next)
+	if err := e.foldEMA(j, r, global); err != nil {
+		e.endJob(j, JobFailed, fmt.Sprintf("round %d server EMA: %v", r.num, err), now)
+		return
+	}
+	e.commit(j, r, global, now)
 }
 
 // merge puts the local-only tensors of the current global back beside the
@@ -384,7 +391,7 @@ func (e *Engine) commit(j *job, r *round, global model.Weights, now time.Time) {
 	r.phase, r.result, r.resultHash = PhaseCommit, global, global.Hash()
 	sum := RoundSummary{Job: j.spec.ID, Round: r.num, Attempt: r.attempt, Started: r.started, Finished: now,
 		Cohort: r.cohort, Rejected: r.rejected, Dropped: r.dropped, SiteMetrics: r.siteMetrics,
-		NumSamples: r.samples, GlobalHash: r.resultHash, Metrics: map[string]float64{}}
+		NumSamples: r.samples, GlobalHash: r.resultHash, EMAHash: r.emaHash, Metrics: map[string]float64{}}
 	for _, site := range r.cohort {
 		if r.tasks[site].status == taskAccepted {
 			sum.Accepted = append(sum.Accepted, site)
@@ -393,7 +400,8 @@ func (e *Engine) commit(j *job, r *round, global model.Weights, now time.Time) {
 	for k, v := range r.metricSums {
 		sum.Metrics[k] = v / float64(max(r.samples, 1))
 	}
-	e.emit(CommitRound{Job: j.spec.ID, Round: r.num, Global: global, Hash: r.resultHash, StrategyState: j.strategy.State(), Summary: sum})
+	e.emit(CommitRound{Job: j.spec.ID, Round: r.num, Global: global, Hash: r.resultHash, StrategyState: j.strategy.State(),
+		EMA: r.ema, EMAHash: r.emaHash, Summary: sum})
 }
 
 // failAttempt records a failed attempt and retries the round or fails the job.

@@ -27,7 +27,11 @@ type JobRecord struct {
 	// Checkpoint and StrategyCheckpoint name the files of round Committed.
 	Checkpoint         string `json:"checkpoint"`
 	StrategyCheckpoint string `json:"strategy_checkpoint,omitempty"`
-	Err                string `json:"error,omitempty"`
+	// EMAHash and EMACheckpoint are the server EMA of round Committed
+	// (empty when the job keeps none).
+	EMAHash       string `json:"ema_hash,omitempty"`
+	EMACheckpoint string `json:"ema_checkpoint,omitempty"`
+	Err           string `json:"error,omitempty"`
 }
 
 // RoundRecord is one committed round.
@@ -35,6 +39,8 @@ type RoundRecord struct {
 	Summary            RoundSummary `json:"summary"`
 	Checkpoint         string       `json:"checkpoint"`
 	StrategyCheckpoint string       `json:"strategy_checkpoint,omitempty"`
+	// EMACheckpoint holds the server EMA after the round (Summary.EMAHash).
+	EMACheckpoint string `json:"ema_checkpoint,omitempty"`
 }
 
 // Store is the coordinator's crash-safe state in one bbolt file: jobs,

@@ -68,6 +68,8 @@ func (s *Store) Model(h string) (ModelRecord, bool, error) {
 			}
 			if rr.Summary.GlobalHash == h && rr.Checkpoint != "" {
 				rec, found = ModelRecord{Hash: h, File: rr.Checkpoint, Job: rr.Summary.Job, Round: rr.Summary.Round}, true
+			} else if rr.Summary.EMAHash == h && rr.EMACheckpoint != "" {
+				rec, found = ModelRecord{Hash: h, File: rr.EMACheckpoint, Job: rr.Summary.Job, Round: rr.Summary.Round}, true
 			}
 			return nil
 		})

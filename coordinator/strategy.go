@@ -32,6 +32,13 @@ type StrategySpec struct {
 	// LocalOnly lists regular expressions of tensor names that stay at the
 	// sites (FedBN): never uploaded, aggregated or overwritten.
 	LocalOnly []string `toml:"local_only" json:"local_only,omitempty"`
+	// EMADecay > 0 keeps a server-side exponential moving average of the
+	// committed global models, a second output of the job (see UpdateEMA
+	// and EMADecayAt); 0, the default, keeps none.
+	EMADecay float64 `toml:"ema_decay" json:"ema_decay,omitempty"`
+	// EMAWarmup caps the decay by (1+n)/(10+n) after n updates; unset
+	// means true.
+	EMAWarmup *bool `toml:"ema_warmup" json:"ema_warmup,omitempty"`
 }
 
 // DefaultStrategySpec returns FedAvg with the FedOpt defaults of Reddi et
@@ -69,6 +76,7 @@ func (s StrategySpec) Validate(prefix string) error {
 			p.Addf("%s.local_only %q: %v", prefix, pat, err)
 		}
 	}
+	p.Add(s.validateEMA(prefix))
 	return p.Err()
 }
 

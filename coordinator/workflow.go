@@ -78,6 +78,15 @@ func (c *Coordinator) resolve(spec JobSpec) (JobSpec, error) {
 		spec.Refs[ref] = m
 		return &m
 	}
+	explicit := func(ref *string, weights string) {
+		r, err := c.samplingRef(*ref, weights)
+		errs = append(errs, err)
+		*ref = r
+	}
+	explicit(&spec.Data.SyntheticCheckpoint, WeightsAuto) // names a set by the DDPM that drew it
+	if spec.Kind == JobSample {
+		explicit(&spec.Sample.Checkpoint, spec.Sample.Weights)
+	}
 	add("init.model", spec.Init.Model)
 	add("data.fidelity.checkpoint", spec.Data.Fidelity.Checkpoint)
 	add("data.synthetic_checkpoint", spec.Data.SyntheticCheckpoint)
@@ -121,11 +130,11 @@ func (c *Coordinator) checkModelConfig(spec JobSpec) error {
 	return nil
 }
 
-// resolveModel turns a content hash or "job:ID" into the stored model it
-// names and the model configuration of the job that produced it.
+// resolveModel turns a content hash or "job:ID[#output]" into the stored
+// model it names and the model configuration of the job that produced it.
 func (c *Coordinator) resolveModel(ref string) (protocol.ModelRef, error) {
 	hash := ref
-	if id, ok := strings.CutPrefix(ref, RefJobPrefix); ok {
+	if id, output, ok := jobRef(ref); ok {
 		rec, found, err := c.store.Job(id)
 		switch {
 		case err != nil:
@@ -135,7 +144,9 @@ func (c *Coordinator) resolveModel(ref string) (protocol.ModelRef, error) {
 		case rec.Spec.Kind != JobTrain || rec.State != JobDone:
 			return protocol.ModelRef{}, fmt.Errorf("%s: a %s job in state %s, want a finished train job: %w", ref, rec.Spec.Kind, rec.State, ErrReference)
 		}
-		hash = rec.GlobalHash
+		if hash, err = outputHash(ref, rec, output); err != nil {
+			return protocol.ModelRef{}, err
+		}
 	}
 	mr, found, err := c.store.Model(hash)
 	if err != nil {
