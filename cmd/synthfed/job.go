@@ -451,3 +451,18 @@ func writeLogs(w io.Writer, entries []*fedpb.LogEntry, asJSON bool) error {
 	}
 	return nil
 }
+
+// emaOutput returns a train job's server EMA hash and its round: the last
+// committed round's summary that has one (empty when the job keeps none).
+func emaOutput(roundsJSON []byte) (string, int) {
+	var rounds []coordinator.RoundSummary
+	if len(roundsJSON) == 0 || json.Unmarshal(roundsJSON, &rounds) != nil {
+		return "", 0
+	}
+	for i := len(rounds) - 1; i >= 0; i-- {
+		if rounds[i].EMAHash != "" {
+			return rounds[i].EMAHash, rounds[i].Round
+		}
+	}
+	return "", 0
+}

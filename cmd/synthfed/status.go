@@ -144,8 +144,12 @@ func jobDetailJSON(j *fedpb.GetJobReply) map[string]any {
 	for _, s := range j.GetSites() {
 		sites = append(sites, coordinator.SiteTask{Site: s.GetSiteId(), State: s.GetState(), Reason: s.GetReason(), Metrics: s.GetMetrics()})
 	}
-	return map[string]any{"job": toJobJSON(j.GetJob()), "spec": raw(j.GetSpecJson()), "rounds": raw(j.GetRoundsJson()),
+	out := map[string]any{"job": toJobJSON(j.GetJob()), "spec": raw(j.GetSpecJson()), "rounds": raw(j.GetRoundsJson()),
 		"sites": sites, "results": raw(j.GetResultsJson())}
+	if h, _ := emaOutput(j.GetRoundsJson()); h != "" {
+		out["ema_output"] = h
+	}
+	return out
 }
 
 func writeJobDetail(w io.Writer, j *fedpb.GetJobReply) error {
@@ -157,6 +161,9 @@ func writeJobDetail(w io.Writer, j *fedpb.GetJobReply) error {
 		fmt.Fprintf(w, "  committed %d/%d", max(s.GetCommitted(), 0), s.GetRounds())
 	}
 	fmt.Fprintf(w, "\noutput %s\n", dash(s.GetOutput()))
+	if h, r := emaOutput(j.GetRoundsJson()); h != "" {
+		fmt.Fprintf(w, "ema    %s (server EMA after round %d; job:%s#ema)\n", h, r, s.GetJobId())
+	}
 	if s.GetError() != "" {
 		fmt.Fprintf(w, "error  %s\n", s.GetError())
 	}
