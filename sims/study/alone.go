@@ -15,6 +15,9 @@ import (
 // same EMA over the round models; it is E4's site-only generator. onRound
 // sees each round's training loss.
 func TrainAlone(ctx context.Context, cfg Config, site *Site, log *slog.Logger, onRound func(round int, loss float64)) (*Generator, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	tr, err := ddpm.NewTrainer(cfg.DDPM.Config, site.Train, site.Val, log)
 	if err != nil {
 		return nil, fmt.Errorf("study: %s alone: %w", site.Name, err)

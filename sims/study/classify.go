@@ -62,6 +62,9 @@ type Trainer struct {
 
 // NewClassifierTrainer returns a trainer for the sites' classifiers.
 func NewClassifierTrainer(cfg Config, sites []*Site, log *slog.Logger) *Trainer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Trainer{cfg: cfg, sites: sites, log: log}
 }
 

@@ -2,6 +2,7 @@ package study
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -190,13 +191,12 @@ func Profile(name string) (Config, error) {
 	return c, c.Validate()
 }
 
-// LoadConfig reads path strictly over base (a profile).
+// LoadConfig reads path strictly over base (a profile). Unknown keys and
+// invalid values are reported together.
 func LoadConfig(path string, base Config) (Config, error) {
 	c := base
-	if err := config.LoadFile(path, &c); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	err := config.LoadFile(path, &c)
+	return c, errors.Join(err, c.Validate())
 }
 
 // baseConfig holds the values every profile starts from.

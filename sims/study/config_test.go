@@ -21,7 +21,7 @@ func TestProfilesLoad(t *testing.T) {
 		}
 	}
 	q := DefaultConfig()
-	if q.Profile != "quick" || q.DDPM.Arch.ImageSize != 16 || q.DDPM.Arch.NumResBlocks != 2 || q.DDPM.Train.Adam.Beta2 != 0.999 {
+	if q.Profile != "quick" || q.DDPM.Arch.ImageSize != 16 || q.DDPM.Arch.NumResBlocks != 1 || q.DDPM.Train.Adam.Beta2 != 0.999 {
 		t.Errorf("quick profile decoded as %+v", q.DDPM)
 	}
 	if got := q.MaxLevel(); got != 1000 {

@@ -37,8 +37,12 @@ func (s *Site) Rejected() int { return s.Report.Errors() }
 
 // RenderConsortium writes the phantom consortium as CheXpert folders
 // under dir, applies the corruption drill of cfg.Data.Corrupt, and loads
-// every site as its agent would (dataset.Load with a problem report).
+// every site as its agent would (dataset.Load with a problem report). log
+// may be nil.
 func RenderConsortium(ctx context.Context, cfg Config, dir string, log *slog.Logger) ([]*Site, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	pc := phantom.DefaultConfig()
 	pc.Seed, pc.Size, pc.Supersample, pc.ValidFraction = cfg.Seeds.Data, cfg.Data.Size, cfg.Data.Supersample, cfg.Data.TestFraction
 	sums, err := pc.WriteConsortium(ctx, dir, cfg.Sites, cfg.Data.ImagesPerSite)
