@@ -3,6 +3,7 @@ package coordinator
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/synthfed/synthfed/model"
@@ -256,5 +257,43 @@ func TestSecureRoundsUpdateEMA(t *testing.T) {
 			}
 			wantExact(t, c.EMA, "w", want...)
 		}
+	}
+}
+
+// TestDecodeEMAKeys checks the TOML keys of the server EMA and of the
+// sample job's weights, and that bad values are reported with the others.
+func TestDecodeEMAKeys(t *testing.T) {
+	spec, err := DecodeJobSpec([]byte(`id = "d"
+kind = "train"
+model = "ddpm"
+[strategy]
+ema_decay = 0.9
+ema_warmup = false
+`), "d.toml")
+	if err != nil || spec.Strategy.EMADecay != 0.9 || spec.Strategy.EMAWarmup == nil || *spec.Strategy.EMAWarmup || spec.Strategy.EMADecayAt(2) != 0.9 {
+		t.Fatalf("decoded %+v: %v", spec.Strategy, err)
+	}
+	if spec, err = DecodeJobSpec([]byte("id = \"d\"\nkind = \"train\"\nmodel = \"ddpm\"\n"), "d.toml"); err != nil || spec.Strategy.EMAOn() {
+		t.Fatalf("default spec keeps an EMA: %+v %v", spec.Strategy, err)
+	}
+	spec, err = DecodeJobSpec([]byte(`id = "s"
+kind = "sample"
+[sample]
+checkpoint = "job:d"
+weights = "final"
+levels = 1
+`), "s.toml")
+	if err != nil || spec.Sample.Weights != OutputFinal {
+		t.Fatalf("sample weights %q: %v", spec.Sample.Weights, err)
+	}
+	_, err = DecodeJobSpec([]byte(`id = "s"
+kind = "sample"
+[sample]
+checkpoint = "job:d#ema"
+weights = "final"
+levels = 0
+`), "s.toml")
+	if err == nil || !strings.Contains(err.Error(), "contradicts") || !strings.Contains(err.Error(), "levels") {
+		t.Fatalf("contradicting weights: %v", err)
 	}
 }
