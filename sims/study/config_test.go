@@ -40,7 +40,7 @@ func TestLoadConfigIsStrictAndOverlays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DDPM.Rounds != 3 || c.DDPM.LocalSteps != 20 || c.MaxLevel() != 200 {
+	if c.DDPM.Rounds != 3 || c.DDPM.LocalSteps != 40 || c.MaxLevel() != 200 {
 		t.Errorf("overlay gave rounds %d, local steps %d, max level %d", c.DDPM.Rounds, c.DDPM.LocalSteps, c.MaxLevel())
 	}
 	bad := filepath.Join(dir, "bad.toml")

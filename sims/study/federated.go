@@ -113,32 +113,77 @@ func (k *Consortium) siteNames() []string {
 
 // WaitDDPM waits for the federated DDPM job and returns the federated
 // generator: the EMA (decay cfg.DDPM.RoundEMA) over the global models of
-// rounds 1..R, read from the coordinator's checkpoints.
+// rounds 1..R, read from the coordinator's checkpoints. Its ValLoss is each
+// round's global model scored on the sites' pooled validation images (the
+// researcher's view: under secure aggregation the sites report no
+// metrics); Loss is the sites' mean training loss where they reported it.
 func (k *Consortium) WaitDDPM(ctx context.Context) (*Generator, error) {
 	rounds, err := k.wait(ctx, JobDDPM)
 	if err != nil {
 		return nil, err
 	}
-	g := &Generator{Name: "federated"}
-	ck, err := coordinator.OpenCheckpoints(filepath.Join(k.dir, "coordinator", "checkpoints"))
+	var vals []*model.ImageSet
+	for _, s := range k.sites {
+		vals = append(vals, s.Val)
+	}
+	val := Pool(vals...)
+	judge, err := ddpm.NewTrainer(k.cfg.DDPM.Config, val, val, nil)
 	if err != nil {
 		return nil, err
 	}
+	g := &Generator{Name: "federated"}
 	var ema roundEMA
+	err = k.eachRound(rounds, func(r coordinator.RoundRecord, w model.Weights) error {
+		ema.add(w, k.cfg.DDPM.RoundEMA)
+		g.Loss = append(g.Loss, r.Summary.Metrics["train_loss"])
+		ev, err := judge.Evaluate(ctx, w)
+		g.ValLoss = append(g.ValLoss, ev["val_loss"])
+		return err
+	})
+	g.Weights = ema.w
+	return g, err
+}
+
+// eachRound calls fn with every committed round after round 0 and its
+// global model, read from the coordinator's checkpoints.
+func (k *Consortium) eachRound(rounds []coordinator.RoundRecord, fn func(coordinator.RoundRecord, model.Weights) error) error {
+	ck, err := coordinator.OpenCheckpoints(filepath.Join(k.dir, "coordinator", "checkpoints"))
+	if err != nil {
+		return err
+	}
 	for _, r := range rounds {
 		if r.Summary.Round == 0 {
 			continue
 		}
 		w, _, err := ck.Read(r.Checkpoint)
 		if err != nil {
-			return nil, fmt.Errorf("study: round %d checkpoint: %w", r.Summary.Round, err)
+			return fmt.Errorf("study: round %d checkpoint: %w", r.Summary.Round, err)
 		}
-		ema.add(w, k.cfg.DDPM.RoundEMA)
-		g.Loss = append(g.Loss, r.Summary.Metrics["train_loss"])
-		g.ValLoss = append(g.ValLoss, r.Summary.Metrics["eval_val_loss"])
+		if err := fn(r, w); err != nil {
+			return err
+		}
 	}
-	g.Weights = ema.w
-	return g, nil
+	return nil
+}
+
+// ClassifierCurve scores each FedAvg round's global classifier on the
+// sites' pooled validation images (macro AUROC).
+func (k *Consortium) ClassifierCurve(ctx context.Context, rounds []coordinator.RoundRecord) ([]float64, error) {
+	var vals []*model.ImageSet
+	for _, s := range k.sites {
+		vals = append(vals, s.Val)
+	}
+	val := Pool(vals...)
+	var out []float64
+	err := k.eachRound(rounds, func(_ coordinator.RoundRecord, w model.Weights) error {
+		probs, _, err := classifier.Predict(ctx, k.cfg.Classifier.Arch, w, val)
+		if err != nil {
+			return err
+		}
+		out = append(out, classifier.MacroAUROC(probs, val.Labels))
+		return nil
+	})
+	return out, err
 }
 
 // TrainClassifierFedAvg submits the FedAvg classifier job, waits for it

@@ -2,7 +2,6 @@ package study
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -128,8 +127,8 @@ func Findings(res *report.Results) []report.Finding {
 		top := g[len(g)-1]
 		ok := top.internal >= -NearReal && top.external >= -NearReal
 		out = append(out, report.Finding{Finding: FindingSyntheticOnly, Reproduced: ok,
-			Evidence: fmt.Sprintf("%s: at the highest level (%d%%) synthetic-only training is %+.3f internally and %+.3f externally against real only (site-averaged; 'near' means within %.2f). %s.",
-				verdict(ok, "reproduced", "not reproduced"), top.level, top.internal, top.external, NearReal, describe(g))})
+			Evidence: fmt.Sprintf("%s at the highest level (%d%%) synthetic-only training is %+.3f internally and %+.3f externally against real only (site-averaged; 'near' means within %.2f on both). %s.",
+				verdict(ok, "within the margin:", "outside the margin:"), top.level, top.internal, top.external, NearReal, upper(describe(g)))})
 	}
 	if g := gains(res.Mixing, ArmMixed, ArmReal); len(g) > 0 {
 		ok := majority(g, func(l levelGain) bool { return l.external > 0 })
@@ -137,6 +136,14 @@ func Findings(res *report.Results) []report.Finding {
 			Evidence: verdict(ok, "the site-averaged external AUROC rose at a majority of the mixing levels", "the site-averaged external AUROC did not rise at a majority of the mixing levels") + ": " + describe(g) + "."})
 	}
 	return out
+}
+
+// upper capitalises the first letter of s.
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func verdict(ok bool, yes, no string) string {
@@ -161,19 +168,4 @@ func FederationNotes(exp *report.Experiment) []string {
 		notes = append(notes, fmt.Sprintf("E4 %s vs local real-only: %s.", arm, describe(g)))
 	}
 	return notes
-}
-
-// meanOf returns the mean of the non-nil values (NaN when none).
-func meanOf(vals []*float64) float64 {
-	s, n := 0.0, 0
-	for _, v := range vals {
-		if v != nil {
-			s += *v
-			n++
-		}
-	}
-	if n == 0 {
-		return math.NaN()
-	}
-	return s / float64(n)
 }

@@ -73,7 +73,7 @@ func (r *run) curves() []report.Curve {
 	}
 	if r.fed != nil {
 		add("federated DDPM: training loss", "DDPM training loss", "round", r.fed.Loss, 1)
-		add("federated DDPM: validation loss (global model, at the sites)", "DDPM validation loss", "round", r.fed.ValLoss, 0)
+		add("federated DDPM: validation loss (global model, pooled validation images)", "DDPM validation loss", "round", r.fed.ValLoss, 1)
 	}
 	for _, g := range r.alone {
 		if g != nil {
@@ -81,13 +81,7 @@ func (r *run) curves() []report.Curve {
 			add(g.Name+": validation loss", "DDPM validation loss", "round", g.ValLoss, 0)
 		}
 	}
-	var auc []float64
-	for _, rr := range r.rounds[JobClassifier] {
-		if rr.Summary.Round > 0 {
-			auc = append(auc, rr.Summary.Metrics["eval_val_auroc_macro"])
-		}
-	}
-	add("FedAvg classifier: validation macro AUROC of the global model", "FedAvg classifier", "round", auc, 0)
+	add("FedAvg classifier: macro AUROC of the global model on pooled validation images", "FedAvg classifier", "round", r.fedCurve, 1)
 	if r.plan != nil {
 		for _, m := range r.plan.First() {
 			c := report.Curve{Name: m.Key + ": validation loss", Plot: "classifier validation loss", Unit: "step"}

@@ -52,6 +52,7 @@ type run struct {
 	rounds   map[string][]coordinator.RoundRecord
 	kons     *Consortium
 	rejected int
+	fedCurve []float64
 }
 
 // Run executes the study under out: it renders the consortium (out/data),
@@ -143,7 +144,11 @@ func (r *run) federate(ctx context.Context) error {
 				steps, batch = r.cfg.Classifier.FedAvgLocalSteps, r.cfg.Classifier.Train.BatchSize
 			}
 			imgs := float64(len(s.Accepted) * steps * batch)
-			r.prog.Update(s.Round, "round", s.Round, "loss", s.Metrics["train_loss"], "train images/s", imgs/time.Since(last).Seconds())
+			loss := any("n/a (secure aggregation)")
+			if v, ok := s.Metrics["train_loss"]; ok {
+				loss = v
+			}
+			r.prog.Update(s.Round, "round", s.Round, "loss", loss, "train images/s", imgs/time.Since(last).Seconds())
 		}
 		last = time.Now()
 	})
@@ -166,6 +171,9 @@ func (r *run) fedAvg(ctx context.Context) error {
 		return err
 	}
 	r.fedavg, r.rounds[JobClassifier] = w, rounds
+	if r.fedCurve, err = k.ClassifierCurve(ctx, rounds); err != nil {
+		return err
+	}
 	if r.counts, err = k.SiteCounts(); err != nil {
 		return err
 	}
