@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
 )
@@ -51,29 +53,63 @@ type Model struct {
 	History []classifier.Check
 
 	data func() (train, val *model.ImageSet, err error)
+	// job, when set, trains the model at its site with a classifier train
+	// job of this data recipe instead of in-process.
+	job *coordinator.DataSpec
 }
 
-// Trainer fits the study's classifiers in a pool of workers.
+// JobID is the base ID of the model's classifier jobs (without the seed
+// and site suffixes).
+func (m *Model) JobID() string {
+	return "clf." + strings.NewReplacer("/", ".", " ", "", "+", "", "'", "", "(", "", ")", "", ",", "").Replace(m.Key)
+}
+
+// ClassifierJobs trains a classifier with a job and returns its weights
+// and rounds (the Consortium implements it).
+type ClassifierJobs interface {
+	TrainClassifier(ctx context.Context, spec coordinator.JobSpec) (model.Weights, []coordinator.RoundRecord, error)
+}
+
+// Trainer trains the study's classifiers: each site's own with classifier
+// train jobs at the site (one after another, as the coordinator runs jobs),
+// the researcher's (central pooled, mixed sources) in-process beside them.
 type Trainer struct {
 	cfg   Config
 	sites []*Site
 	log   *slog.Logger
+	jobs  ClassifierJobs
 }
 
-// NewClassifierTrainer returns a trainer for the sites' classifiers.
-func NewClassifierTrainer(cfg Config, sites []*Site, log *slog.Logger) *Trainer {
+// NewClassifierTrainer returns a trainer for the sites' classifiers; jobs
+// may be nil, and then every model trains in-process.
+func NewClassifierTrainer(cfg Config, sites []*Site, jobs ClassifierJobs, log *slog.Logger) *Trainer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Trainer{cfg: cfg, sites: sites, log: log}
+	return &Trainer{cfg: cfg, sites: sites, jobs: jobs, log: log}
 }
 
 // RealModel is the real-only classifier of site s.
 func (t *Trainer) RealModel(s int) *Model {
 	site := t.sites[s]
-	return &Model{Key: site.Name + "/real/0", Site: s, Arm: ArmReal, data: func() (*model.ImageSet, *model.ImageSet, error) {
+	return &Model{Key: site.Name + "/real/0", Site: s, Arm: ArmReal, job: &coordinator.DataSpec{Real: true}, data: func() (*model.ImageSet, *model.ImageSet, error) {
 		return site.Train, site.Val, nil
 	}}
+}
+
+// SiteModel is a classifier site s trains with a job on its real data
+// (when withReal) and level% of the replicas from sample job sampleJob,
+// filtered by filter's real-only classifier when the fidelity filter is
+// on. synth gives the same images for in-process training.
+func (t *Trainer) SiteModel(s int, arm string, level int, withReal bool, sampleJob string, synth func() *model.ImageSet, filter *Model) *Model {
+	m := t.SyntheticModel(s, arm, level, withReal, synth, filter)
+	tc := t.cfg.Classifier
+	m.job = &coordinator.DataSpec{Real: withReal, SyntheticLevel: level / 100, SyntheticJob: sampleJob,
+		RealFraction: tc.Train.RealFraction, SyntheticWeight: tc.Train.SyntheticWeight}
+	if tc.FidelityFilter > 0 && filter != nil {
+		m.job.Fidelity = coordinator.FidelitySpec{Checkpoint: coordinator.RefJobPrefix + filter.JobID() + ".s1." + t.sites[s].Name, Threshold: 1 - tc.FidelityFilter}
+	}
+	return m
 }
 
 // CentralModel is the classifier trained on every site's real data pooled.
@@ -110,30 +146,107 @@ func (t *Trainer) SyntheticModel(s int, arm string, level int, withReal bool, sy
 	return m
 }
 
-// Fit trains every model (each with every classifier seed) on workers
-// goroutines and fills their predictions on every site's test set. done
-// reports each finished model.
+// Fit trains every model (each with every classifier seed) and fills its
+// predictions on every site's test set: site models with jobs, one after
+// another, and the others in-process on the remaining workers meanwhile.
+// done reports each finished model.
 func (t *Trainer) Fit(ctx context.Context, models []*Model, done func(m *Model, finished int)) error {
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(t.cfg.Experiments.Workers)
 	var mu sync.Mutex
 	finished := 0
+	finish := func(m *Model, err error) error {
+		if err != nil {
+			return fmt.Errorf("study: classifier %s: %w", m.Key, err)
+		}
+		mu.Lock()
+		finished++
+		n := finished
+		mu.Unlock()
+		if done != nil {
+			done(m, n)
+		}
+		return nil
+	}
+	var viaJobs, local []*Model
 	for _, m := range models {
+		if m.job != nil && t.jobs != nil {
+			viaJobs = append(viaJobs, m)
+		} else {
+			local = append(local, m)
+		}
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	workers := t.cfg.Experiments.Workers
+	if len(viaJobs) > 0 {
+		workers = max(1, workers-1)
 		eg.Go(func() error {
-			if err := t.fit(ectx, m); err != nil {
-				return fmt.Errorf("study: classifier %s: %w", m.Key, err)
-			}
-			mu.Lock()
-			finished++
-			n := finished
-			mu.Unlock()
-			if done != nil {
-				done(m, n)
+			for _, m := range viaJobs {
+				if err := finish(m, t.fitJob(ectx, m)); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 	}
+	sem := make(chan struct{}, workers)
+	for _, m := range local {
+		eg.Go(func() error {
+			select {
+			case sem <- struct{}{}:
+			case <-ectx.Done():
+				return ectx.Err()
+			}
+			defer func() { <-sem }()
+			return finish(m, t.fit(ectx, m))
+		})
+	}
 	return eg.Wait()
+}
+
+// fitJob trains m at its site with one classifier train job per seed
+// (mode local: the site alone, rounds of eval_every steps up to
+// max_steps) and averages the probabilities of the jobs' final models.
+func (t *Trainer) fitJob(ctx context.Context, m *Model) error {
+	tc := t.cfg.Classifier
+	site := t.sites[m.Site]
+	rows := site.Train.Len()
+	m.Real, m.Synthetic = 0, m.job.SyntheticLevel*rows
+	if m.job.Real || m.job.SyntheticLevel == 0 {
+		m.Real = rows
+	}
+	rounds := max(1, tc.Train.MaxSteps/tc.Train.EvalEvery)
+	seeds := t.cfg.Seeds.Classifier
+	for k, seed := range seeds {
+		spec, err := trainJob(t.cfg, fmt.Sprintf("%s.s%d", m.JobID(), k+1), ModelClassifier, []string{site.Name}, rounds, tc.Train.EvalEvery, tc.Train.BatchSize, tc.Config, 0)
+		if err != nil {
+			return err
+		}
+		off := false
+		spec.Mode, spec.Quorum, spec.Seed, spec.SecureAggregation, spec.Data = coordinator.ModeLocal, 1, seed, &off, *m.job
+		w, recs, err := t.jobs.TrainClassifier(ctx, spec)
+		if err != nil {
+			return err
+		}
+		m.Steps += float64(rounds*tc.Train.EvalEvery) / float64(len(seeds))
+		if k == 0 {
+			m.Weights, m.History = w, jobHistory(recs, tc.Train.EvalEvery)
+		}
+		if err := t.predictAll(ctx, m, w, 1/float32(len(seeds))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jobHistory is a job's validation loss by step, from the loss its site
+// measured on each round's starting model.
+func jobHistory(rounds []coordinator.RoundRecord, steps int) []classifier.Check {
+	var out []classifier.Check
+	for _, r := range rounds {
+		if v, ok := r.Summary.Metrics["eval_val_loss"]; ok && r.Summary.Round > 0 {
+			out = append(out, classifier.Check{Step: (r.Summary.Round - 1) * steps, TrainLoss: r.Summary.Metrics["train_loss"], ValLoss: v})
+		}
+	}
+	return out
 }
 
 // fit trains one model over the seeds and averages its probabilities.

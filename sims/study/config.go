@@ -64,11 +64,11 @@ type DataConfig struct {
 	Size int `toml:"size" json:"size"`
 	// Supersample renders at Size*Supersample before downsampling.
 	Supersample int `toml:"supersample" json:"supersample"`
-	// TestFraction is the share of patients held out as the site's test
-	// set (the phantom's valid.csv, expert-labelled as CheXpert's).
+	// TestFraction is the share of each site's patients in its test set
+	// (the agent's patient-level split of all its rows).
 	TestFraction float64 `toml:"test_fraction" json:"test_fraction"`
-	// ValFraction is the share of the remaining patients kept for early
-	// stopping and DDPM validation.
+	// ValFraction is the share of the other patients kept for early
+	// stopping and DDPM validation; the rest train.
 	ValFraction float64 `toml:"val_fraction" json:"val_fraction"`
 	// Corrupt lists, per site name, how many of its training images are
 	// overwritten with garbage after rendering (a fault drill: the loader

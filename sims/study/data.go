@@ -12,10 +12,12 @@ import (
 	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/sims/phantom"
+	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // Site is one hospital's data as its agent loads it: the training,
-// validation (early stopping) and test sets, and what the loader refused.
+// validation (early stopping) and test sets of its patient-level split,
+// and what the loader refused.
 type Site struct {
 	// Name is the site's ID (the phantom profile's name).
 	Name string
@@ -44,7 +46,7 @@ func RenderConsortium(ctx context.Context, cfg Config, dir string, log *slog.Log
 		log = slog.New(slog.DiscardHandler)
 	}
 	pc := phantom.DefaultConfig()
-	pc.Seed, pc.Size, pc.Supersample, pc.ValidFraction = cfg.Seeds.Data, cfg.Data.Size, cfg.Data.Supersample, cfg.Data.TestFraction
+	pc.Seed, pc.Size, pc.Supersample = cfg.Seeds.Data, cfg.Data.Size, cfg.Data.Supersample
 	sums, err := pc.WriteConsortium(ctx, dir, cfg.Sites, cfg.Data.ImagesPerSite)
 	if err != nil {
 		return nil, fmt.Errorf("study: render phantom consortium: %w", err)
@@ -65,43 +67,29 @@ func RenderConsortium(ctx context.Context, cfg Config, dir string, log *slog.Log
 	return sites, nil
 }
 
-// load reads the site's folder and splits it.
+// load reads the site's folder and splits it by patient exactly as its
+// agent does (siteagent.LoadSiteData with the site's [data] section), so
+// that the researcher's in-process work sees the agent's own sets.
 func (s *Site) load(ctx context.Context, cfg Config, log *slog.Logger) error {
-	dc := dataset.DefaultConfig()
-	dc.Size = cfg.Data.Size
-	ds, err := dataset.Load(ctx, dataset.Source{Format: dataset.FormatCheXpert, Path: s.Dir}, dc, log.With("site", s.Name))
+	sd, err := siteagent.LoadSiteData(ctx, SiteDataConfig(cfg, s, ""), nil, log.With("site", s.Name))
 	if err != nil {
 		return fmt.Errorf("study: site %s: load %s: %w", s.Name, s.Dir, err)
 	}
-	s.Report = ds.Report
-	bySplit := dataset.GroupBySplit(ds.Records)
-	parts, err := dataset.SplitPatients(bySplit["train"], []float64{1 - cfg.Data.ValFraction, cfg.Data.ValFraction}, cfg.Seeds.Split)
-	if err != nil {
-		return fmt.Errorf("study: site %s: split: %w", s.Name, err)
-	}
-	cache, err := dataset.NewCache("", 64)
-	if err != nil {
-		return err
-	}
+	s.Report, s.Records = sd.Report, sd.Train.Records
 	for _, p := range []struct {
-		set  **model.ImageSet
-		recs []dataset.Record
+		dst  **model.ImageSet
+		src  *model.ImageSet
 		name string
-	}{{&s.Train, parts[0], "train"}, {&s.Val, parts[1], "validation"}, {&s.Test, bySplit["valid"], "test"}} {
-		set, kept, err := dataset.ToImageSet(ctx, p.recs, cache, dc, s.Report)
-		if err != nil {
-			return fmt.Errorf("study: site %s %s images: %w", s.Name, p.name, err)
+	}{{&s.Train, sd.Train.Images, "train"}, {&s.Val, sd.Val.Images, "validation"}, {&s.Test, sd.Test.Images, "test"}} {
+		if p.src == nil || p.src.Len() < 2 {
+			return fmt.Errorf("study: site %s: fewer than 2 %s images: %w", s.Name, p.name, dataset.ErrNoData)
 		}
-		if set.Len() < 2 {
-			return fmt.Errorf("study: site %s: %d readable %s images: %w", s.Name, set.Len(), p.name, dataset.ErrNoData)
+		set := *p.src
+		set.PatientIDs = make([]string, len(p.src.PatientIDs))
+		for i, id := range p.src.PatientIDs {
+			set.PatientIDs[i] = s.Name + "/" + id
 		}
-		for i := range set.PatientIDs {
-			set.PatientIDs[i] = s.Name + "/" + set.PatientIDs[i]
-		}
-		*p.set = set
-		if p.name == "train" {
-			s.Records = kept
-		}
+		*p.dst = &set
 	}
 	return nil
 }

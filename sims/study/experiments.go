@@ -33,10 +33,10 @@ func NewPlan(cfg Config, t *Trainer, fed, alone []*Replicas) *Plan {
 		p.Real = append(p.Real, real)
 		var sup, syn, mix []*Model
 		for _, l := range e.Levels[1:] {
-			sup = append(sup, t.SyntheticModel(s, ArmSupplemented, l, true, func() *model.ImageSet { return fed[s].Level(l) }, real))
+			sup = append(sup, t.SiteModel(s, ArmSupplemented, l, true, JobSampleFed, func() *model.ImageSet { return fed[s].Level(l) }, real))
 		}
 		for _, l := range e.SyntheticOnly {
-			syn = append(syn, t.SyntheticModel(s, ArmSynthetic, l, false, func() *model.ImageSet { return fed[s].Level(l) }, real))
+			syn = append(syn, t.SiteModel(s, ArmSynthetic, l, false, JobSampleFed, func() *model.ImageSet { return fed[s].Level(l) }, real))
 		}
 		for _, l := range e.Mixing {
 			mix = append(mix, t.SyntheticModel(s, ArmMixed, l, true, func() *model.ImageSet { return MixOthers(fed, s, l) }, real))
@@ -44,7 +44,7 @@ func NewPlan(cfg Config, t *Trainer, fed, alone []*Replicas) *Plan {
 		p.Supplemented, p.SyntheticOnly, p.Mixed = append(p.Supplemented, sup), append(p.SyntheticOnly, syn), append(p.Mixed, mix)
 		if alone != nil {
 			f := e.FederationLevel
-			p.SiteDDPM = append(p.SiteDDPM, t.SyntheticModel(s, ArmSiteDDPM, f, true, func() *model.ImageSet { return alone[s].Level(f) }, real))
+			p.SiteDDPM = append(p.SiteDDPM, t.SiteModel(s, ArmSiteDDPM, f, true, JobSampleAlonePx+alone[s].Site, func() *model.ImageSet { return alone[s].Level(f) }, real))
 		}
 	}
 	return p

@@ -3,7 +3,6 @@ package study
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"sort"
 	"time"
@@ -38,9 +37,12 @@ type Consortium struct {
 	start map[string]time.Time
 }
 
-// StartConsortium starts the coordinator and agents under dir. Each agent
-// serves the DDPM and classifier trainers on its site's data; onRound sees
-// every committed round (on the coordinator's goroutine: it must not block).
+// StartConsortium starts the coordinator and agents under dir and submits
+// the federated DDPM job. Each agent has its site's [data] section (its
+// CheXpert folder, patient-level split, synthetic folder) and builds the
+// ddpm and classifier trainers of each job from the job's model_config;
+// onRound sees every committed round (on the coordinator's goroutine: it
+// must not block).
 func StartConsortium(ctx context.Context, cfg Config, sites []*Site, dir string, opts cluster.Options, onRound func(coordinator.RoundSummary)) (*Consortium, error) {
 	names := make([]string, len(sites))
 	for i, s := range sites {
@@ -49,23 +51,14 @@ func StartConsortium(ctx context.Context, cfg Config, sites []*Site, dir string,
 	cc := cluster.DefaultConfig()
 	cc.Sites, cc.Names, cc.Transport, cc.TLS = len(sites), names, cfg.Consortium.Transport, cfg.Consortium.TLS
 	cc.HeartbeatInterval, cc.HeartbeatTimeout = coordinator.Duration(cfg.Consortium.HeartbeatInterval), coordinator.Duration(cfg.Consortium.HeartbeatTimeout)
-	cc.Job = ddpmJob(cfg, names)
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	var err error
+	if cc.Job, err = ddpmJob(cfg, names); err != nil {
+		return nil, err
 	}
-	opts.Trainers = func(i int, name string) (map[string]model.Trainer, error) {
-		dt, err := ddpm.NewTrainer(cfg.DDPM.Config, sites[i].Train, sites[i].Val, log.With("site", name))
-		if err != nil {
-			return nil, err
-		}
-		ct, err := classifier.NewTrainer(cfg.Classifier.Config, sites[i].Train, sites[i].Val, log.With("site", name))
-		if err != nil {
-			return nil, err
-		}
-		return map[string]model.Trainer{ModelDDPM: dt, ModelClassifier: ct}, nil
+	opts.Agent = func(i int, ac *siteagent.Config) {
+		ac.EvaluateGlobal = true
+		ac.Data = SiteDataConfig(cfg, sites[i], dir)
 	}
-	opts.Agent = func(_ int, ac *siteagent.Config) { ac.EvaluateGlobal = true }
 	opts.OnCommit = onRound
 	c, err := cluster.Start(ctx, cc, dir, opts)
 	if err != nil {
@@ -88,18 +81,16 @@ func baseJob(cfg Config, id, mdl string, sites []string) coordinator.JobSpec {
 	return job
 }
 
-func ddpmJob(cfg Config, sites []string) coordinator.JobSpec {
-	job := baseJob(cfg, JobDDPM, ModelDDPM, sites)
-	job.Rounds = cfg.DDPM.Rounds
-	job.Train = coordinator.TrainSpec{LocalSteps: cfg.DDPM.LocalSteps, BatchSize: cfg.DDPM.Train.BatchSize}
-	return job
+// ddpmJob is the federated DDPM job.
+func ddpmJob(cfg Config, sites []string) (coordinator.JobSpec, error) {
+	d := cfg.DDPM
+	return trainJob(cfg, JobDDPM, ModelDDPM, sites, d.Rounds, d.LocalSteps, d.Train.BatchSize, d.Config, d.RoundEMA)
 }
 
-func classifierJob(cfg Config, sites []string) coordinator.JobSpec {
-	job := baseJob(cfg, JobClassifier, ModelClassifier, sites)
-	job.Rounds = cfg.Classifier.FedAvgRounds
-	job.Train = coordinator.TrainSpec{LocalSteps: cfg.Classifier.FedAvgLocalSteps, BatchSize: cfg.Classifier.Train.BatchSize}
-	return job
+// classifierJob is the FedAvg classifier job.
+func classifierJob(cfg Config, sites []string) (coordinator.JobSpec, error) {
+	c := cfg.Classifier
+	return trainJob(cfg, JobClassifier, ModelClassifier, sites, c.FedAvgRounds, c.FedAvgLocalSteps, c.Train.BatchSize, c.Config, 0)
 }
 
 // siteNames lists the sites' names.
@@ -111,37 +102,83 @@ func (k *Consortium) siteNames() []string {
 	return out
 }
 
-// WaitDDPM waits for the federated DDPM job and returns the federated
-// generator: the EMA (decay cfg.DDPM.RoundEMA) over the global models of
-// rounds 1..R, read from the coordinator's checkpoints. Its ValLoss is each
-// round's global model scored on the sites' pooled validation images (the
-// researcher's view: under secure aggregation the sites report no
-// metrics); Loss is the sites' mean training loss where they reported it.
-func (k *Consortium) WaitDDPM(ctx context.Context) (*Generator, error) {
-	rounds, err := k.wait(ctx, JobDDPM)
-	if err != nil {
-		return nil, err
-	}
+// pooledVal is every site's validation images.
+func (k *Consortium) pooledVal() *model.ImageSet {
 	var vals []*model.ImageSet
 	for _, s := range k.sites {
 		vals = append(vals, s.Val)
 	}
-	val := Pool(vals...)
-	judge, err := ddpm.NewTrainer(k.cfg.DDPM.Config, val, val, nil)
+	return Pool(vals...)
+}
+
+// newDDPMJudge scores DDPM weights by their validation loss on val.
+func newDDPMJudge(cfg Config, val *model.ImageSet) (*ddpm.Trainer, error) {
+	return ddpm.NewTrainer(cfg.DDPM.Config, val, val, nil)
+}
+
+// WaitDDPM waits for the federated DDPM job and returns the federated
+// generator: the coordinator's server EMA (decay ddpm.round_ema) over the
+// committed global models. Its ValLoss is each round's global model scored
+// on the sites' pooled validation images (the researcher's view: under
+// secure aggregation the sites report no metrics).
+func (k *Consortium) WaitDDPM(ctx context.Context) (*Generator, error) {
+	if _, err := k.wait(ctx, JobDDPM); err != nil {
+		return nil, err
+	}
+	return k.generator(ctx, JobDDPM, "federated", "", k.pooledVal())
+}
+
+// TrainAlone runs the site-only DDPM jobs (mode local: one job per site,
+// the federated schedule, no averaging) and returns each site's generator.
+func (k *Consortium) TrainAlone(ctx context.Context) ([]*Generator, error) {
+	d := k.cfg.DDPM
+	job, err := trainJob(k.cfg, JobDDPMAlone, ModelDDPM, k.siteNames(), d.Rounds, d.LocalSteps, d.Train.BatchSize, d.Config, d.RoundEMA)
 	if err != nil {
 		return nil, err
 	}
-	g := &Generator{Name: "federated"}
-	var ema roundEMA
-	err = k.eachRound(rounds, func(r coordinator.RoundRecord, w model.Weights) error {
-		ema.add(w, k.cfg.DDPM.RoundEMA)
-		g.Loss = append(g.Loss, r.Summary.Metrics["train_loss"])
-		ev, err := judge.Evaluate(ctx, w)
-		g.ValLoss = append(g.ValLoss, ev["val_loss"])
-		return err
-	})
-	g.Weights = ema.w
-	return g, err
+	// A site alone has nothing to aggregate: secure aggregation needs two
+	// sites, and the coordinator would otherwise default it on with TLS.
+	off := false
+	job.Mode, job.Quorum, job.SecureAggregation = coordinator.ModeLocal, 1, &off
+	sts, err := k.run(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Generator, len(k.sites))
+	for i, s := range k.sites {
+		id := JobDDPMAlone + "." + s.Name
+		if i >= len(sts) || sts[i].ID != id {
+			return nil, fmt.Errorf("study: site-only DDPM jobs %v: want %s at %d", sts, id, i)
+		}
+		if out[i], err = k.generator(ctx, id, s.Name+" only", s.Name, s.Val); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Sample runs a sample job of levels replicas per training row at sites
+// from the DDPM of ddpmJob and reads each site's set back.
+func (k *Consortium) Sample(ctx context.Context, id, ddpmJob, generator string, sites []int, levels int) ([]*Replicas, error) {
+	var names []string
+	for _, i := range sites {
+		names = append(names, k.sites[i].Name)
+	}
+	sts, err := k.run(ctx, sampleJob(k.cfg, id, ddpmJob, names, levels))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Replicas
+	for _, i := range sites {
+		s := k.sites[i]
+		dir := SiteDataConfig(k.cfg, s, k.dir).SyntheticDir
+		rep, err := ReadReplicas(ctx, k.cfg, s, dir, sts[0].Output, generator)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rep)
+	}
+	return out, nil
 }
 
 // eachRound calls fn with every committed round after round 0 and its
@@ -169,11 +206,7 @@ func (k *Consortium) eachRound(rounds []coordinator.RoundRecord, fn func(coordin
 // ClassifierCurve scores each FedAvg round's global classifier on the
 // sites' pooled validation images (macro AUROC).
 func (k *Consortium) ClassifierCurve(ctx context.Context, rounds []coordinator.RoundRecord) ([]float64, error) {
-	var vals []*model.ImageSet
-	for _, s := range k.sites {
-		vals = append(vals, s.Val)
-	}
-	val := Pool(vals...)
+	val := k.pooledVal()
 	var out []float64
 	err := k.eachRound(rounds, func(_ coordinator.RoundRecord, w model.Weights) error {
 		probs, _, err := classifier.Predict(ctx, k.cfg.Classifier.Arch, w, val)
@@ -193,7 +226,11 @@ func (k *Consortium) TrainClassifierFedAvg(ctx context.Context) (model.Weights, 
 	if co == nil {
 		return model.Weights{}, nil, fmt.Errorf("study: coordinator stopped")
 	}
-	if err := co.Submit(ctx, classifierJob(k.cfg, k.siteNames())); err != nil {
+	job, err := classifierJob(k.cfg, k.siteNames())
+	if err != nil {
+		return model.Weights{}, nil, err
+	}
+	if err := co.Submit(ctx, job); err != nil {
 		return model.Weights{}, nil, fmt.Errorf("study: submit %s: %w", JobClassifier, err)
 	}
 	rounds, err := k.wait(ctx, JobClassifier)
@@ -283,4 +320,23 @@ func (e *roundEMA) add(w model.Weights, d float64) {
 			dst[j] = float32(d)*dst[j] + float32(1-d)*v
 		}
 	}
+}
+
+// TrainClassifier runs a classifier train job of one site (mode local) and
+// returns its final model and rounds.
+func (k *Consortium) TrainClassifier(ctx context.Context, spec coordinator.JobSpec) (model.Weights, []coordinator.RoundRecord, error) {
+	sts, err := k.run(ctx, spec)
+	if err != nil {
+		return model.Weights{}, nil, err
+	}
+	if len(sts) != 1 {
+		return model.Weights{}, nil, fmt.Errorf("study: classifier job %s ran as %d jobs, want 1", spec.ID, len(sts))
+	}
+	co := k.c.Coordinator()
+	w, err := co.Global(sts[0].ID)
+	if err != nil {
+		return model.Weights{}, nil, err
+	}
+	rounds, err := co.Rounds(sts[0].ID)
+	return w, rounds, err
 }

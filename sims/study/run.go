@@ -2,14 +2,13 @@ package study
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/eval/report"
@@ -41,18 +40,21 @@ type run struct {
 	log  *slog.Logger
 	prog *Progress
 
-	res      *report.Results
-	sites    []*Site
-	fed      *Generator
-	alone    []*Generator
-	pools    [2][]*Replicas // federated, site-only
-	fedavg   model.Weights
-	plan     *Plan
-	counts   map[string]*Counts
-	rounds   map[string][]coordinator.RoundRecord
-	kons     *Consortium
-	rejected int
-	fedCurve []float64
+	res    *report.Results
+	sites  []*Site
+	fed    *Generator
+	alone  []*Generator
+	pools  [2][]*Replicas // federated, site-only
+	fedavg model.Weights
+	plan   *Plan
+	counts map[string]*Counts
+	rounds map[string][]coordinator.RoundRecord
+	kons   *Consortium
+	// roundsDone counts the rounds committed in the current phase.
+	roundsDone int
+	mu         sync.Mutex
+	rejected   int
+	fedCurve   []float64
 }
 
 // Run executes the study under out: it renders the consortium (out/data),
@@ -102,6 +104,9 @@ func Run(ctx context.Context, cfg Config, out string, opts Options) (*report.Res
 
 // phase runs fn as a timed phase.
 func (r *run) phase(ctx context.Context, name string, total int, unit string, fn func(context.Context) error) error {
+	r.mu.Lock()
+	r.roundsDone = 0
+	r.mu.Unlock()
 	start := r.clk.Now()
 	r.prog.Start(name, total, unit)
 	err := fn(ctx)
@@ -133,12 +138,12 @@ func (r *run) federate(ctx context.Context) error {
 	if r.opts.Cluster != nil {
 		r.opts.Cluster(&co)
 	}
-	var mu sync.Mutex
 	last := time.Now()
 	k, err := StartConsortium(ctx, r.cfg, r.sites, filepath.Join(r.out, "consortium"), co, func(s coordinator.RoundSummary) {
-		mu.Lock()
-		defer mu.Unlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		if s.Round > 0 {
+			r.roundsDone++
 			steps, batch := r.cfg.DDPM.LocalSteps, r.cfg.DDPM.Train.BatchSize
 			if s.Job == JobClassifier {
 				steps, batch = r.cfg.Classifier.FedAvgLocalSteps, r.cfg.Classifier.Train.BatchSize
@@ -148,7 +153,7 @@ func (r *run) federate(ctx context.Context) error {
 			if v, ok := s.Metrics["train_loss"]; ok {
 				loss = v
 			}
-			r.prog.Update(s.Round, "round", s.Round, "loss", loss, "train images/s", imgs/time.Since(last).Seconds())
+			r.prog.Update(r.roundsDone, "job", s.Job, "round", s.Round, "loss", loss, "train images/s", imgs/time.Since(last).Seconds())
 		}
 		last = time.Now()
 	})
@@ -163,7 +168,7 @@ func (r *run) federate(ctx context.Context) error {
 	return err
 }
 
-// fedAvg runs the FedAvg classifier job and stops the consortium.
+// fedAvg runs the FedAvg classifier job.
 func (r *run) fedAvg(ctx context.Context) error {
 	k := r.kons
 	w, rounds, err := k.TrainClassifierFedAvg(ctx)
@@ -171,87 +176,84 @@ func (r *run) fedAvg(ctx context.Context) error {
 		return err
 	}
 	r.fedavg, r.rounds[JobClassifier] = w, rounds
-	if r.fedCurve, err = k.ClassifierCurve(ctx, rounds); err != nil {
-		return err
-	}
-	if r.counts, err = k.SiteCounts(); err != nil {
-		return err
-	}
-	if kits := k.Cluster().Kits(); kits != nil {
-		r.rejected = kits.RejectedCount()
-	}
-	return r.closeConsortium()
+	r.fedCurve, err = k.ClassifierCurve(ctx, rounds)
+	return err
 }
 
-// closeConsortium stops the consortium if it runs.
+// closeConsortium stops the consortium if it runs, after taking the
+// sites' refusal and dropout counts from the audit log.
 func (r *run) closeConsortium() error {
 	if r.kons == nil {
 		return nil
 	}
-	err := r.kons.Close()
+	counts, err := r.kons.SiteCounts()
+	if err == nil {
+		r.counts = counts
+	}
+	if kits := r.kons.Cluster().Kits(); kits != nil {
+		r.rejected = kits.RejectedCount()
+	}
+	err = errors.Join(err, r.kons.Close())
 	r.kons = nil
 	return err
 }
 
-// trainAlone trains every site's DDPM on its own data, sites in parallel.
+// trainAlone runs the site-only DDPM jobs, one site after another.
 func (r *run) trainAlone(ctx context.Context) error {
-	r.alone = make([]*Generator, len(r.sites))
-	var mu sync.Mutex
-	done := 0
-	eg, ectx := errgroup.WithContext(ctx)
-	for i, s := range r.sites {
-		eg.Go(func() error {
-			g, err := TrainAlone(ectx, r.cfg, s, r.log, func(round int, loss float64) {
-				mu.Lock()
-				done++
-				r.prog.Update(done, "site", s.Name, "round", round, "loss", loss)
-				mu.Unlock()
-			})
-			r.alone[i] = g
-			return err
-		})
-	}
-	return eg.Wait()
+	var err error
+	r.alone, err = r.kons.TrainAlone(ctx)
+	return err
 }
 
-// imagesToSample counts the synthetic images of the sampling phase.
+// imagesToSample estimates the synthetic images of the sampling phase.
 func (r *run) imagesToSample() int {
-	n := r.cfg.Data.ImagesPerSite * r.cfg.Sites // an upper bound before loading
-	return n * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel) / 100
+	rows := 0
+	for _, s := range r.sites {
+		rows += s.Train.Len()
+	}
+	if rows == 0 {
+		rows = r.cfg.Data.ImagesPerSite * r.cfg.Sites
+	}
+	return rows * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel) / 100
 }
 
-// sample draws every site's replicas from the federated DDPM (up to the
-// highest level) and from its site-only DDPM (the federation level).
+// sample runs the sample jobs: every site draws replicas of its training
+// rows from the federated DDPM (up to the highest level) and from its
+// site-only DDPM (the federation level), into its synthetic folder; then
+// the researcher reads each site's set back for the in-process work.
 func (r *run) sample(ctx context.Context) error {
-	total := 0
-	for _, s := range r.sites {
-		total += s.Train.Len() * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel) / 100
+	r.prog.Start("sampling", r.imagesToSample(), "images")
+	start := time.Now()
+	all := make([]int, len(r.sites))
+	for i := range all {
+		all[i] = i
 	}
-	r.prog.Start("sampling", total, "images")
-	start, base := time.Now(), 0
+	fed, err := r.kons.Sample(ctx, JobSampleFed, JobDDPM, r.fed.Name, all, r.cfg.MaxLevel()/100)
+	if err != nil {
+		return err
+	}
+	r.pools[0] = fed
+	n := 0
+	for _, p := range fed {
+		n += p.Set.Len()
+	}
+	r.prog.Update(n, "generator", r.fed.Name, "images/s", rate(n, time.Since(start)))
 	for i, s := range r.sites {
-		for k, job := range []struct {
-			g *Generator
-			n int
-		}{{r.fed, r.cfg.MaxLevel() / 100}, {r.alone[i], r.cfg.Experiments.FederationLevel / 100}} {
-			b := base
-			rep, err := SampleReplicas(ctx, r.cfg.DDPM.Config, job.g, s.Name, s.Train, job.n, r.cfg.Seeds.Sample, r.cfg.Experiments.Workers, func(n int) {
-				r.prog.Update(b+n, "site", s.Name, "generator", job.g.Name, "images/s", rate(b+n, time.Since(start)))
-			})
-			if err != nil {
-				return err
-			}
-			base += rep.Set.Len()
-			r.pools[k] = append(r.pools[k], rep)
+		rep, err := r.kons.Sample(ctx, JobSampleAlonePx+s.Name, JobDDPMAlone+"."+s.Name, r.alone[i].Name, []int{i}, r.cfg.Experiments.FederationLevel/100)
+		if err != nil {
+			return err
 		}
+		r.pools[1] = append(r.pools[1], rep[0])
+		n += rep[0].Set.Len()
+		r.prog.Update(n, "generator", r.alone[i].Name, "images/s", rate(n, time.Since(start)))
 	}
-	r.prog.Note("sampled %d images at %.1f images/s (%d DDIM steps)", base, rate(base, time.Since(start)), r.cfg.DDPM.Sample.Steps)
+	r.prog.Note("sampled %d images at the sites at %.1f images/s (%d DDIM steps, sample jobs)", n, rate(n, time.Since(start)), r.cfg.DDPM.Sample.Steps)
 	return nil
 }
 
 // classify trains every classifier of the plan and scores the FedAvg one.
 func (r *run) classify(ctx context.Context) error {
-	t := NewClassifierTrainer(r.cfg, r.sites, r.log)
+	t := NewClassifierTrainer(r.cfg, r.sites, r.kons, r.log)
 	r.plan = NewPlan(r.cfg, t, r.pools[0], r.pools[1])
 	first, rest := r.plan.First(), r.plan.Rest()
 	total := len(first) + len(rest)
@@ -269,9 +271,11 @@ func (r *run) classify(ctx context.Context) error {
 		return err
 	}
 	if r.fedavg.Len() > 0 {
-		return t.PredictWeights(ctx, r.plan.FedAvg, r.fedavg)
+		if err := t.PredictWeights(ctx, r.plan.FedAvg, r.fedavg); err != nil {
+			return err
+		}
 	}
-	return nil
+	return r.closeConsortium()
 }
 
 func (r *run) evaluate(ctx context.Context) error {
