@@ -265,19 +265,53 @@ func (t *Trainer) fit(ctx context.Context, m *Model) error {
 	}
 	seeds := t.cfg.Seeds.Classifier
 	for k, seed := range seeds {
-		res, err := classifier.Fit(ctx, t.cfg.Classifier.Config, train, val, seed, t.log.With("classifier", m.Key))
+		w, hist, steps, err := t.trainRounds(ctx, train, val, seed)
 		if err != nil {
 			return err
 		}
-		m.Steps += float64(res.Steps) / float64(len(seeds))
+		m.Steps += float64(steps) / float64(len(seeds))
 		if k == 0 {
-			m.Weights, m.History = res.Weights, res.History
+			m.Weights, m.History = w, hist
 		}
-		if err := t.predictAll(ctx, m, res.Weights, 1/float32(len(seeds))); err != nil {
+		if err := t.predictAll(ctx, m, w, 1/float32(len(seeds))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// trainRounds trains a classifier in-process exactly as a local classifier
+// train job does at a site, so that researcher-only models compare fairly
+// with the sites' own: the model.Trainer from the job seed's initial
+// weights, max_steps/eval_every rounds of eval_every steps (the optimiser
+// restarting each round, the seeds the coordinator would send), and the
+// final weights; the validation loss is measured at the start of each
+// round, as an agent does before training.
+func (t *Trainer) trainRounds(ctx context.Context, train, val *model.ImageSet, seed int64) (model.Weights, []classifier.Check, int, error) {
+	tc := t.cfg.Classifier
+	tr, err := classifier.NewTrainer(tc.Config, train, val, t.log)
+	if err != nil {
+		return model.Weights{}, nil, 0, err
+	}
+	w, err := tr.Init(ctx, seed)
+	if err != nil {
+		return model.Weights{}, nil, 0, err
+	}
+	rounds, steps := max(1, tc.Train.MaxSteps/tc.Train.EvalEvery), tc.Train.EvalEvery
+	var hist []classifier.Check
+	for r := 1; r <= rounds; r++ {
+		ev, err := tr.Evaluate(ctx, w)
+		if err != nil {
+			return model.Weights{}, nil, 0, err
+		}
+		res, err := tr.Train(ctx, w, model.TrainSpec{Round: r, LocalSteps: steps, BatchSize: tc.Train.BatchSize, Seed: seed*1_000_003 + int64(r)*1009})
+		if err != nil {
+			return model.Weights{}, nil, 0, err
+		}
+		hist = append(hist, classifier.Check{Step: (r - 1) * steps, TrainLoss: res.Metrics["loss"], ValLoss: ev["val_loss"]})
+		w = res.Weights
+	}
+	return w, hist, rounds * steps, nil
 }
 
 // predictAll adds share times w's probabilities on every site's test set

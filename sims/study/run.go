@@ -50,8 +50,10 @@ type run struct {
 	counts map[string]*Counts
 	rounds map[string][]coordinator.RoundRecord
 	kons   *Consortium
-	// roundsDone counts the rounds committed in the current phase.
+	// roundsDone counts the rounds committed in the current phase, whose
+	// progress counts rounds when byRound is set.
 	roundsDone int
+	byRound    bool
 	mu         sync.Mutex
 	rejected   int
 	fedCurve   []float64
@@ -105,7 +107,7 @@ func Run(ctx context.Context, cfg Config, out string, opts Options) (*report.Res
 // phase runs fn as a timed phase.
 func (r *run) phase(ctx context.Context, name string, total int, unit string, fn func(context.Context) error) error {
 	r.mu.Lock()
-	r.roundsDone = 0
+	r.roundsDone, r.byRound = 0, unit == "rounds"
 	r.mu.Unlock()
 	start := r.clk.Now()
 	r.prog.Start(name, total, unit)
@@ -142,7 +144,7 @@ func (r *run) federate(ctx context.Context) error {
 	k, err := StartConsortium(ctx, r.cfg, r.sites, filepath.Join(r.out, "consortium"), co, func(s coordinator.RoundSummary) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if s.Round > 0 {
+		if s.Round > 0 && r.byRound {
 			r.roundsDone++
 			steps, batch := r.cfg.DDPM.LocalSteps, r.cfg.DDPM.Train.BatchSize
 			if s.Job == JobClassifier {
