@@ -1,7 +1,17 @@
 // Package cluster launches a whole consortium in one process: a real
 // coordinator and N real site agents talking real gRPC over loopback TCP or
-// in-memory bufconn. It is what `synthfed sim` runs and what experiments
-// build on. Faults are injected at the edges: the Network makes every
-// listener and dialer (wrap it to drop, delay or partition connections),
-// the Clock drives every timer, and agents can be crashed and restarted.
+// in-memory bufconn. It is what `synthfed sim` and the fault scenarios run
+// on.
+//
+// Security comes from Kits: a consortium CA and startup kits provisioned
+// with crypto/pki and loaded with coordinator.UseKit and siteagent.UseKit
+// (mTLS with revocation checked per handshake and per call, secure
+// aggregation by default); Kits.Revoke revokes a site while the consortium
+// runs.
+//
+// Faults are injected at the edges: the Network makes every listener and
+// dialer, and Faults wraps one with per-site partitions that heal, delays
+// and drops; the Clock drives every timer; agents can be crashed and
+// restarted (StopAgent, StartAgent) and the coordinator restarted on its
+// state directory and address (RestartCoordinator).
 package cluster

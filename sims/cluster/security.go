@@ -3,7 +3,6 @@ package cluster
 import (
 	"crypto/tls"
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/synthfed/synthfed/crypto/pki"
@@ -130,11 +129,4 @@ func (k *Kits) countRejections(tc *tls.Config) {
 		}
 		return err
 	}
-}
-
-// Sites lists the sites holding a kit, sorted.
-func (k *Kits) Sites() []string {
-	out := append([]string(nil), k.sites...)
-	sort.Strings(out)
-	return out
 }

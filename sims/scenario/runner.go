@@ -132,7 +132,6 @@ func (r *Runner) config(ctx context.Context, d *Directive) (cluster.Config, clus
 	cfg.Transport = d.arg("transport", "bufconn")
 	job := &cfg.Job
 	job.ID, job.MaxAttempts = jobID, 3
-	var err error
 	var errs []error
 	get := func(k string, def int) int {
 		v, e := d.int(k, def)
@@ -173,14 +172,21 @@ func (r *Runner) config(ctx context.Context, d *Directive) (cluster.Config, clus
 		return cfg, opts, fmt.Errorf("model=%q: want logreg or classifier", d.arg("model", ""))
 	}
 	r.maxNorm = job.Validation.MaxUpdateNorm
+	return cfg, opts, r.security(d, &opts)
+}
+
+// security provisions kits when start asks for tls (revoking revoke=S
+// before the start) and sets the initial slowness of slow=S:D.
+func (r *Runner) security(d *Directive, opts *cluster.Options) error {
 	if _, ok := d.Args["tls"]; ok {
 		r.secure = true
+		var err error
 		if opts.Kits, err = cluster.ProvisionKits(filepath.Join(r.dir, "pki"), r.names, r.clk); err != nil {
-			return cfg, opts, err
+			return err
 		}
 		if s := d.arg("revoke", ""); s != "" {
 			if err := opts.Kits.Revoke(s); err != nil {
-				return cfg, opts, err
+				return err
 			}
 		}
 	}
@@ -188,11 +194,11 @@ func (r *Runner) config(ctx context.Context, d *Directive) (cluster.Config, clus
 		site, dur, ok := strings.Cut(s, ":")
 		x, err := time.ParseDuration(dur)
 		if !ok || err != nil {
-			return cfg, opts, fmt.Errorf("slow=%q: want SITE:DURATION", s)
+			return fmt.Errorf("slow=%q: want SITE:DURATION", s)
 		}
 		r.rec.slow[site] = x
 	}
-	return cfg, opts, nil
+	return nil
 }
 
 func (r *Runner) logregTrainers(base logreg.Config) func(int, string) (map[string]model.Trainer, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/synthfed/synthfed/coordinator"
@@ -284,24 +283,6 @@ func (k *Consortium) SiteCounts() (map[string]*Counts, error) {
 type Counts struct {
 	Rejected, Dropouts int
 	Reasons            map[string]int
-}
-
-// AuditEvents counts the audit log's entries by event, sorted by name.
-func (k *Consortium) AuditEvents() ([]string, map[string]int, error) {
-	log, err := k.c.Coordinator().AuditLog()
-	if err != nil {
-		return nil, nil, err
-	}
-	n := map[string]int{}
-	for _, e := range log {
-		n[e.Event]++
-	}
-	keys := make([]string, 0, len(n))
-	for e := range n {
-		keys = append(keys, e)
-	}
-	sort.Strings(keys)
-	return keys, n, nil
 }
 
 // roundEMA is an exponential moving average over models: the first model
