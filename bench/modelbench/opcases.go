@@ -50,8 +50,7 @@ func smallCNN(g *opBuilder) *G.Node {
 		if i > 0 {
 			stride = 2
 		}
-		h = g.op(nn.Conv2D(h, g.param(c, cin, 3, 3), stride, 1))
-		h = g.op(nn.BiasAdd(h, g.param(c)))
+		h = g.op(nn.Conv2DBias(h, g.param(c, cin, 3, 3), g.param(c), stride, 1))
 		h = g.op(nn.GroupNorm(h, g.param(c), g.param(c), 8, 1e-5, true))
 		cin = c
 	}

@@ -13,19 +13,47 @@ import (
 // (N,O,OH,OW). Its backward runs as two nodes: the input gradient and the
 // filter gradient.
 func Conv2D(x, w *gorgonia.Node, stride, pad int) (*gorgonia.Node, error) {
-	if _, err := nodeDtype("Conv2D", x, w); err != nil {
+	op, err := newConvOp("Conv2D", x, w, stride, pad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.ApplyOp(op, x, w)
+}
+
+// Conv2DBias is Conv2D followed by BiasAdd with b (O), fused: the bias is
+// added while the convolution's output is written, saving a pass over it.
+// It is PyTorch's nn.Conv2d with bias.
+func Conv2DBias(x, w, b *gorgonia.Node, stride, pad int) (*gorgonia.Node, error) {
+	op, err := newConvOp("Conv2DBias", x, w, stride, pad)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := nodeDtype("Conv2DBias", x, b); err != nil {
+		return nil, err
+	}
+	if b.Dims() != 1 || b.Shape()[0] != op.p.O {
+		return nil, fmt.Errorf("%w: Conv2DBias bias %v for filters %v (want O)", ErrShape, b.Shape(), w.Shape())
+	}
+	op.bias = true
+	op.opBase = newBase("conv2dBias", false, stride, pad, boolInt(op.noInputGrad))
+	return gorgonia.ApplyOp(op, x, w, b)
+}
+
+// newConvOp checks x and w and returns the forward op; name is the API
+// function for errors.
+func newConvOp(name string, x, w *gorgonia.Node, stride, pad int) (*convOp, error) {
+	if _, err := nodeDtype(name, x, w); err != nil {
 		return nil, err
 	}
 	xs, ws := x.Shape(), w.Shape()
 	if xs.Dims() != 4 || ws.Dims() != 4 || xs[1] != ws[1] {
-		return nil, fmt.Errorf("%w: Conv2D of x %v (want N,C,H,W) with w %v (want O,C,KH,KW)", ErrShape, xs, ws)
+		return nil, fmt.Errorf("%w: %s of x %v (want N,C,H,W) with w %v (want O,C,KH,KW)", ErrShape, name, xs, ws)
 	}
 	p, ok := newConvParams(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride, pad)
 	if !ok {
-		return nil, fmt.Errorf("%w: Conv2D stride %d pad %d does not fit x %v and w %v", ErrArg, stride, pad, xs, ws)
+		return nil, fmt.Errorf("%w: %s stride %d pad %d does not fit x %v and w %v", ErrArg, name, stride, pad, xs, ws)
 	}
-	op := &convOp{opBase: newBase("conv2d", false, stride, pad, boolInt(isNoGrad(x))), p: p, noInputGrad: isNoGrad(x)}
-	return gorgonia.ApplyOp(op, x, w)
+	return &convOp{opBase: newBase("conv2d", false, stride, pad, boolInt(isNoGrad(x))), p: p, noInputGrad: isNoGrad(x)}, nil
 }
 
 // convOp is the forward convolution node. noInputGrad is set when x comes
@@ -34,32 +62,50 @@ type convOp struct {
 	opBase
 	p           ConvParams
 	noInputGrad bool
+	bias        bool
 	out         outBuf
 }
 
-func (op *convOp) Arity() int    { return 2 }
-func (op *convOp) Type() hm.Type { return fnType(tensorType(4), tensorType(4), tensorType(4)) }
+func (op *convOp) Arity() int {
+	if op.bias {
+		return 3
+	}
+	return 2
+}
+
+func (op *convOp) Type() hm.Type {
+	if op.bias {
+		return fnType(tensorType(4), tensorType(4), tensorType(1), tensorType(4))
+	}
+	return fnType(tensorType(4), tensorType(4), tensorType(4))
+}
 func (op *convOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.p.N, op.p.O, op.p.OH, op.p.OW}, nil
 }
-func (op *convOp) DiffWRT(int) []bool { return []bool{!op.noInputGrad, true} }
+func (op *convOp) DiffWRT(int) []bool { return []bool{!op.noInputGrad, true, true} }
 
 func (op *convOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	p := op.p
-	dt, err := dtypeOf("Conv2D", vs...)
+	dt, err := dtypeOf(op.kind, vs...)
 	if err != nil {
 		return nil, err
 	}
-	x, err := dense("Conv2D", 0, vs[0], p.N*p.C*p.H*p.W)
+	x, err := dense(op.kind, 0, vs[0], p.N*p.C*p.H*p.W)
 	if err != nil {
 		return nil, err
 	}
-	w, err := dense("Conv2D", 1, vs[1], p.O*p.cols())
+	w, err := dense(op.kind, 1, vs[1], p.O*p.cols())
 	if err != nil {
 		return nil, err
+	}
+	var b *tensor.Dense
+	if op.bias {
+		if b, err = dense(op.kind, 2, vs[2], p.O); err != nil {
+			return nil, err
+		}
 	}
 	y := op.out.get(dt, tensor.Shape{p.N, p.O, p.OH, p.OW})
-	op.k.Conv2D(p, x, w, y)
+	op.k.Conv2D(p, x, w, b, y)
 	return y, nil
 }
 
@@ -76,7 +122,15 @@ func (op *convOp) SymDiff(in gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.N
 	if err != nil {
 		return nil, err
 	}
-	return gorgonia.Nodes{dx, dw}, nil
+	if !op.bias {
+		return gorgonia.Nodes{dx, dw}, nil
+	}
+	shape := tensor.Shape{op.p.N, op.p.O, op.p.OH, op.p.OW}
+	db, err := gorgonia.ApplyOp(&channelSumOp{opBase: newBase("channelSum", false, 0), shape: shape, bdims: 1}, grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{dx, dw, db}, nil
 }
 
 // convGradOp computes the input gradient from (w, dy), or, with filter set,

@@ -33,12 +33,13 @@ func convDirect(x []float32, cin, cstride int, off []C.long, w []float32, cout i
 // The wide output (OH*Wph positions per channel, garbage columns included)
 // is computed in blocks of 16 positions for 6 output channels at a time,
 // then compacted.
-func directForward[T Float](p ConvParams, x, w, y []T) bool {
+func directForward[T Float](p ConvParams, x, w, b, y []T) bool {
 	x32, ok := any(x).([]float32)
 	if !ok || !directOK {
 		return false
 	}
 	w32, y32 := any(w).([]float32), any(y).([]float32)
+	b32, _ := any(b).([]float32)
 	g := newTapGeom(p)
 	cout, span := roundUp(p.O, directTile), roundUp(g.n, directSpan)
 	wp := getScratch[float32](p.C * g.taps * cout)
@@ -57,15 +58,30 @@ func directForward[T Float](p ConvParams, x, w, y []T) bool {
 		for n := lo; n < hi; n++ {
 			phaseInput(p, g, x32[n*chw:(n+1)*chw], xp[:g.size])
 			convDirect(xp, p.C, g.plane, off, wp, cout, yw, span, span)
-			yn := y32[n*p.O*ohw : (n+1)*p.O*ohw]
-			for o := 0; o < p.O; o++ {
-				for oh := 0; oh < p.OH; oh++ {
-					copy(yn[(o*p.OH+oh)*p.OW:(o*p.OH+oh+1)*p.OW], yw[o*span+oh*g.wph:])
-				}
-			}
+			compactWide(p, g, yw, span, b32, y32[n*p.O*ohw:(n+1)*p.O*ohw])
 		}
 	})
 	return true
+}
+
+// compactWide writes the channel-major wide output yw (O rows of stride
+// span) to yn (O, OH, OW), dropping the garbage columns and adding b (O)
+// when it is not nil.
+func compactWide(p ConvParams, g tapGeom, yw []float32, span int, b, yn []float32) {
+	for o := 0; o < p.O; o++ {
+		for oh := 0; oh < p.OH; oh++ {
+			dst := yn[(o*p.OH+oh)*p.OW : (o*p.OH+oh+1)*p.OW]
+			src := yw[o*span+oh*g.wph:]
+			if b == nil {
+				copy(dst, src)
+				continue
+			}
+			bias := b[o]
+			for ow := range dst {
+				dst[ow] = src[ow] + bias
+			}
+		}
+	}
 }
 
 // packDirect packs w (O,C,taps) as the direct kernel's weights: with

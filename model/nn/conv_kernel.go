@@ -129,12 +129,21 @@ func col2im[T Float](p ConvParams, col, dx []T) {
 }
 
 // convForward computes y (N,O,OH,OW) = conv(x (N,C,H,W), w (O,C,KH,KW)),
-// one sample per GEMM, samples split across workers.
-func convForward[T Float](p ConvParams, x, w, y []T) {
+// plus b (O) per channel when b is not nil.
+func convForward[T Float](p ConvParams, x, w, b, y []T) {
 	if p.useTaps() {
-		tapForward(p, x, w, y)
+		tapForward(p, x, w, b, y)
 		return
 	}
+	im2colForward(p, x, w, y)
+	if b != nil {
+		channelAdd(p.N, p.O, p.OH*p.OW, false, y, b, y)
+	}
+}
+
+// im2colForward is convForward by im2col and one GEMM per sample, samples
+// split across workers.
+func im2colForward[T Float](p ConvParams, x, w, y []T) {
 	chw, ohw, k := p.C*p.H*p.W, p.OH*p.OW, p.cols()
 	parallelDynamic(p.N, 1, func(lo, hi int) {
 		var col []T

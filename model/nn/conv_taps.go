@@ -147,8 +147,8 @@ func packTaps[T Float](p ConvParams, w, wt []T) {
 // times the tap's weights transposed, which OpenBLAS runs faster than the
 // (O x OH*Wph) orientation for these short, wide matrices; the compaction
 // to NCHW transposes it back.
-func tapForward[T Float](p ConvParams, x, w, y []T) {
-	if directForward(p, x, w, y) {
+func tapForward[T Float](p ConvParams, x, w, b, y []T) {
+	if directForward(p, x, w, b, y) {
 		return
 	}
 	g := newTapGeom(p)
@@ -170,20 +170,25 @@ func tapForward[T Float](p ConvParams, x, w, y []T) {
 				}
 				gemm(true, true, g.n, p.O, p.C, 1, xp[g.off(p, t):], g.plane, wt[t*p.O*p.C:], p.C, beta, yw, p.O)
 			}
-			compactTransposed(p, g, yw, y[n*p.O*ohw:(n+1)*p.O*ohw])
+			compactTransposed(p, g, yw, b, y[n*p.O*ohw:(n+1)*p.O*ohw])
 		}
 	})
 }
 
 // compactTransposed writes the position-major wide output yw (OH*Wph, O)
-// to yn (O, OH, OW), dropping the garbage columns.
-func compactTransposed[T Float](p ConvParams, g tapGeom, yw, yn []T) {
+// to yn (O, OH, OW), dropping the garbage columns and adding b (O) when it
+// is not nil.
+func compactTransposed[T Float](p ConvParams, g tapGeom, yw, b, yn []T) {
 	for o := 0; o < p.O; o++ {
+		var bias T
+		if b != nil {
+			bias = b[o]
+		}
 		for oh := 0; oh < p.OH; oh++ {
 			dst := yn[(o*p.OH+oh)*p.OW : (o*p.OH+oh+1)*p.OW]
 			src := yw[oh*g.wph*p.O+o:]
 			for ow := range dst {
-				dst[ow] = src[ow*p.O]
+				dst[ow] = src[ow*p.O] + bias
 			}
 		}
 	}

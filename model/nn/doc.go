@@ -10,6 +10,7 @@
 // parameter:
 //
 //	Conv2D(x, w, stride, pad)          x (N,C,H,W), w (O,C,KH,KW) -> (N,O,OH,OW); no bias
+//	Conv2DBias(x, w, b, stride, pad)   Conv2D + BiasAdd fused (nn.Conv2d with bias): saves a pass
 //	NoGrad(x)                          detach: Conv2D(NoGrad(images), w, ...) skips the unused input gradient
 //	Add(a, b)                          same-shape sum (residuals): parallel, buffer-reusing gorgonia.Add
 //	BiasAdd(x, b)                      b (C) added per channel to x (N,C,...) : conv / linear bias

@@ -15,7 +15,8 @@ import (
 type Kernels interface {
 	// Name identifies the kernel set, for example "cpu/openblas".
 	Name() string
-	Conv2D(p ConvParams, x, w, y *tensor.Dense)
+	// Conv2D adds b (O) per output channel when b is not nil.
+	Conv2D(p ConvParams, x, w, b, y *tensor.Dense)
 	Conv2DGradX(p ConvParams, w, dy, dx *tensor.Dense)
 	Conv2DGradW(p ConvParams, x, dy, dw *tensor.Dense)
 	ChannelAdd(n, c, hw int, perSample bool, x, b, y *tensor.Dense)
@@ -76,12 +77,12 @@ func is32(t *tensor.Dense) bool     { return t.Dtype() == tensor.Float32 }
 
 func (cpuKernels) Name() string { return "cpu/" + blasName }
 
-func (cpuKernels) Conv2D(p ConvParams, x, w, y *tensor.Dense) {
+func (cpuKernels) Conv2D(p ConvParams, x, w, b, y *tensor.Dense) {
 	if is32(x) {
-		convForward(p, f32(x), f32(w), f32(y))
+		convForward(p, f32(x), f32(w), optF32(b), f32(y))
 		return
 	}
-	convForward(p, f64(x), f64(w), f64(y))
+	convForward(p, f64(x), f64(w), optF64(b), f64(y))
 }
 
 func (cpuKernels) Conv2DGradX(p ConvParams, w, dy, dx *tensor.Dense) {

@@ -59,6 +59,7 @@ func TestBuildErrors(t *testing.T) {
 		{"Conv2D int", func() (*gorgonia.Node, error) {
 			return Conv2D(mk(tensor.Int, 2, 4, 6, 6), mk(tensor.Int, 3, 4, 3, 3), 1, 1)
 		}, ErrDtype},
+		{"Conv2DBias", func() (*gorgonia.Node, error) { return Conv2DBias(x4, mk(tensor.Float32, 3, 4, 3, 3), v4, 1, 1) }, ErrShape},
 		{"BiasAdd", func() (*gorgonia.Node, error) { return BiasAdd(x4, v3) }, ErrShape},
 		{"ChannelAdd", func() (*gorgonia.Node, error) { return ChannelAdd(x4, mk(tensor.Float32, 3, 4)) }, ErrShape},
 		{"GroupNorm groups", func() (*gorgonia.Node, error) { return GroupNorm(x4, v4, v4, 3, 1e-5, true) }, ErrArg},

@@ -20,7 +20,7 @@ func siluBackwardNative32(x, dy, dx []float32) { siluBackward(x, dy, dx) }
 
 // directForward reports false: without the C kernels every convolution
 // takes the GEMM path.
-func directForward[T Float](ConvParams, []T, []T, []T) bool { return false }
+func directForward[T Float](ConvParams, []T, []T, []T, []T) bool { return false }
 
 // directGradX reports false, as directForward.
 func directGradX[T Float](ConvParams, []T, []T, []T) bool { return false }

@@ -24,6 +24,23 @@ func convCase(name string, n, c, h, w, o, kh, kw, s, p int, algo string) opCase 
 	}
 }
 
+// convBiasCase is a 3x3 Conv2DBias case.
+func convBiasCase(name string, n, c, h, w, o, s, p int, algo string) opCase {
+	return opCase{
+		name:   name,
+		shapes: [][]int{{n, c, h, w}, {o, c, 3, 3}, {o}},
+		build: func(in []*gorgonia.Node) (*gorgonia.Node, error) {
+			forceConvAlgo = algo
+			defer func() { forceConvAlgo = "" }()
+			return Conv2DBias(in[0], in[1], in[2], s, p)
+		},
+		ref: func(d [][]float64) []float64 {
+			y := refConv(d[0], d[1], n, c, h, w, o, 3, 3, s, p)
+			return refChannelAdd(y, d[2], n, o, len(y)/(n*o), false)
+		},
+	}
+}
+
 func groupNormCase(name string, shape []int, groups int, silu bool) opCase {
 	n, c, hw := spatial(shape)
 	return opCase{
@@ -78,6 +95,8 @@ func opCases() []opCase {
 		convCase("conv4x4s2p1taps", 2, 2, 6, 7, 3, 4, 4, 2, 1, "taps"),
 		convCase("conv3x3s3p2taps", 2, 2, 8, 7, 2, 3, 3, 3, 2, "taps"),
 		convCase("conv2x2s2nopadTaps", 2, 3, 6, 5, 2, 2, 2, 2, 0, "taps"),
+		convBiasCase("conv3x3bias", 2, 4, 5, 4, 7, 1, 1, ""),
+		convBiasCase("conv3x3s2biasIm2col", 2, 2, 5, 6, 3, 2, 1, "im2col"),
 		{
 			name:   "conv3x3NoGradInput",
 			shapes: [][]int{{2, 1, 5, 4}, {3, 1, 3, 3}},
