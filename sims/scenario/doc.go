@@ -10,7 +10,8 @@
 // outputs. The commands:
 //
 //	start sites=3 rounds=4 quorum=2 [model=logreg|classifier] [tls] [revoke=S]
-//	      [corrupt=S:N] [max-norm=X] [deadline=30s] [heartbeat=200ms/3s] [delay=S:D]
+//	      [corrupt=S:N] [max-norm=X] [deadline=60s] [select=10s] [heartbeat=200ms]
+//	      [heartbeat-timeout=10s] [slow=S:D] [transport=bufconn|tcp]
 //	wait-task site=S round=R      until S starts training round R
 //	wait-round R                  until round R commits; prints its summary
 //	wait-job                      until the job ends; prints its state

@@ -23,7 +23,10 @@ import (
 var Epoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // Timing of the auto-advancing fake clock: while a script waits and no
-// trainer computes, fake time moves by Step every Tick of real time.
+// trainer computes, fake time moves by Step every Tick of real time (10x
+// real time). The defaults of start leave the real work (gRPC calls,
+// uploads) a wide margin in real time even on a busy machine: a 10 s
+// heartbeat timeout is a second of real time.
 const (
 	Step = 20 * time.Millisecond
 	Tick = 2 * time.Millisecond
@@ -145,10 +148,10 @@ func (r *Runner) config(ctx context.Context, d *Directive) (cluster.Config, clus
 	}
 	cfg.Sites, job.Rounds, job.Quorum = get("sites", 3), get("rounds", 4), get("quorum", 2)
 	job.Validation.MaxUpdateNorm = float64(get("max-norm", 0))
-	dl := coordinator.Duration(getd("deadline", 30*time.Second))
+	dl := coordinator.Duration(getd("deadline", 60*time.Second))
 	job.Deadlines = coordinator.Deadlines{Select: coordinator.Duration(getd("select", 10*time.Second)), Init: dl, Train: dl}
 	cfg.HeartbeatInterval = coordinator.Duration(getd("heartbeat", 200*time.Millisecond))
-	cfg.HeartbeatTimeout = coordinator.Duration(getd("heartbeat-timeout", 3*time.Second))
+	cfg.HeartbeatTimeout = coordinator.Duration(getd("heartbeat-timeout", 10*time.Second))
 	for _, e := range errs {
 		if e != nil {
 			return cfg, cluster.Options{}, e
