@@ -213,16 +213,43 @@ func bceMaskedGrad[T Float](g float64, l, t, m, dl []T) {
 	}
 }
 
+// sumBlock is the block size of blockSum's fixed partition.
+const sumBlock = 1 << 14
+
+// blockSum returns the sum over i in [0, n) of f's partial sums over
+// fixed blocks of sumBlock indices, computed in parallel and added in block
+// order, so the result does not depend on the scheduling or thread count.
+func blockSum(n int, f func(lo, hi int) float64) float64 {
+	nb := (n + sumBlock - 1) / sumBlock
+	if nb <= 1 {
+		return f(0, n)
+	}
+	parts := make([]float64, nb)
+	parallelDynamic(nb, 1, func(b0, b1 int) {
+		for b := b0; b < b1; b++ {
+			parts[b] = f(b*sumBlock, min((b+1)*sumBlock, n))
+		}
+	})
+	var s float64
+	for _, v := range parts {
+		s += v
+	}
+	return s
+}
+
 // mse returns mean((a-b)^2) accumulated in float64.
 func mse[T Float](a, b []T) float64 {
-	var s float64
-	for i, av := range a {
-		d := float64(av - b[i])
-		s += d * d
-	}
 	if len(a) == 0 {
 		return 0
 	}
+	s := blockSum(len(a), func(lo, hi int) float64 {
+		var s float64
+		for i, av := range a[lo:hi] {
+			d := float64(av - b[lo+i])
+			s += d * d
+		}
+		return s
+	})
 	return s / float64(len(a))
 }
 
@@ -232,13 +259,15 @@ func mseGrad[T Float](g float64, a, b, da, db []T) {
 		return
 	}
 	s := T(2 * g / float64(len(a)))
-	for i, av := range a {
-		d := s * (av - b[i])
-		if da != nil {
-			da[i] = d
+	parallelDynamic(len(a), elemChunk, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d := s * (a[i] - b[i])
+			if da != nil {
+				da[i] = d
+			}
+			if db != nil {
+				db[i] = -d
+			}
 		}
-		if db != nil {
-			db[i] = -d
-		}
-	}
+	})
 }
