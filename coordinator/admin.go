@@ -348,6 +348,12 @@ func (c *Coordinator) clusterStatus(ctx context.Context) (*fedpb.ClusterStatusRe
 		for reason, n := range cnt.Rejected {
 			reply.Counters["rejected_"+strings.ToLower(reason)] = n
 		}
+		for reason, n := range cnt.DropoutReasons {
+			reply.Counters["dropouts_"+strings.ToLower(reason)] = n
+		}
+		for reason, n := range cnt.CallsRefused {
+			reply.Counters["refused_"+strings.ToLower(reason)] = n
+		}
 	})
 	return reply, err
 }

@@ -52,6 +52,10 @@ type Options struct {
 	// (default: an admin certificate with TLS, loopback callers in
 	// insecure mode).
 	AdminAuth AdminAuthorizer
+
+	// guard is the access check UseTLS installed; New directs its
+	// refusals to the audit log.
+	guard *callGuard
 }
 
 // Coordinator runs the Engine in one goroutine and does its I/O: the gRPC
@@ -75,7 +79,11 @@ type Coordinator struct {
 	gossip   string
 	fatal    error
 	x        extras
+	refusals chan refusal
 }
+
+// refusal is a call the access check refused, on its way to the loop.
+type refusal struct{ who, reason, detail string }
 
 // session is one joined agent connection.
 type session struct {
@@ -111,7 +119,11 @@ func New(cfg Config, opts Options) (*Coordinator, error) {
 	}
 	c := &Coordinator{cfg: cfg, opts: opts, log: opts.Logger.With("component", "coordinator"), clk: opts.Clock,
 		calls: make(chan func()), stopped: make(chan struct{}), draining: make(chan struct{}), uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
-		sessions: map[string]*session{}, bySite: map[string]*session{}, waiters: map[string][]chan JobStatus{}}
+		sessions: map[string]*session{}, bySite: map[string]*session{}, waiters: map[string][]chan JobStatus{},
+		refusals: make(chan refusal, refusalQueue)}
+	if opts.guard != nil {
+		opts.guard.setReport(c.queueRefusal)
+	}
 	c.engine = NewEngine(EngineConfig{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Aggregator: opts.Aggregator}, opts.Rand)
 	c.x = extras{started: c.clk.Now()}
 	c.x.metrics = newCoordMetrics(c)
@@ -347,7 +359,10 @@ func (c *Coordinator) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case fn := <-c.calls:
+			c.drainRefusals() // a refusal queued before a call is seen by it
 			fn()
+		case rf := <-c.refusals:
+			c.callRefused(rf)
 		case <-timer.C():
 			c.engine.Tick(c.clk.Now())
 		}

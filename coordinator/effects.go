@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"maps"
 	"time"
 
 	"github.com/synthfed/synthfed/model"
@@ -51,9 +52,11 @@ type AuditEntry struct {
 	Job     string    `json:"job,omitempty"`
 	Round   int       `json:"round"`
 	Attempt int       `json:"attempt"`
-	Site    string    `json:"site,omitempty"`
-	Reason  string    `json:"reason,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
+	// Phase is the round phase a dropout happened in (empty otherwise).
+	Phase  string `json:"phase,omitempty"`
+	Site   string `json:"site,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Audit event names.
@@ -67,6 +70,11 @@ const (
 	EventCommitted = "round_committed"
 	EventJobStart  = "job_started"
 	EventJobEnd    = "job_ended"
+	// EventCallRefused records a call the coordinator's transport guard
+	// refused (a revoked certificate, a role that may not call the
+	// method...): Site names the caller from its verified certificate
+	// (a site ID, or role/ID for other roles), Reason the cause.
+	EventCallRefused = "call_refused"
 )
 
 // RoundSummary describes a finished round, for the store and results.
@@ -96,6 +104,11 @@ type Counters struct {
 	Accepted        int64            `json:"accepted"`
 	Rejected        map[string]int64 `json:"rejected"`
 	Dropouts        int64            `json:"dropouts"`
+	// DropoutReasons counts the dropouts by reason (ReasonDeadlineMissed...).
+	DropoutReasons map[string]int64 `json:"dropout_reasons"`
+	// CallsRefused counts calls refused by the transport guard, by reason
+	// (certificate_revoked, role_not_allowed, no_identity, permission_denied).
+	CallsRefused map[string]int64 `json:"calls_refused"`
 	TasksSent       int64            `json:"tasks_sent"`
 	RoundsCommitted int64            `json:"rounds_committed"`
 	AttemptsFailed  int64            `json:"attempts_failed"`
@@ -106,9 +119,6 @@ type Counters struct {
 
 func (c Counters) clone() Counters {
 	out := c
-	out.Rejected = make(map[string]int64, len(c.Rejected))
-	for k, v := range c.Rejected {
-		out.Rejected[k] = v
-	}
+	out.Rejected, out.DropoutReasons, out.CallsRefused = maps.Clone(c.Rejected), maps.Clone(c.DropoutReasons), maps.Clone(c.CallsRefused)
 	return out
 }

@@ -34,6 +34,7 @@ type Engine struct {
 	active   *job
 	effects  []Effect
 	counters Counters
+	refused  map[string]*refusalMark // (caller, reason) -> last audit entry
 }
 
 type siteState struct {
@@ -65,7 +66,7 @@ func NewEngine(cfg EngineConfig, rnd io.Reader) *Engine {
 		cfg.Aggregator = NewWeightedSum
 	}
 	return &Engine{cfg: cfg, rand: rnd, sites: map[string]*siteState{}, jobs: map[string]*job{},
-		counters: Counters{Rejected: map[string]int64{}}}
+		counters: Counters{Rejected: map[string]int64{}, DropoutReasons: map[string]int64{}, CallsRefused: map[string]int64{}}}
 }
 
 // Ready returns and clears the pending effects.
@@ -107,9 +108,12 @@ func (e *Engine) SiteSeen(site string, now time.Time) {
 	}
 }
 
-// SiteDown marks site failed for reason: its pending tasks are dropped and
-// rounds stop waiting for it.
-func (e *Engine) SiteDown(site, reason string, now time.Time) {
+// SiteDown marks site failed for reason (a dropout reason such as
+// ReasonGossipFailed): its pending tasks are dropped and rounds stop
+// waiting for it.
+func (e *Engine) SiteDown(site, reason string, now time.Time) { e.siteDown(site, reason, "", now) }
+
+func (e *Engine) siteDown(site, reason, detail string, now time.Time) {
 	s, ok := e.sites[site]
 	if !ok || !s.up {
 		return
@@ -118,9 +122,7 @@ func (e *Engine) SiteDown(site, reason string, now time.Time) {
 	if j := e.active; j != nil && j.round != nil {
 		if t, ok := j.round.tasks[site]; ok && t.status == taskPending {
 			t.status, t.reason = taskDropped, reason
-			j.round.dropped = append(j.round.dropped, site)
-			e.counters.Dropouts++
-			e.audit(now, EventDropout, j.spec.ID, j.round.num, j.round.attempt, site, reason, "")
+			e.dropout(j, j.round, site, reason, detail, now)
 		}
 		if d, ok := j.round.agg.(DropoutAware); ok && isDriverPhase(j.round.phase) {
 			d.SiteDown(site, reason) // the driver stops waiting for it; its dropout is audited
@@ -234,7 +236,7 @@ func (e *Engine) Tick(now time.Time) {
 		for _, id := range e.sortedSites() {
 			s := e.sites[id]
 			if s.up && now.Sub(s.lastSeen) > e.cfg.HeartbeatTimeout {
-				e.SiteDown(id, "heartbeat timeout", now)
+				e.siteDown(id, ReasonHeartbeatTimeout, fmt.Sprintf("no heartbeat for %v", e.cfg.HeartbeatTimeout), now)
 			}
 		}
 	}

@@ -14,7 +14,7 @@ type Failure struct {
 	Round   int       `json:"round"`
 	Attempt int       `json:"attempt"`
 	// What names the event: task_failed, update_rejected, site_dropout,
-	// site_absent, attempt_failed or job_failed.
+	// call_refused, site_absent, attempt_failed or job_failed.
 	What string `json:"what"`
 	// Where is the stage at the site, or the coordinator's check.
 	Where string `json:"where"`
@@ -40,7 +40,12 @@ func failureOf(e AuditEntry) (Failure, bool) {
 	case EventRejected:
 		f.Where, f.Why = "coordinator check "+e.Reason, e.Detail
 	case EventDropout:
-		f.Where, f.Why = "round membership", e.Reason
+		f.Where, f.Why = "round membership", joinWhy(e.Reason, e.Detail)
+		if e.Phase != "" {
+			f.Where = "round phase " + e.Phase
+		}
+	case EventCallRefused:
+		f.Where, f.Why = "coordinator access check", joinWhy(e.Reason, e.Detail)
 	case EventAbsent:
 		f.Where, f.Why = "cohort selection", e.Reason
 	case EventAttempt:
@@ -108,4 +113,12 @@ func oneLine(s string) string {
 		s = s[:300] + "..."
 	}
 	return s
+}
+
+// joinWhy is a reason key followed by its detail, when there is one.
+func joinWhy(reason, detail string) string {
+	if detail == "" {
+		return reason
+	}
+	return reason + ": " + detail
 }

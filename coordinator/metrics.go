@@ -138,7 +138,8 @@ type engineCollector struct{ c *Coordinator }
 var (
 	descAccepted   = prometheus.NewDesc("synthfed_coordinator_updates_accepted_total", "Updates and results accepted.", nil, nil)
 	descRejected   = prometheus.NewDesc("synthfed_coordinator_updates_rejected_total", "Updates refused, by reason.", []string{"reason"}, nil)
-	descDropouts   = prometheus.NewDesc("synthfed_coordinator_dropouts_total", "Sites dropped from a round (failed by gossip or heartbeat, or reporting a failed task).", nil, nil)
+	descDropouts   = prometheus.NewDesc("synthfed_coordinator_dropouts_total", "Sites dropped from a round, by reason (deadline_missed, heartbeat_timeout, gossip_failed, task_stream_closed, certificate_revoked, task_failed, task_refused, secagg_*).", []string{"reason"}, nil)
+	descRefused    = prometheus.NewDesc("synthfed_coordinator_calls_refused_total", "Calls refused by the access check (mTLS kits), by reason (certificate_revoked, role_not_allowed, no_identity...).", []string{"reason"}, nil)
 	descTasksSent  = prometheus.NewDesc("synthfed_coordinator_tasks_sent_total", "Tasks handed to sites.", nil, nil)
 	descTasksFail  = prometheus.NewDesc("synthfed_coordinator_tasks_failed_total", "Tasks sites reported failed.", nil, nil)
 	descRounds     = prometheus.NewDesc("synthfed_coordinator_rounds_committed_total", "Rounds made durable.", nil, nil)
@@ -153,7 +154,7 @@ var (
 
 // Describe sends the descriptors.
 func (e *engineCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccepted, descRejected, descDropouts, descTasksSent, descTasksFail, descRounds,
+	for _, d := range []*prometheus.Desc{descAccepted, descRejected, descDropouts, descRefused, descTasksSent, descTasksFail, descRounds,
 		descAttempts, descBytesIn, descBytesOut, descSites, descJobs, descRound} {
 		ch <- d
 	}
@@ -189,7 +190,15 @@ func (e *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range cnt.Rejected {
 		counter(descRejected, n, reason)
 	}
-	counter(descDropouts, cnt.Dropouts)
+	for reason, n := range cnt.DropoutReasons {
+		counter(descDropouts, n, reason)
+	}
+	for reason, n := range cnt.CallsRefused {
+		counter(descRefused, n, reason)
+	}
+	if n := e.c.x.refusalOverflow.Load(); n > 0 {
+		counter(descRefused, n, "unaudited_queue_full")
+	}
 	counter(descTasksSent, cnt.TasksSent)
 	counter(descTasksFail, cnt.TasksFailed)
 	counter(descRounds, cnt.RoundsCommitted)

@@ -332,8 +332,11 @@ func (e *Engine) stepCollect(j *job, r *round, now time.Time) bool {
 		need = 1
 	}
 	due := !now.Before(r.deadline)
+	if due && pending > 0 {
+		e.dropLate(j, r, now) // every site still pending missed the deadline
+	}
 	switch {
-	case accepted+pending < need:
+	case !due && accepted+pending < need:
 		e.failAttempt(j, r, fmt.Sprintf("%d accepted, %d pending: quorum %d out of reach", accepted, pending, need), now)
 	case pending > 0 && !due:
 		return false

@@ -256,9 +256,7 @@ func (e *Engine) driverEvents(j *job, r *round, now time.Time) {
 	}
 	for _, ev := range d.TakeEvents() {
 		if ev.Dropped {
-			r.dropped = append(r.dropped, ev.Site)
-			e.counters.Dropouts++
-			e.audit(now, EventDropout, j.spec.ID, r.num, r.attempt, ev.Site, ev.Reason, ev.Detail)
+			e.dropout(j, r, ev.Site, ev.Reason, ev.Detail, now)
 			continue
 		}
 		e.counters.Rejected[ev.Reason]++

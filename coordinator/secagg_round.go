@@ -24,8 +24,6 @@ const (
 	// ReasonTaskRefused marks a site that refused its part in a round
 	// (for example over its privacy budget); the detail says why.
 	ReasonTaskRefused = "task_refused"
-	// ReasonPhaseDeadline marks a site silent until a secure phase closed.
-	ReasonPhaseDeadline = "phase_deadline"
 )
 
 // secureRound drives one secure round: it wraps a secagg.Server, opens each
@@ -276,7 +274,7 @@ func (s *secureRound) TakeEvents() []DriverEvent {
 // after unmasking the mean is decoded.
 func (s *secureRound) Close(phase string) error {
 	for _, site := range s.Pending(phase) {
-		s.drop(site, ReasonPhaseDeadline, "no "+phase+" message before the phase closed")
+		s.drop(site, ReasonDeadlineMissed, "no "+phase+" message before the phase deadline")
 	}
 	if s.cfg.Clock != nil {
 		s.metrics["secagg_"+strings.TrimPrefix(phase, "secagg-")+"_s"] = s.cfg.Clock.Since(s.opened).Seconds()

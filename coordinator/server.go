@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -113,7 +114,7 @@ func (c *Coordinator) siteFailed(ctx context.Context, site string) {
 			c.closeSession(s)
 		}
 		c.noteSite(site, "gossip: node failed")
-		c.engine.SiteDown(site, "gossip: node failed", c.clk.Now())
+		c.engine.siteDown(site, ReasonGossipFailed, "memberlist declared the node dead or it left", c.clk.Now())
 	})
 }
 
@@ -196,6 +197,7 @@ func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksSe
 	}
 	for _, t := range pending {
 		if err := stream.Send(taskToProto(t)); err != nil {
+			c.streamClosed(stream.Context(), sess, err)
 			return err
 		}
 	}
@@ -203,16 +205,47 @@ func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksSe
 		select {
 		case t := <-sess.tasks:
 			if err := stream.Send(taskToProto(t)); err != nil {
+				c.streamClosed(stream.Context(), sess, err)
 				return err
 			}
 		case <-sess.closed:
 			return protocol.ToStatus(fmt.Errorf("session replaced or site failed: %w", protocol.ErrUnknownSession))
 		case <-stream.Context().Done():
+			c.streamClosed(stream.Context(), sess, context.Cause(stream.Context()))
 			return nil
 		case <-c.draining:
 			return protocol.ToStatus(fmt.Errorf("coordinator stopping: %w", protocol.ErrUnavailable))
 		}
 	}
+}
+
+// streamClosed handles the end of a session's task stream from the
+// agent's side (it stopped, died or lost its connection): while the
+// session is still its site's current one, the session ends and the site
+// is marked down at once, so that the round in progress and its phase
+// driver stop waiting for it instead of waiting for gossip or the
+// heartbeat timeout. A site that rejoined first (a new session) is left
+// alone. The agent rejoins by itself when it is alive.
+func (c *Coordinator) streamClosed(ctx context.Context, sess *session, cause error) {
+	select {
+	case <-c.draining:
+		return // the coordinator ends the streams itself
+	default:
+	}
+	detail := "the agent's task stream closed"
+	if cause != nil {
+		detail += ": " + cause.Error()
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.StopGrace.D()+time.Second)
+	defer cancel()
+	_ = c.do(dctx, func() {
+		if c.bySite[sess.site] != sess {
+			return
+		}
+		c.closeSession(sess)
+		c.log.Warn("task stream closed; site marked down", "site", sess.site, "cause", cause)
+		c.engine.siteDown(sess.site, ReasonStreamClosed, detail, c.clk.Now())
+	})
 }
 
 func (s *service) Heartbeat(ctx context.Context, req *fedpb.HeartbeatRequest) (*fedpb.HeartbeatReply, error) {

@@ -25,4 +25,7 @@ type extras struct {
 	started time.Time
 	// metricsAddr is set by Run before it serves.
 	metricsAddr atomic.Value // string
+	// refusalOverflow counts refused calls the loop never heard of (its
+	// queue was full); they are logged instead.
+	refusalOverflow atomic.Int64
 }

@@ -245,7 +245,7 @@ func (e *Engine) reportPhaseFailure(site string, m UploadMeta, rep TaskReport, n
 	e.counters.TasksFailed++
 	e.audit(now, EventTaskFailed, m.Job, m.Round, m.Attempt, site, rep.Stage, rep.Error)
 	if d, ok := r.agg.(DropoutAware); ok {
-		d.SiteDown(site, fmt.Sprintf("failed at %s: %s", rep.Stage, rep.Error))
+		d.SiteDown(site, ReasonSiteTaskFailed) // the task_failed entry above says where and why
 	}
 	e.advance(now)
 	return true, nil

@@ -182,7 +182,7 @@ func TestPhaseTaskFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.drain()
-	if r := drv.down["c"]; r != "failed at train: out of memory" {
+	if r := drv.down["c"]; r != ReasonSiteTaskFailed {
 		t.Errorf("driver heard %q", r)
 	}
 	if h.e.Counters().TasksFailed != 1 {

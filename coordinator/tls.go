@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -54,7 +56,9 @@ func UseTLS(cfg *Config, base string, opts *Options) (*pki.CRLWatcher, error) {
 		return nil, err
 	}
 	g := &callGuard{rev: creds.Revocations, log: log, gossip: map[string]string{}}
+	g.watchHandshakes(tc)
 	opts.Security = protocol.Security{TLS: tc}
+	opts.guard = g
 	opts.Authenticator = protocol.CertAuthenticator{SiteFromURI: pki.SiteFromURI}
 	opts.ServerOptions = append(opts.ServerOptions, grpc.ChainUnaryInterceptor(g.unary), grpc.ChainStreamInterceptor(g.stream))
 	if opts.Aggregator == nil {
@@ -99,6 +103,76 @@ type callGuard struct {
 
 	mu     sync.Mutex
 	gossip map[string]string // site -> gossip host:port from its Join
+	report refusalSink       // the coordinator's audit (nil: log only)
+}
+
+// refusalSink receives a refused caller (a site ID, role/ID for other
+// roles, "" when the certificate names nobody), the reason key and the
+// detail.
+type refusalSink func(who, reason, detail string)
+
+// Reasons of refused calls (EventCallRefused, Counters.CallsRefused).
+const (
+	ReasonCallRevoked    = ReasonCertRevoked
+	ReasonCallRole       = "role_not_allowed"
+	ReasonCallNoIdentity = "no_identity"
+	ReasonCallDenied     = "permission_denied"
+)
+
+// setReport directs refusals to sink; Coordinator.New calls it.
+func (g *callGuard) setReport(sink refusalSink) {
+	g.mu.Lock()
+	g.report = sink
+	g.mu.Unlock()
+}
+
+// refused reports one refusal of caller id (zero when unknown).
+func (g *callGuard) refused(id pki.Identity, where string, err error) {
+	g.mu.Lock()
+	sink := g.report
+	g.mu.Unlock()
+	if sink == nil {
+		return
+	}
+	who := ""
+	switch {
+	case id.Role == pki.RoleSite:
+		who = id.ID
+	case id.ID != "":
+		who = string(id.Role) + "/" + id.ID
+	}
+	sink(who, refusalReason(err), where+": "+err.Error())
+}
+
+// refusalReason names a refusal by its sentinel.
+func refusalReason(err error) string {
+	switch {
+	case errors.Is(err, pki.ErrRevoked):
+		return ReasonCallRevoked
+	case errors.Is(err, pki.ErrRole):
+		return ReasonCallRole
+	case errors.Is(err, pki.ErrNoIdentity):
+		return ReasonCallNoIdentity
+	}
+	return ReasonCallDenied
+}
+
+// watchHandshakes reports the refusals of tc's own peer check (a revoked
+// certificate or a role not allowed at the handshake, after the chain
+// verified, so that the certificate's identity can be trusted).
+func (g *callGuard) watchHandshakes(tc *tls.Config) {
+	verify := tc.VerifyConnection
+	if verify == nil {
+		return
+	}
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		err := verify(cs)
+		if err != nil {
+			id, _ := pki.PeerIdentity(cs)
+			g.refused(id, "TLS handshake", err)
+		}
+		return err
+	}
 }
 
 // check refuses a call whose verified certificate is revoked by the
@@ -111,7 +185,9 @@ func (g *callGuard) check(ctx context.Context, method string) (pki.Identity, err
 		info, ok = p.AuthInfo.(credentials.TLSInfo)
 	}
 	if !ok || len(info.State.VerifiedChains) == 0 {
-		return pki.Identity{}, fmt.Errorf("%s: no verified client certificate: %w", method, protocol.ErrPermission)
+		err := fmt.Errorf("%s: no verified client certificate: %w", method, pki.ErrNoIdentity)
+		g.refused(pki.Identity{}, "call from "+peerAddr(p), err)
+		return pki.Identity{}, fmt.Errorf("%w: %w", protocol.ErrPermission, err)
 	}
 	id, err := pki.PeerIdentity(info.State)
 	if err == nil {
@@ -122,6 +198,7 @@ func (g *callGuard) check(ctx context.Context, method string) (pki.Identity, err
 	}
 	if err != nil {
 		g.log.Warn("call refused", "method", method, "peer", p.Addr, "err", err)
+		g.refused(id, "call "+method, err)
 		return pki.Identity{}, fmt.Errorf("%w: %w", protocol.ErrPermission, err)
 	}
 	return id, nil
@@ -175,4 +252,11 @@ func (g *callGuard) admit(name, addr string) error {
 		return fmt.Errorf("gossip node %q at %s: no site joined with that name and address", name, addr)
 	}
 	return nil
+}
+
+func peerAddr(p *peer.Peer) string {
+	if p == nil || p.Addr == nil {
+		return "unknown"
+	}
+	return p.Addr.String()
 }
