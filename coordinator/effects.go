@@ -101,14 +101,14 @@ type RoundSummary struct {
 
 // Counters are running totals for monitoring (exported as metrics later).
 type Counters struct {
-	Accepted        int64            `json:"accepted"`
-	Rejected        map[string]int64 `json:"rejected"`
-	Dropouts        int64            `json:"dropouts"`
+	Accepted int64            `json:"accepted"`
+	Rejected map[string]int64 `json:"rejected"`
+	Dropouts int64            `json:"dropouts"`
 	// DropoutReasons counts the dropouts by reason (ReasonDeadlineMissed...).
 	DropoutReasons map[string]int64 `json:"dropout_reasons"`
 	// CallsRefused counts calls refused by the transport guard, by reason
 	// (certificate_revoked, role_not_allowed, no_identity, permission_denied).
-	CallsRefused map[string]int64 `json:"calls_refused"`
+	CallsRefused    map[string]int64 `json:"calls_refused"`
 	TasksSent       int64            `json:"tasks_sent"`
 	RoundsCommitted int64            `json:"rounds_committed"`
 	AttemptsFailed  int64            `json:"attempts_failed"`
