@@ -120,9 +120,13 @@ type switchAggregator struct {
 }
 
 func (a *switchAggregator) bindRound(info RoundInfo) error {
-	if !info.Job.secure(a.cfg.Default) {
+	if !info.Job.secure(a.cfg.Default, len(info.Cohort)) {
 		if info.Job.Privacy.Enabled {
 			return fmt.Errorf("job %s: privacy needs secure aggregation: %w", info.Job.ID, ErrNoSecureAggregation)
+		}
+		if a.cfg.Default && info.Job.SecureAggregation == nil {
+			a.cfg.Logger.Info("plain aggregation: secure aggregation needs a roster of several sites", "job", info.Job.ID,
+				"round", info.Round, "mode", info.Job.Mode, "sites", len(info.Cohort))
 		}
 		return nil
 	}

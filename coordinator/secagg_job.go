@@ -43,14 +43,29 @@ func (s JobSpec) secAggConfig() secagg.Config {
 	return s.SecAgg
 }
 
-// secure decides whether the job's rounds use secure aggregation when the
-// coordinator's default is def.
-func (s JobSpec) secure(def bool) bool {
+// secure decides whether a round of the job over a roster of n sites uses
+// secure aggregation when the coordinator's default is def. Left unset,
+// a job in mode local or finetune (one site per job) or a roster smaller
+// than secure aggregation's minimum aggregates in plain: a secure sum over
+// one site hides nothing, and the secure round could not run.
+func (s JobSpec) secure(def bool, n int) bool {
 	if s.SecureAggregation != nil {
 		return *s.SecureAggregation
 	}
-	return def || s.Privacy.Enabled
+	if s.Privacy.Enabled {
+		return true
+	}
+	return def && !s.soloMode() && n >= s.minSecureSites()
 }
+
+// soloMode reports whether the job trains each site alone.
+func (s JobSpec) soloMode() bool {
+	return s.Kind == JobTrain && (s.Mode == ModeLocal || s.Mode == ModeFinetune)
+}
+
+// minSecureSites is the smallest roster secure aggregation runs on: two
+// sites, and at least the threshold's floor (secagg.min_threshold).
+func (s JobSpec) minSecureSites() int { return max(2, s.secAggConfig().MinThreshold) }
 
 // validateSecure reports the problems of the secure-aggregation and
 // privacy settings.
@@ -62,8 +77,15 @@ func (s JobSpec) validateSecure(prefix string) error {
 			p.Addf("%s.secagg: %v", prefix, err)
 		}
 	}
-	if (explicit || s.Privacy.Enabled) && s.Quorum < 2 {
+	switch {
+	case (explicit || s.Privacy.Enabled) && s.soloMode():
+		p.Addf("%s: secure_aggregation (or privacy) with mode = %q: each job trains one site alone, and a secure sum over one site "+
+			"hides nothing; leave secure_aggregation unset (such jobs aggregate in plain) or set it false, and privacy off", prefix, s.Mode)
+	case (explicit || s.Privacy.Enabled) && s.Quorum < 2:
 		p.Addf("%s.quorum = %d: secure aggregation needs at least 2 sites", prefix, s.Quorum)
+	case (explicit || s.Privacy.Enabled) && len(s.Sites) > 0 && len(s.Sites) < s.minSecureSites():
+		p.Addf("%s.sites lists %d site(s): secure aggregation needs at least %d (secagg.min_threshold); leave secure_aggregation unset "+
+			"or set it false", prefix, len(s.Sites), s.minSecureSites())
 	}
 	pr := s.Privacy
 	if pr.Enabled {
