@@ -34,7 +34,7 @@ type net struct {
 func buildNet(b *graph.Builder, a Arch, n int) (*net, error) {
 	u := &net{arch: a, n: n}
 	u.x = b.Input("x", n, a.InChannels, a.ImageSize, a.ImageSize)
-	h := b.Conv("stem", u.x, a.InChannels, a.Widths[0], 3, 1, 1, true, false)
+	h := b.Conv("stem", b.Op(nn.NoGrad(u.x)), a.InChannels, a.Widths[0], 3, 1, 1, true, false)
 	ch := a.Widths[0]
 	for s, w := range a.Widths {
 		for k := range a.BlocksPerStage {
@@ -70,7 +70,7 @@ func block(b *graph.Builder, x *G.Node, cin, cout, stride, groups int) *G.Node {
 	if h == nil || skip == nil {
 		return nil
 	}
-	return b.Op(G.Add(skip, h))
+	return b.Op(nn.Add(skip, h))
 }
 
 // FeatureDim returns the length of the penultimate feature vector.

@@ -94,7 +94,7 @@ func (s *skipStack) pop() (*G.Node, int) {
 // its width and the skips.
 func (u *unet) down(b *graph.Builder, semb *G.Node) (*G.Node, int, *skipStack) {
 	a := u.arch
-	h := b.Conv("conv_in", u.x, a.InChannels, a.BaseChannels, 3, 1, 1, true, false)
+	h := b.Conv("conv_in", b.Op(nn.NoGrad(u.x)), a.InChannels, a.BaseChannels, 3, 1, 1, true, false)
 	skips := &skipStack{}
 	ch := a.BaseChannels
 	skips.push(h, ch)
@@ -196,7 +196,7 @@ func resBlock(b *graph.Builder, x, semb *G.Node, cin, cout int, a Arch) *G.Node 
 	if h == nil || skip == nil {
 		return nil
 	}
-	return b.Op(G.Add(skip, h))
+	return b.Op(nn.Add(skip, h))
 }
 
 // attnBlock is single-head self-attention over the feature map's positions.
@@ -212,7 +212,7 @@ func attnBlock(b *graph.Builder, x *G.Node, c int, a Arch) *G.Node {
 	if h == nil || x == nil {
 		return nil
 	}
-	return b.Op(G.Add(x, h))
+	return b.Op(nn.Add(x, h))
 }
 
 // TimeFeatures writes the sinusoidal features of step index t into dst,

@@ -57,14 +57,15 @@ func (b *Builder) Conv(name string, x *G.Node, cin, cout, k, stride, pad int, bi
 	if anyNil(x, w) {
 		return nil
 	}
-	y, err := nn.Conv2D(x, w, stride, pad)
+	var y *G.Node
+	var err error
+	if bias {
+		y, err = nn.Conv2DBias(x, w, bv, stride, pad) // bias fused into the output write
+	} else {
+		y, err = nn.Conv2D(x, w, stride, pad)
+	}
 	if err != nil {
 		return b.fail(name, err)
-	}
-	if bias {
-		if y, err = nn.BiasAdd(y, bv); err != nil {
-			return b.fail(name, err)
-		}
 	}
 	return y
 }
