@@ -73,6 +73,12 @@ type JobSpec struct {
 	SecAgg secagg.Config `toml:"secagg" json:"secagg"`
 	// Privacy is the job's differential privacy (needs secure aggregation).
 	Privacy PrivacySpec `toml:"privacy" json:"privacy"`
+	// SecureMetrics lists the metrics each site adds to its masked vector
+	// in a secure round (protocol.EncodeSecureMetrics), so that the round
+	// summary carries their weighted means over the survivors, and nothing
+	// per site. DefaultJobSpec sets DefaultSecureMetrics; empty: none. A
+	// job with privacy carries none: they would leave without noise.
+	SecureMetrics []string `toml:"secure_metrics" json:"secure_metrics"`
 	// ModelConfig configures the sites' trainer (architecture and training
 	// knobs, the trainer's own TOML tables); empty: its defaults.
 	ModelConfig map[string]any `toml:"model_config" json:"model_config,omitempty"`
@@ -132,13 +138,14 @@ type ValidationSpec struct {
 func DefaultJobSpec() JobSpec {
 	return JobSpec{
 		Kind: JobTrain, Model: "logreg", Rounds: 5, Quorum: 2, Seed: 1, MaxAttempts: 3,
-		Deadlines: Deadlines{Select: Duration(30e9), Init: Duration(60e9), Train: Duration(300e9)},
-		Train:     TrainSpec{LocalSteps: 50},
-		Strategy:  DefaultStrategySpec(),
-		SecAgg:    secagg.DefaultConfig(),
-		Privacy:   DefaultPrivacySpec(),
-		Data:      DefaultDataSpec(),
-		Evaluate:  DefaultEvaluateSpec(),
+		Deadlines:     Deadlines{Select: Duration(30e9), Init: Duration(60e9), Train: Duration(300e9)},
+		Train:         TrainSpec{LocalSteps: 50},
+		Strategy:      DefaultStrategySpec(),
+		SecAgg:        secagg.DefaultConfig(),
+		Privacy:       DefaultPrivacySpec(),
+		SecureMetrics: DefaultSecureMetrics(),
+		Data:          DefaultDataSpec(),
+		Evaluate:      DefaultEvaluateSpec(),
 	}
 }
 
@@ -184,6 +191,9 @@ func (s JobSpec) Validate(prefix string) error {
 	}
 	p.Add(s.Strategy.Validate(prefix + ".strategy"))
 	p.Add(s.validateSecure(prefix))
+	if err := protocol.ValidateSecureMetrics(s.SecureMetrics, SecureMetricBound); err != nil {
+		p.Addf("%s.secure_metrics: %v", prefix, err)
+	}
 	return p.Err()
 }
 

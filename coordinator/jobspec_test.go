@@ -35,6 +35,8 @@ func TestDecodeJobSpec(t *testing.T) {
 		{"synthetic for ddpm", "id = \"c\"\nkind = \"train\"\nmodel = \"ddpm\"\n[data]\nsynthetic_level = 1\nsynthetic_job = \"s\"\n", []string{"for model \"classifier\""}},
 		{"fidelity threshold", "id = \"c\"\nkind = \"train\"\nmodel = \"classifier\"\n[data.fidelity]\ncheckpoint = \"job:x\"\nthreshold = 0.9\n", []string{"fidelity.threshold"}},
 		{"mode on sample", "id = \"s\"\nkind = \"sample\"\nmode = \"local\"\n[sample]\ncheckpoint = \"job:d\"\nlevels = 1\n", []string{"only train jobs have a mode"}},
+		{"secure metrics", "id = \"t\"\nkind = \"train\"\nmodel = \"m\"\nsecure_metrics = [\"train_loss\", \"eval_val_auroc_macro\"]\n", nil},
+		{"bad secure metric", "id = \"t\"\nkind = \"train\"\nmodel = \"m\"\nsecure_metrics = [\"a b\"]\n", []string{"secure_metrics", "\"a b\""}},
 		{"all problems at once", "id = \"\"\nkind = \"evaluate\"\nquorum = 0\n", []string{"id = \"\"", "quorum = 0", "evaluate.checkpoints is empty"}},
 	}
 	for _, tc := range cases {

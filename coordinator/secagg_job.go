@@ -14,6 +14,31 @@ import (
 // verifier.
 var ErrNoSecureAggregation = errors.New("secure aggregation is not available at this coordinator")
 
+// SecureMetricBound is B, the bound secure rounds clip each metric to
+// before scaling it into the fixed-point range (protocol.EncodeSecureMetrics):
+// losses, accuracies and AUROCs lie well inside it, and the mean keeps
+// about 1e-4 absolute precision with the default secagg settings.
+const SecureMetricBound = 100
+
+// DefaultSecureMetrics returns the metrics a secure round carries unless
+// the job says otherwise: the sites' mean local training loss and the
+// evaluation of the received global model (evaluate_global) of the
+// built-in trainers (logreg: eval_loss, eval_accuracy; ddpm: eval_val_loss;
+// classifier: eval_val_loss, eval_val_auroc_macro). A site without one of
+// them leaves it out of the mean.
+func DefaultSecureMetrics() []string {
+	return []string{"train_loss", "eval_loss", "eval_accuracy", "eval_val_loss", "eval_val_auroc_macro"}
+}
+
+// roundMetrics returns the metrics a secure round of the job carries: none
+// under differential privacy, whose accounting covers the update only.
+func (s JobSpec) roundMetrics() []string {
+	if s.Privacy.Enabled {
+		return nil
+	}
+	return s.SecureMetrics
+}
+
 // PrivacySpec is a job's differential privacy (crypto/dp): every site clips
 // its update (local weights minus the global ones) to ClipNorm in L2 and
 // adds Gaussian noise of standard deviation NoiseMultiplier*ClipNorm/sqrt(t)

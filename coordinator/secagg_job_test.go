@@ -81,3 +81,17 @@ func TestSoloRosterSecureRefused(t *testing.T) {
 		t.Errorf("local mode with secure_aggregation unset: %v", err)
 	}
 }
+
+// TestRoundMetricsUnderPrivacy: a secure round carries the job's metrics,
+// except under differential privacy, whose accounting covers the update
+// alone.
+func TestRoundMetricsUnderPrivacy(t *testing.T) {
+	s := testSpec()
+	if got := s.roundMetrics(); !equalStrings(got, DefaultSecureMetrics()) {
+		t.Errorf("default job carries %v", got)
+	}
+	s.Privacy.Enabled = true
+	if got := s.roundMetrics(); len(got) != 0 {
+		t.Errorf("privacy job carries %v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -46,16 +47,20 @@ type secureRound struct {
 	result    model.Weights
 	survivors []string
 	samples   int64
+	modelLen  int      // elements of the shared model in the masked vector
+	names     []string // the round's metrics, after the model (protocol.EncodeSecureMetrics)
 }
 
 // newSecureRound derives the round's parameters (t is at least the job's
 // quorum) and a fresh session, and starts the aggregator state machine.
 func newSecureRound(cfg SecureConfig, specs []model.TensorSpec, info RoundInfo) (*secureRound, error) {
-	length := 0
+	modelLen := 0
 	for _, s := range specs {
 		n, _ := model.NumElements(s.Shape)
-		length += n
+		modelLen += n
 	}
+	names := info.Job.roundMetrics()
+	length := modelLen + protocol.SecureMetricElems*len(names)
 	n := len(info.Cohort)
 	where := fmt.Sprintf("job %s round %d attempt %d", info.Job.ID, info.Round, info.Attempt)
 	params, err := info.Job.secAggConfig().Params(n, length)
@@ -82,7 +87,7 @@ func newSecureRound(cfg SecureConfig, specs []model.TensorSpec, info RoundInfo) 
 		Privacy:   secagg.PrivacySpec{Enabled: pr.Enabled, ClipNorm: pr.ClipNorm, NoiseMultiplier: pr.NoiseMultiplier}}
 	s := &secureRound{cfg: cfg, log: cfg.Logger.With("job", info.Job.ID, "round", info.Round, "attempt", info.Attempt),
 		info: info, specs: specs, spec: spec, srv: srv, down: map[string]bool{}, metrics: map[string]float64{},
-		asm: secagg.NewAssembler(4*(length+1) + 64<<10)}
+		asm: secagg.NewAssembler(4*(length+1) + 64<<10), modelLen: modelLen, names: names}
 	s.log.Info("secure round", "session", ctx.Session, "sites", n, "threshold", params.Threshold, "length", length,
 		"privacy", pr.Enabled, "sparse_k", params.Neighbours)
 	return s, nil
@@ -132,7 +137,11 @@ func (s *secureRound) payload(phase, site string, m secagg.Message, encoded map[
 		if !ok {
 			return nil, fmt.Errorf("secure round: %s opens with %s, want a relay", phase, m.Type())
 		}
-		train, err := proto.Marshal(protocol.TrainSpecFromModel(s.info.Train[site], s.info.Job.Strategy.LocalOnly))
+		ts := protocol.TrainSpecFromModel(s.info.Train[site], s.info.Job.Strategy.LocalOnly)
+		if len(s.names) > 0 {
+			ts.SecureMetrics, ts.SecureMetricBound = s.names, SecureMetricBound
+		}
+		train, err := proto.Marshal(ts)
 		if err != nil {
 			return nil, err
 		}
@@ -307,12 +316,16 @@ func (s *secureRound) finish() error {
 		return fmt.Errorf("secure aggregation: sum of weights %v: %w", res.WeightSum, secagg.ErrTooFewSurvivors)
 	}
 	g := s.info.Global.Flatten()
-	if len(g) != len(res.Sum) {
-		return fmt.Errorf("secure aggregation: sum of %d elements for a model of %d: %w", len(res.Sum), len(g), model.ErrShape)
+	if len(g) != s.modelLen || len(res.Sum) != s.modelLen+protocol.SecureMetricElems*len(s.names) {
+		return fmt.Errorf("secure aggregation: sum of %d elements for a model of %d and %d metrics: %w", len(res.Sum), len(g), len(s.names), model.ErrShape)
 	}
 	next := make([]float32, len(g))
-	for i, v := range res.Sum {
+	for i, v := range res.Sum[:s.modelLen] {
 		next[i] = float32(float64(g[i]) + v/res.WeightSum)
+	}
+	means, err := protocol.DecodeSecureMetrics(res.Sum[s.modelLen:], s.names, SecureMetricBound)
+	if err != nil {
+		return fmt.Errorf("secure aggregation: %w", err)
 	}
 	w, err := model.Unflatten(s.specs, next)
 	if err == nil {
@@ -323,6 +336,7 @@ func (s *secureRound) finish() error {
 	}
 	s.result, s.survivors = w, res.Survivors
 	s.samples = int64(math.Round(res.WeightSum * s.spec.Context.Params.MaxWeight))
+	maps.Copy(s.metrics, means) // weighted means over the survivors only
 	s.metrics["secagg_survivors"] = float64(len(res.Survivors))
 	s.metrics["secagg_dropped"] = float64(len(res.Dropped))
 	s.metrics["secagg_threshold"] = float64(s.spec.Context.Params.Threshold)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/synthfed/synthfed/crypto/secagg"
@@ -25,6 +26,7 @@ type secSite struct {
 	delta   []float32
 	samples float64
 	params  secagg.Params
+	metrics map[string]float64
 }
 
 // secWorld is a harness whose engine runs SecureAggregation, with sites
@@ -44,7 +46,11 @@ func newSecWorld(t *testing.T, n int) *secWorld {
 	for i, s := range ss {
 		w.ids = append(w.ids, s.ID)
 		d := []float32{0.1 * float32(i+1), -0.05 * float32(i), 0.02}
-		w.sites[s.ID] = &secSite{id: s.ID, key: s.Key, delta: d, samples: float64(100 * (i + 1))}
+		m := map[string]float64{"train_loss": 0.5 + 0.25*float64(i)}
+		if i > 0 {
+			m["eval_accuracy"] = 0.6 + 0.1*float64(i)
+		}
+		w.sites[s.ID] = &secSite{id: s.ID, key: s.Key, delta: d, samples: float64(100 * (i + 1)), metrics: m}
 	}
 	return w
 }
@@ -117,10 +123,16 @@ func (w *secWorld) maskedInput(s *secSite, a *anypb.Any) error {
 	if err != nil {
 		return err
 	}
+	var train fedpb.TrainSpec
+	if err := proto.Unmarshal(q.Train, &train); err != nil {
+		return err
+	}
 	in, err := secagg.PreScale(s.delta, s.samples, s.params)
 	if err != nil {
 		return err
 	}
+	tail, _ := protocol.EncodeSecureMetrics(s.metrics, train.GetSecureMetrics(), train.GetSecureMetricBound(), in.Weight, s.params.Clip)
+	in.Values = append(in.Values, tail...)
 	if _, err := s.c.SetInput(in); err != nil {
 		return err
 	}
@@ -231,6 +243,22 @@ func TestSecureRoundMatchesFedAvg(t *testing.T) {
 			}
 			if !equalStrings(c.Summary.Accepted, live) || c.Summary.Metrics["secagg_survivors"] != float64(len(live)) {
 				t.Errorf("summary accepted %v metrics %v, want %v", c.Summary.Accepted, c.Summary.Metrics, live)
+			}
+			// The round's metrics are the survivors' sample-weighted means,
+			// each over the sites that reported it.
+			for _, name := range []string{"train_loss", "eval_accuracy"} {
+				var num, den float64
+				for _, id := range live {
+					if v, ok := w.sites[id].metrics[name]; ok {
+						num, den = num+w.sites[id].samples*v, den+w.sites[id].samples
+					}
+				}
+				if got, ok := c.Summary.Metrics[name]; !ok || math.Abs(got-num/den) > 1e-4 {
+					t.Errorf("%s: secure round says %v (present %v), weighted mean %v", name, got, ok, num/den)
+				}
+			}
+			if _, ok := c.Summary.Metrics["eval_loss"]; ok || len(c.Summary.SiteMetrics) != 0 {
+				t.Errorf("metrics no site reported, or per-site metrics: %v %v", c.Summary.Metrics, c.Summary.SiteMetrics)
 			}
 			if n := w.countAudit(EventDropout); n != len(tc.drop) {
 				t.Errorf("%d dropouts audited, want %d: %+v", n, len(tc.drop), w.audit)

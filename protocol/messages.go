@@ -98,6 +98,9 @@ func validateTrainSpec(id string, s *fedpb.TrainSpec) error {
 			return fmt.Errorf("task %s: local-only pattern %q: %v: %w", id, p, err, ErrMalformed)
 		}
 	}
+	if err := ValidateSecureMetrics(s.GetSecureMetrics(), s.GetSecureMetricBound()); err != nil {
+		return fmt.Errorf("task %s: %w", id, err)
+	}
 	return nil
 }
 

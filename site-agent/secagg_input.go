@@ -45,10 +45,17 @@ func (r *SecureRunner) input(ctx context.Context, t *fedpb.Task, exchange exchan
 		ctx, cancel = x.withDeadline(ctx, time.UnixMilli(dl))
 		defer cancel()
 	}
-	delta, samples, err := trainDelta(ctx, x, tt)
+	names := tt.GetTrain().GetSecureMetrics()
+	if cur.spec.Privacy.Enabled && len(names) > 0 {
+		return r.refuse(ctx, t, exchange, RefusePolicy, "the round asks for metrics, which would leave outside the differential-privacy accounting")
+	}
+	delta, samples, metrics, err := trainDelta(ctx, x, tt)
 	var in secagg.Input
 	if err == nil {
-		in, err = r.prepare(cur.spec, delta, samples)
+		in, err = r.prepare(cur.spec, delta, samples, protocol.SecureMetricElems*len(names))
+	}
+	if err == nil {
+		in = r.appendMetrics(cur.spec, in, metrics, tt.GetTrain())
 	}
 	if errors.Is(err, errBadUpdate) {
 		return r.refuse(ctx, t, exchange, RefuseBadUpdate, err.Error())
@@ -81,20 +88,21 @@ func phaseTrainTask(t *fedpb.Task, train []byte) (*fedpb.Task, error) {
 
 // trainDelta downloads the global model, trains, and returns the shared
 // tensors' update (local weights minus the global ones, flattened in name
-// order; FedBN local tensors stay at the site) and the sample count.
-func trainDelta(ctx context.Context, x *executor, tt *fedpb.Task) ([]float32, int64, error) {
+// order; FedBN local tensors stay at the site), the sample count and the
+// task's metrics (train_*, and eval_* with evaluate_global).
+func trainDelta(ctx context.Context, x *executor, tt *fedpb.Task) ([]float32, int64, map[string]float64, error) {
 	trainer, _, err := x.trainerFor(ctx, refOf(tt))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	meta := &fedpb.UpdateMeta{}
 	w, err := x.train(ctx, trainer, tt, meta)
 	if err != nil {
-		return nil, 0, stageErr("train", err)
+		return nil, 0, nil, stageErr("train", err)
 	}
 	global, err := x.fetch(ctx, tt)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	pats := make([]*regexp.Regexp, 0, len(tt.GetTrain().GetLocalOnly()))
 	for _, p := range tt.GetTrain().GetLocalOnly() {
@@ -102,23 +110,23 @@ func trainDelta(ctx context.Context, x *executor, tt *fedpb.Task) ([]float32, in
 	}
 	shared := global.Filter(func(n string) bool { return !matchAny(pats, n) })
 	if err := shared.CheckSameSpec(w); err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", errBadUpdate, err)
+		return nil, 0, nil, fmt.Errorf("%w: %w", errBadUpdate, err)
 	}
 	g, d := shared.Flatten(), w.Flatten()
 	for i := range d {
 		d[i] -= g[i]
 	}
-	return d, meta.NumSamples, nil
+	return d, meta.NumSamples, meta.Metrics, nil
 }
 
 // prepare turns the update into the secure-aggregation input: finite
 // values only, L2 norm clipped to the job's bound (and to the DP clip
 // norm), the weight capped, pre-scaled, and the site's share of the DP
 // noise added.
-func (r *SecureRunner) prepare(spec *secagg.RoundSpec, delta []float32, samples int64) (secagg.Input, error) {
+func (r *SecureRunner) prepare(spec *secagg.RoundSpec, delta []float32, samples int64, metricElems int) (secagg.Input, error) {
 	p := spec.Context.Params
-	if len(delta) != p.Length {
-		return secagg.Input{}, fmt.Errorf("%w: %d elements, the round wants %d", errBadUpdate, len(delta), p.Length)
+	if want := p.Length - metricElems; len(delta) != want {
+		return secagg.Input{}, fmt.Errorf("%w: %d elements, the round wants %d besides its metrics", errBadUpdate, len(delta), want)
 	}
 	bound := spec.NormBound
 	if spec.Privacy.Enabled && (bound == 0 || spec.Privacy.ClipNorm < bound) {
@@ -152,6 +160,24 @@ func (r *SecureRunner) prepare(spec *secagg.RoundSpec, delta []float32, samples 
 		r.mu.Unlock()
 	}
 	return in, err
+}
+
+// appendMetrics puts the site's metrics the round names after its update
+// (protocol.EncodeSecureMetrics: each times the pre-scaled weight, and the
+// weight), so that the coordinator learns only their weighted means over
+// the survivors. DP noise, added before, never touches them; rounds with
+// DP carry none.
+func (r *SecureRunner) appendMetrics(spec *secagg.RoundSpec, in secagg.Input, metrics map[string]float64, train *fedpb.TrainSpec) secagg.Input {
+	names := train.GetSecureMetrics()
+	if len(names) == 0 {
+		return in
+	}
+	tail, clipped := protocol.EncodeSecureMetrics(metrics, names, train.GetSecureMetricBound(), in.Weight, spec.Context.Params.Clip)
+	if clipped > 0 {
+		r.log.Info("metrics clipped to the secure bound", "clipped", clipped, "bound", train.GetSecureMetricBound())
+	}
+	in.Values = append(in.Values, tail...)
+	return in
 }
 
 // mask gives the Client its input and returns the masked input, which has

@@ -44,6 +44,7 @@ func provisionKits(t *testing.T, sites ...string) string {
 type fixedTrainer struct {
 	delta   []float32
 	samples int
+	loss    float64 // reported as the "loss" metric when not 0
 	block   chan struct{}
 }
 
@@ -63,7 +64,11 @@ func (f *fixedTrainer) Train(ctx context.Context, g model.Weights, _ model.Train
 	for i := range w.Tensors()[0].Data {
 		w.Tensors()[0].Data[i] += f.delta[i]
 	}
-	return model.TrainResult{Weights: w, NumSamples: f.samples}, nil
+	res := model.TrainResult{Weights: w, NumSamples: f.samples}
+	if f.loss != 0 {
+		res.Metrics = map[string]float64{"loss": f.loss}
+	}
+	return res, nil
 }
 
 func (f *fixedTrainer) Evaluate(context.Context, model.Weights) (map[string]float64, error) {
@@ -161,9 +166,9 @@ func fedavg(trs map[string]*fixedTrainer, sites ...string) []float64 {
 
 func threeTrainers() map[string]*fixedTrainer {
 	return map[string]*fixedTrainer{
-		"site-a": {delta: []float32{0.1, -0.2, 0.05, 0}, samples: 100},
-		"site-b": {delta: []float32{-0.3, 0.1, 0.02, 0.4}, samples: 250},
-		"site-c": {delta: []float32{0.2, 0.3, -0.1, -0.05}, samples: 400},
+		"site-a": {delta: []float32{0.1, -0.2, 0.05, 0}, samples: 100, loss: 0.9},
+		"site-b": {delta: []float32{-0.3, 0.1, 0.02, 0.4}, samples: 250, loss: 0.6},
+		"site-c": {delta: []float32{0.2, 0.3, -0.1, -0.05}, samples: 400, loss: 0.45},
 	}
 }
 
@@ -198,6 +203,12 @@ func TestSecureFedAvgOverMTLS(t *testing.T) {
 	sum := rounds[len(rounds)-1].Summary
 	if strings.Join(sum.Accepted, ",") != "site-a,site-b,site-c" || sum.Metrics["secagg_survivors"] != 3 || sum.NumSamples != 750 {
 		t.Fatalf("round summary %+v", sum)
+	}
+	// The train loss came through the secure sum: the sample-weighted
+	// mean, with no site's own value anywhere.
+	want := (100*0.9 + 250*0.6 + 400*0.45) / 750
+	if got, ok := sum.Metrics["train_loss"]; !ok || math.Abs(got-want) > 1e-5 || len(sum.SiteMetrics) != 0 {
+		t.Fatalf("train_loss %v (present %v), want %v; site metrics %v", got, ok, want, sum.SiteMetrics)
 	}
 }
 

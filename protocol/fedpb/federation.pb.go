@@ -442,9 +442,17 @@ type TrainSpec struct {
 	Params       map[string]string      `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// local_only lists regular expressions of tensor names the site keeps
 	// local (FedBN): never uploaded, never overwritten by the global model.
-	LocalOnly     []string `protobuf:"bytes,8,rep,name=local_only,json=localOnly,proto3" json:"local_only,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LocalOnly []string `protobuf:"bytes,8,rep,name=local_only,json=localOnly,proto3" json:"local_only,omitempty"`
+	// secure_metrics, in a secure round's training instructions, lists the
+	// metrics the site appends to its masked vector after the model update,
+	// two elements each (protocol.EncodeSecureMetrics): the coordinator
+	// learns only their weighted means over the survivors.
+	SecureMetrics []string `protobuf:"bytes,9,rep,name=secure_metrics,json=secureMetrics,proto3" json:"secure_metrics,omitempty"`
+	// secure_metric_bound is the bound B those metrics are clipped to
+	// before they are scaled into the fixed-point range.
+	SecureMetricBound float64 `protobuf:"fixed64,10,opt,name=secure_metric_bound,json=secureMetricBound,proto3" json:"secure_metric_bound,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TrainSpec) Reset() {
@@ -531,6 +539,20 @@ func (x *TrainSpec) GetLocalOnly() []string {
 		return x.LocalOnly
 	}
 	return nil
+}
+
+func (x *TrainSpec) GetSecureMetrics() []string {
+	if x != nil {
+		return x.SecureMetrics
+	}
+	return nil
+}
+
+func (x *TrainSpec) GetSecureMetricBound() float64 {
+	if x != nil {
+		return x.SecureMetricBound
+	}
+	return 0
 }
 
 type InitSpec struct {
@@ -1634,7 +1656,7 @@ const file_federation_proto_rawDesc = "" +
 	"\x04init\x18\f \x01(\v2\x19.synthfed.fed.v1.InitSpecH\x00R\x04init\x124\n" +
 	"\textension\x18\x0f \x01(\v2\x14.google.protobuf.AnyH\x00R\textension\x12\x16\n" +
 	"\x06cancel\x18\x10 \x01(\bR\x06cancelB\x06\n" +
-	"\x04spec\"\xda\x02\n" +
+	"\x04spec\"\xb1\x03\n" +
 	"\tTrainSpec\x12\x1f\n" +
 	"\vlocal_steps\x18\x01 \x01(\x05R\n" +
 	"localSteps\x12!\n" +
@@ -1646,7 +1668,10 @@ const file_federation_proto_rawDesc = "" +
 	"\x04seed\x18\x06 \x01(\x03R\x04seed\x12>\n" +
 	"\x06params\x18\a \x03(\v2&.synthfed.fed.v1.TrainSpec.ParamsEntryR\x06params\x12\x1d\n" +
 	"\n" +
-	"local_only\x18\b \x03(\tR\tlocalOnly\x1a9\n" +
+	"local_only\x18\b \x03(\tR\tlocalOnly\x12%\n" +
+	"\x0esecure_metrics\x18\t \x03(\tR\rsecureMetrics\x12.\n" +
+	"\x13secure_metric_bound\x18\n" +
+	" \x01(\x01R\x11secureMetricBound\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x1e\n" +
