@@ -152,13 +152,14 @@ func (c *Coordinator) jobSummaries(ctx context.Context) ([]*fedpb.JobSummary, er
 
 func storedSummary(rec JobRecord) *fedpb.JobSummary {
 	return &fedpb.JobSummary{JobId: rec.Spec.ID, Kind: string(rec.Spec.Kind), Model: rec.Spec.Model, State: string(rec.State),
-		Committed: int64(rec.Committed), Rounds: int64(jobRounds(rec.Spec)), Output: rec.GlobalHash, Error: rec.Err, Sites: rec.Spec.Sites}
+		Committed: int64(rec.Committed), Rounds: int64(jobRounds(rec.Spec)), Output: rec.GlobalHash, Error: rec.Err, Sites: rec.Spec.Sites,
+		EmaOutput: rec.EMAHash}
 }
 
 func liveSummary(st JobStatus, spec JobSpec) *fedpb.JobSummary {
 	return &fedpb.JobSummary{JobId: st.ID, Kind: string(st.Kind), Model: st.Model, State: string(st.State), Committed: int64(st.Committed),
 		Rounds: int64(st.Rounds), Round: int64(st.Round), Attempt: int32(st.Attempt), Phase: string(st.Phase), Output: st.Output,
-		Error: st.Err, Sites: spec.Sites}
+		Error: st.Err, Sites: spec.Sites, EmaOutput: st.EMAOutput}
 }
 
 func jobRounds(s JobSpec) int {

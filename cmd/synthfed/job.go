@@ -324,13 +324,16 @@ type jobJSON struct {
 	Attempt   int32    `json:"attempt"`
 	Phase     string   `json:"phase,omitempty"`
 	Output    string   `json:"output,omitempty"`
+	// EMAOutput is a train job's server EMA (job:<id>#ema), when it keeps one.
+	EMAOutput string   `json:"ema_output,omitempty"`
 	Error     string   `json:"error,omitempty"`
 	Sites     []string `json:"sites,omitempty"`
 }
 
 func toJobJSON(j *fedpb.JobSummary) jobJSON {
 	return jobJSON{ID: j.GetJobId(), Kind: j.GetKind(), Model: j.GetModel(), State: j.GetState(), Committed: j.GetCommitted(),
-		Rounds: j.GetRounds(), Round: j.GetRound(), Attempt: j.GetAttempt(), Phase: j.GetPhase(), Output: j.GetOutput(), Error: j.GetError(), Sites: j.GetSites()}
+		Rounds: j.GetRounds(), Round: j.GetRound(), Attempt: j.GetAttempt(), Phase: j.GetPhase(), Output: j.GetOutput(),
+		EMAOutput: j.GetEmaOutput(), Error: j.GetError(), Sites: j.GetSites()}
 }
 
 func jobsJSON(jobs []*fedpb.JobSummary) []jobJSON {
@@ -452,17 +455,21 @@ func writeLogs(w io.Writer, entries []*fedpb.LogEntry, asJSON bool) error {
 	return nil
 }
 
-// emaOutput returns a train job's server EMA hash and its round: the last
-// committed round's summary that has one (empty when the job keeps none).
-func emaOutput(roundsJSON []byte) (string, int) {
+// emaOutput returns a train job's server EMA hash and its round: the
+// summary's ema_output (an older coordinator's replies lack it: then the
+// last committed round's summary that has one), and the round that
+// committed it (0 when the rounds do not say); empty when the job keeps
+// none.
+func emaOutput(j *fedpb.GetJobReply) (string, int) {
 	var rounds []coordinator.RoundSummary
-	if len(roundsJSON) == 0 || json.Unmarshal(roundsJSON, &rounds) != nil {
-		return "", 0
+	if raw := j.GetRoundsJson(); len(raw) > 0 && json.Unmarshal(raw, &rounds) != nil {
+		rounds = nil
 	}
+	want := j.GetJob().GetEmaOutput()
 	for i := len(rounds) - 1; i >= 0; i-- {
-		if rounds[i].EMAHash != "" {
-			return rounds[i].EMAHash, rounds[i].Round
+		if h := rounds[i].EMAHash; h != "" && (want == "" || h == want) {
+			return h, rounds[i].Round
 		}
 	}
-	return "", 0
+	return want, 0
 }

@@ -146,7 +146,7 @@ func jobDetailJSON(j *fedpb.GetJobReply) map[string]any {
 	}
 	out := map[string]any{"job": toJobJSON(j.GetJob()), "spec": raw(j.GetSpecJson()), "rounds": raw(j.GetRoundsJson()),
 		"sites": sites, "results": raw(j.GetResultsJson())}
-	if h, _ := emaOutput(j.GetRoundsJson()); h != "" {
+	if h, _ := emaOutput(j); h != "" {
 		out["ema_output"] = h
 	}
 	return out
@@ -161,8 +161,10 @@ func writeJobDetail(w io.Writer, j *fedpb.GetJobReply) error {
 		fmt.Fprintf(w, "  committed %d/%d", max(s.GetCommitted(), 0), s.GetRounds())
 	}
 	fmt.Fprintf(w, "\noutput %s\n", dash(s.GetOutput()))
-	if h, r := emaOutput(j.GetRoundsJson()); h != "" {
+	if h, r := emaOutput(j); h != "" && r > 0 {
 		fmt.Fprintf(w, "ema    %s (server EMA after round %d; job:%s#ema)\n", h, r, s.GetJobId())
+	} else if h != "" {
+		fmt.Fprintf(w, "ema    %s (server EMA; job:%s#ema)\n", h, s.GetJobId())
 	}
 	if s.GetError() != "" {
 		fmt.Fprintf(w, "error  %s\n", s.GetError())

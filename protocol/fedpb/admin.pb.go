@@ -180,7 +180,11 @@ type JobSummary struct {
 	Output string `protobuf:"bytes,10,opt,name=output,proto3" json:"output,omitempty"`
 	Error  string `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
 	// sites lists the participating sites (empty: any site).
-	Sites         []string `protobuf:"bytes,12,rep,name=sites,proto3" json:"sites,omitempty"`
+	Sites []string `protobuf:"bytes,12,rep,name=sites,proto3" json:"sites,omitempty"`
+	// ema_output is a train job's second output: the server EMA of its
+	// committed global models (job:<id>#ema); empty when the job keeps none
+	// (strategy.ema_decay = 0) or has not committed round 1.
+	EmaOutput     string `protobuf:"bytes,13,opt,name=ema_output,json=emaOutput,proto3" json:"ema_output,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -297,6 +301,13 @@ func (x *JobSummary) GetSites() []string {
 		return x.Sites
 	}
 	return nil
+}
+
+func (x *JobSummary) GetEmaOutput() string {
+	if x != nil {
+		return x.EmaOutput
+	}
+	return ""
 }
 
 type ListJobsReply struct {
@@ -1029,7 +1040,7 @@ const file_admin_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\")\n" +
 	"\x0eSubmitJobReply\x12\x17\n" +
 	"\ajob_ids\x18\x01 \x03(\tR\x06jobIds\"\x11\n" +
-	"\x0fListJobsRequest\"\xa3\x02\n" +
+	"\x0fListJobsRequest\"\xc2\x02\n" +
 	"\n" +
 	"JobSummary\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x12\n" +
@@ -1044,7 +1055,9 @@ const file_admin_proto_rawDesc = "" +
 	"\x06output\x18\n" +
 	" \x01(\tR\x06output\x12\x14\n" +
 	"\x05error\x18\v \x01(\tR\x05error\x12\x14\n" +
-	"\x05sites\x18\f \x03(\tR\x05sites\"@\n" +
+	"\x05sites\x18\f \x03(\tR\x05sites\x12\x1d\n" +
+	"\n" +
+	"ema_output\x18\r \x01(\tR\temaOutput\"@\n" +
 	"\rListJobsReply\x12/\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x1b.synthfed.fed.v1.JobSummaryR\x04jobs\"&\n" +
 	"\rGetJobRequest\x12\x15\n" +
