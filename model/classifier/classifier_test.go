@@ -359,3 +359,43 @@ func BenchmarkStepDefault(b *testing.B) {
 		}
 	}
 }
+
+// TestScheduleFollowsTheJob: the learning-rate schedule of a round starts
+// at the job's global step, so a late round of a long warm-up moves the
+// weights much farther than the first (the old trainer restarted the
+// warm-up every round, and both moved alike), and a cosine decay that has
+// ended leaves a late round at MinLRRatio of the rate.
+func TestScheduleFollowsTheJob(t *testing.T) {
+	ctx := context.Background()
+	moved := func(adam func(*Config), round int) float64 {
+		cfg := toyConfig()
+		cfg.Train.Adam.WeightDecay = 0
+		adam(&cfg)
+		tr, err := NewTrainer(cfg, toySet(40, 1, 0.1), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := tr.Init(ctx, 3)
+		res, err := tr.Train(ctx, w, model.TrainSpec{LocalSteps: 4, Seed: 2, Round: round})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for _, x := range res.Weights.Tensors() {
+			y, _ := w.Get(x.Name)
+			for k := range x.Data {
+				d := float64(x.Data[k] - y.Data[k])
+				s += d * d
+			}
+		}
+		return math.Sqrt(s)
+	}
+	warm := func(c *Config) { c.Train.Adam.WarmupSteps = 1000 }
+	if first, late := moved(warm, 1), moved(warm, 101); !(late > 20*first) {
+		t.Fatalf("warm-up: round 1 moved %v, round 101 %v", first, late)
+	}
+	decay := func(c *Config) { c.Train.Adam.DecaySteps, c.Train.Adam.MinLRRatio = 40, 0.01 }
+	if first, late := moved(decay, 1), moved(decay, 20); !(first > 20*late) {
+		t.Fatalf("decay: round 1 moved %v, round 20 %v", first, late)
+	}
+}

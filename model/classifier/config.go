@@ -57,6 +57,10 @@ type TrainConfig struct {
 	RealFraction float64 `toml:"real_fraction" json:"real_fraction"`
 	// SyntheticWeight multiplies the loss of synthetic images (1: same as real).
 	SyntheticWeight float64 `toml:"synthetic_weight" json:"synthetic_weight"`
+	// KeepMoments carries a site's AdamW moments from its round r-1 into
+	// round r of a job (false: zero moments every round). Fit, one
+	// continuous run, always keeps them.
+	KeepMoments bool `toml:"keep_moments" json:"keep_moments"`
 }
 
 // Config is the whole classifier configuration, loaded from TOML tables

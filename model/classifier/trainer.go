@@ -12,15 +12,19 @@ import (
 )
 
 // Trainer trains the classifier on a site's images; it implements
-// model.Trainer. The AdamW moments restart every round; the EMA weights
-// carry over between rounds. It is not safe for concurrent use.
+// model.Trainer. The learning-rate schedule follows the job's global step,
+// (spec.Round-1)*steps + s, not restarting each round; the AdamW moments
+// restart every round unless TrainConfig.KeepMoments carries them from the
+// site's previous round; the EMA weights carry over between rounds. It is
+// not safe for concurrent use.
 type Trainer struct {
-	cfg   Config
-	train *model.ImageSet
-	val   *model.ImageSet
-	log   *slog.Logger
-	st    *Stepper
-	steps int64
+	cfg     Config
+	train   *model.ImageSet
+	val     *model.ImageSet
+	log     *slog.Logger
+	st      *Stepper
+	steps   int64
+	moments optim.RoundMoments
 	// evalW is the copy of the weights Evaluate scores, bound to evalP.
 	evalW model.Weights
 	evalP *Predictor
@@ -98,17 +102,21 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 	if err != nil {
 		return model.TrainResult{}, fmt.Errorf("classifier: round %d: %w", spec.Round, err)
 	}
-	st.adam.Reset()
-	st.adam.SetLR(t.cfg.Train.Adam.LR)
-	if spec.LearningRate > 0 {
-		st.adam.SetLR(spec.LearningRate)
-	}
-	st.Reseed(spec.Seed, spec.Round)
-	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	steps := spec.LocalSteps
 	if steps <= 0 {
 		steps = max(spec.LocalEpochs, 1) * ((t.train.Len() + n - 1) / n)
 	}
+	lr := t.cfg.Train.Adam.LR
+	if spec.LearningRate > 0 {
+		lr = spec.LearningRate
+	}
+	var keep *optim.RoundMoments
+	if t.cfg.Train.KeepMoments {
+		keep = &t.moments
+	}
+	optim.StartRound(st.adam, keep, lr, spec.Round, steps)
+	st.Reseed(spec.Seed, spec.Round)
+	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	mix := newMixer(t.train, n, t.cfg.Train.RealFraction, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
 	var sum, last float64
 	for i := range steps {
@@ -119,6 +127,9 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 			return model.TrainResult{}, fmt.Errorf("classifier: round %d step %d: %w", spec.Round, i, err)
 		}
 		sum += last
+	}
+	if keep != nil {
+		keep.End(st.adam, spec.Round)
 	}
 	t.steps += int64(steps)
 	t.log.Debug("classifier local training done", "round", spec.Round, "steps", steps, "loss", sum/float64(steps))

@@ -63,6 +63,9 @@ type TrainConfig struct {
 	EMAWarmup bool `toml:"ema_warmup" json:"ema_warmup"`
 	// EvalImages caps the validation images Evaluate scores (0: all).
 	EvalImages int `toml:"eval_images" json:"eval_images"`
+	// KeepMoments carries a site's AdamW moments from its round r-1 into
+	// round r of a job (false: zero moments every round).
+	KeepMoments bool `toml:"keep_moments" json:"keep_moments"`
 }
 
 // Config is the whole DDPM configuration, loaded from TOML tables [arch],

@@ -11,17 +11,21 @@ import (
 )
 
 // Trainer trains the conditional DDPM on a site's images; it implements
-// model.Trainer. The AdamW moments restart every round (each Train call
-// depends only on its global weights and spec); the EMA weights carry over
-// between rounds, averaging the local iterates, and are what sampling uses.
+// model.Trainer. The learning-rate schedule (warm-up, decay) follows the
+// job's global step, (spec.Round-1)*steps + s for local step s of a round
+// of steps steps, so it does not restart each round. The AdamW moments
+// restart every round unless TrainConfig.KeepMoments carries them from the
+// site's previous round (optim.RoundMoments). The EMA weights carry over
+// between rounds, averaging the local iterates; they stay at the site.
 // A Trainer is not safe for concurrent use.
 type Trainer struct {
-	cfg   Config
-	train *model.ImageSet
-	val   *model.ImageSet
-	log   *slog.Logger
-	st    *Stepper
-	steps int64
+	cfg     Config
+	train   *model.ImageSet
+	val     *model.ImageSet
+	log     *slog.Logger
+	st      *Stepper
+	steps   int64
+	moments optim.RoundMoments
 	// evalW is the copy of the weights Evaluate scores, bound to evalM.
 	evalW model.Weights
 	evalM *Model
@@ -99,17 +103,21 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 	if err != nil {
 		return model.TrainResult{}, fmt.Errorf("ddpm: round %d: %w", spec.Round, err)
 	}
-	st.adam.Reset()
-	st.adam.SetLR(t.cfg.Train.Adam.LR)
-	if spec.LearningRate > 0 {
-		st.adam.SetLR(spec.LearningRate)
-	}
-	st.Reseed(spec.Seed, spec.Round)
-	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	steps := spec.LocalSteps
 	if steps <= 0 {
 		steps = max(spec.LocalEpochs, 1) * ((t.train.Len() + n - 1) / n)
 	}
+	lr := t.cfg.Train.Adam.LR
+	if spec.LearningRate > 0 {
+		lr = spec.LearningRate
+	}
+	var keep *optim.RoundMoments
+	if t.cfg.Train.KeepMoments {
+		keep = &t.moments
+	}
+	optim.StartRound(st.adam, keep, lr, spec.Round, steps)
+	st.Reseed(spec.Seed, spec.Round)
+	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	order := optim.NewBatcher(optim.Range(t.train.Len()), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
 	x := make([]float32, n*t.train.Size*t.train.Size)
 	conds := make([][model.CondDim]float32, n)
@@ -124,6 +132,9 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
 		}
 		sum += last
+	}
+	if keep != nil {
+		keep.End(st.adam, spec.Round)
 	}
 	t.steps += int64(steps)
 	t.log.Debug("ddpm local training done", "round", spec.Round, "steps", steps, "loss", sum/float64(steps))

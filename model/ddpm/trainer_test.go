@@ -369,3 +369,93 @@ func TestHugeArchRefusedCheaply(t *testing.T) {
 		t.Fatalf("width 2^20 accepted: %v", err)
 	}
 }
+
+// distance is the L2 distance between two weight sets of the same specs.
+func distance(a, b model.Weights) float64 {
+	var s float64
+	for _, x := range a.Tensors() {
+		y, _ := b.Get(x.Name)
+		for k := range x.Data {
+			d := float64(x.Data[k] - y.Data[k])
+			s += d * d
+		}
+	}
+	return math.Sqrt(s)
+}
+
+// TestWarmupFollowsTheJob: with a warm-up of 1000 steps, round 101 of 4
+// local steps runs at about lr*0.4 (steps 401-404 of the job), round 1 at
+// lr*0.001-0.004, so round 101 moves the weights about a hundred times as
+// far. When the warm-up restarted every round (the old behaviour) both
+// rounds moved them alike.
+func TestWarmupFollowsTheJob(t *testing.T) {
+	ctx := context.Background()
+	cfg := tinyConfig()
+	cfg.Train.Adam.WarmupSteps = 1000
+	moved := func(round int) float64 {
+		tr, err := NewTrainer(cfg, toySet(12, 8, 5), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := tr.Init(ctx, 1)
+		res, err := tr.Train(ctx, w, model.TrainSpec{LocalSteps: 4, Seed: 3, Round: round})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := tr.st.adam.ScheduleStep(), 4*round; got != want {
+			t.Fatalf("round %d: schedule at step %d, want %d", round, got, want)
+		}
+		return distance(res.Weights, w)
+	}
+	first, late := moved(1), moved(101)
+	if !(late > 20*first) {
+		t.Fatalf("round 1 moved %v, round 101 %v: the warm-up restarts every round", first, late)
+	}
+}
+
+// TestKeepMomentsIsReproducible: with KeepMoments a retried round gives
+// the first attempt's weights, two sites with the same history agree bit
+// for bit, and a site that skipped the previous round starts from zero
+// moments (as without KeepMoments).
+func TestKeepMomentsIsReproducible(t *testing.T) {
+	ctx := context.Background()
+	cfg := tinyConfig()
+	cfg.Train.KeepMoments = true
+	newTr := func(c Config) *Trainer {
+		tr, err := NewTrainer(c, toySet(12, 8, 5), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	spec := func(r int) model.TrainSpec { return model.TrainSpec{LocalSteps: 3, Seed: int64(10 + r), Round: r} }
+	history := func(tr *Trainer) (model.Weights, model.Weights) {
+		w, _ := tr.Init(ctx, 1)
+		r1, err := tr.Train(ctx, w, spec(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := tr.Train(ctx, r1.Weights, spec(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r1.Weights, r2.Weights
+	}
+	a := newTr(cfg)
+	g1, a2 := history(a)
+	retry, err := a.Train(ctx, g1, spec(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b2 := history(newTr(cfg))
+	if a2.Hash() != retry.Weights.Hash() || a2.Hash() != b2.Hash() {
+		t.Fatal("kept moments: a retry or a second site with the same rounds differs")
+	}
+	skipped, _ := newTr(cfg).Train(ctx, g1, spec(2))
+	plain := cfg
+	plain.Train.KeepMoments = false
+	fresh, _ := newTr(plain).Train(ctx, g1, spec(2))
+	if skipped.Weights.Hash() != fresh.Weights.Hash() || skipped.Weights.Hash() == a2.Hash() {
+		t.Fatal("a site without round 1 must start round 2 from zero moments, and kept moments must matter")
+	}
+}

@@ -32,8 +32,14 @@ type AdamConfig struct {
 	// ClipNorm clips the global gradient norm before the step (0: off).
 	ClipNorm float64 `toml:"clip_norm" json:"clip_norm"`
 	// WarmupSteps ramps the learning rate linearly from 0 over this many
-	// steps (0: no warm-up).
+	// steps of the job (0: no warm-up).
 	WarmupSteps int `toml:"warmup_steps" json:"warmup_steps"`
+	// DecaySteps, when greater than WarmupSteps, decays the learning rate
+	// after the warm-up along a half-cosine to MinLRRatio*LR, reached at
+	// this step of the job (0: constant after the warm-up). See LRAt.
+	DecaySteps int `toml:"decay_steps" json:"decay_steps"`
+	// MinLRRatio is the decay's final learning rate as a share of LR.
+	MinLRRatio float64 `toml:"min_lr_ratio" json:"min_lr_ratio"`
 }
 
 // DefaultAdamConfig returns PyTorch's Adam defaults with lr 1e-3 and
@@ -66,16 +72,28 @@ func (c AdamConfig) Validate() error {
 	if c.WarmupSteps < 0 {
 		p.Addf("adam.warmup_steps %d: want >= 0", c.WarmupSteps)
 	}
+	if c.DecaySteps < 0 {
+		p.Addf("adam.decay_steps %d: want >= 0", c.DecaySteps)
+	}
+	if !(c.MinLRRatio >= 0 && c.MinLRRatio <= 1) {
+		p.Addf("adam.min_lr_ratio %v: want in [0,1]", c.MinLRRatio)
+	}
 	return p.Err()
 }
 
 // Adam is AdamW over a fixed list of parameters. Its arithmetic is
 // sequential float64 per element, so the same inputs give bit-identical
 // results on every run.
+//
+// Two counts drive a step: the moments' step count (their bias correction,
+// restarted by Reset) and the schedule step, the job-wide index of the step
+// that the learning-rate schedule (AdamConfig.LRAt) follows, which a
+// federated trainer sets at the start of each round (SetScheduleStep).
 type Adam struct {
-	cfg  AdamConfig
-	m, v [][]float32
-	step int
+	cfg   AdamConfig
+	m, v  [][]float32
+	step  int
+	sched int
 }
 
 // NewAdam returns an optimiser with zero moments.
@@ -92,10 +110,54 @@ func (a *Adam) Steps() int { return a.step }
 // SetLR changes the base learning rate.
 func (a *Adam) SetLR(lr float64) { a.cfg.LR = lr }
 
-// Reset zeroes the moments and the step count, as at the start of a
-// federated round.
+// Reset zeroes the moments, their step count and the schedule step, as at
+// the start of a federated round; a trainer then places the schedule with
+// SetScheduleStep.
 func (a *Adam) Reset() {
-	a.m, a.v, a.step = nil, nil, 0
+	a.m, a.v, a.step, a.sched = nil, nil, 0, 0
+}
+
+// SetScheduleStep sets the number of steps the job has taken before the
+// next one, so that the next step's learning rate is cfg.LRAt(done+1).
+func (a *Adam) SetScheduleStep(done int) { a.sched = max(done, 0) }
+
+// ScheduleStep returns the job-wide index of the last step taken.
+func (a *Adam) ScheduleStep() int { return a.sched }
+
+// LR returns the learning rate the next step will use.
+func (a *Adam) LR() float64 { return a.cfg.LRAt(a.sched + 1) }
+
+// Moments is a copy of Adam's moments and the step count behind them
+// (their bias correction), which a trainer may carry from one round to the
+// next.
+type Moments struct {
+	M, V  [][]float32
+	Steps int
+}
+
+// Moments returns a copy of the current moments (empty before any step).
+func (a *Adam) Moments() Moments {
+	return Moments{M: clone2(a.m), V: clone2(a.v), Steps: a.step}
+}
+
+// SetMoments replaces the moments by a copy of m (empty m: zero moments).
+// Step checks their sizes against the parameters.
+func (a *Adam) SetMoments(m Moments) {
+	a.m, a.v, a.step = clone2(m.M), clone2(m.V), m.Steps
+	if a.m == nil || a.v == nil {
+		a.m, a.v, a.step = nil, nil, 0
+	}
+}
+
+func clone2(x [][]float32) [][]float32 {
+	if x == nil {
+		return nil
+	}
+	out := make([][]float32, len(x))
+	for i, v := range x {
+		out[i] = append([]float32(nil), v...)
+	}
+	return out
 }
 
 // Step clips the gradients (when configured), then applies one AdamW update
@@ -110,11 +172,11 @@ func (a *Adam) Step(params []Param) (float64, error) {
 			a.v[i] = make([]float32, len(p.Value))
 		}
 	}
-	if len(params) != len(a.m) {
+	if len(params) != len(a.m) || len(a.v) != len(a.m) {
 		return 0, fmt.Errorf("adam: %d parameters, optimiser holds %d", len(params), len(a.m))
 	}
 	for i, p := range params {
-		if len(p.Value) != len(a.m[i]) || len(p.Grad) != len(p.Value) {
+		if len(p.Value) != len(a.m[i]) || len(a.v[i]) != len(a.m[i]) || len(p.Grad) != len(p.Value) {
 			return 0, fmt.Errorf("adam: parameter %q: %d values, %d grads, want %d", p.Name, len(p.Value), len(p.Grad), len(a.m[i]))
 		}
 	}
@@ -127,10 +189,8 @@ func (a *Adam) Step(params []Param) (float64, error) {
 		scale = a.cfg.ClipNorm / norm
 	}
 	a.step++
-	lr := a.cfg.LR
-	if a.cfg.WarmupSteps > 0 && a.step < a.cfg.WarmupSteps {
-		lr *= float64(a.step) / float64(a.cfg.WarmupSteps)
-	}
+	a.sched++
+	lr := a.cfg.LRAt(a.sched)
 	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
 	c1 := 1 - math.Pow(b1, float64(a.step))
 	c2 := 1 - math.Pow(b2, float64(a.step))

@@ -174,3 +174,126 @@ func TestBatcherCoversEachPass(t *testing.T) {
 		}
 	}
 }
+
+func TestLRAt(t *testing.T) {
+	base := AdamConfig{LR: 1, WarmupSteps: 10}
+	cos := base
+	cos.DecaySteps, cos.MinLRRatio = 110, 0.1
+	cases := []struct {
+		name string
+		cfg  AdamConfig
+		step int
+		want float64
+	}{
+		{"warm-up first step", base, 1, 0.1},
+		{"warm-up middle", base, 5, 0.5},
+		{"warm-up done", base, 10, 1},
+		{"constant after", base, 1000, 1},
+		{"step 0 is step 1", base, 0, 0.1},
+		{"no warm-up", AdamConfig{LR: 0.5}, 1, 0.5},
+		{"cosine start", cos, 10, 1},
+		{"cosine middle", cos, 60, 0.1 + 0.9*0.5},
+		{"cosine quarter", cos, 35, 0.1 + 0.9*0.5*(1+math.Cos(math.Pi/4))},
+		{"cosine end", cos, 110, 0.1},
+		{"held after the end", cos, 500, 0.1},
+		{"decay not after warm-up: constant", AdamConfig{LR: 1, WarmupSteps: 10, DecaySteps: 5}, 50, 1},
+	}
+	for _, tc := range cases {
+		if got := tc.cfg.LRAt(tc.step); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: LRAt(%d) = %v, want %v", tc.name, tc.step, got, tc.want)
+		}
+	}
+	if RoundStart(1, 40) != 0 || RoundStart(3, 40) != 80 || RoundStart(0, 40) != 0 {
+		t.Fatal("RoundStart")
+	}
+}
+
+// TestScheduleFollowsTheJobAcrossRounds: a job run as rounds (Reset,
+// SetScheduleStep at the round's start) takes its steps at the learning
+// rates of one continuous run, so a warm-up longer than a round still
+// reaches the full rate. Before the fix the warm-up restarted every round.
+func TestScheduleFollowsTheJobAcrossRounds(t *testing.T) {
+	cfg := AdamConfig{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 100, DecaySteps: 300, MinLRRatio: 0.1}
+	a, err := NewAdam(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, steps = 10, 30
+	p := []Param{{Name: "w", Value: []float32{0}, Grad: []float32{1}}}
+	for r := 1; r <= rounds; r++ {
+		StartRound(a, nil, cfg.LR, r, steps)
+		for s := 1; s <= steps; s++ {
+			want := cfg.LRAt((r-1)*steps + s)
+			if got := a.LR(); got != want {
+				t.Fatalf("round %d step %d: lr %v, want the job's %v", r, s, got, want)
+			}
+			before := p[0].Value[0]
+			if _, err := a.Step(p); err != nil {
+				t.Fatal(err)
+			}
+			// With a constant gradient every Adam step moves by lr (up to eps).
+			if moved := float64(before - p[0].Value[0]); math.Abs(moved-want) > 1e-6 {
+				t.Fatalf("round %d step %d moved %v, want lr %v", r, s, moved, want)
+			}
+		}
+	}
+	if a.ScheduleStep() != rounds*steps {
+		t.Fatalf("schedule step %d", a.ScheduleStep())
+	}
+}
+
+func TestRoundMoments(t *testing.T) {
+	cfg := AdamConfig{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	grads := []float32{0.5, -1, 2, 0.25}
+	// run takes one round of steps from w with the given moments policy.
+	run := func(a *Adam, keep *RoundMoments, w float32, round int) float32 {
+		StartRound(a, keep, cfg.LR, round, len(grads))
+		p := []Param{{Name: "w", Value: []float32{w}, Grad: []float32{0}}}
+		for _, g := range grads {
+			p[0].Grad[0] = g
+			if _, err := a.Step(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if keep != nil {
+			keep.End(a, round)
+		}
+		return p[0].Value[0]
+	}
+	a, _ := NewAdam(cfg)
+	var keep RoundMoments
+	w1 := run(a, &keep, 1, 1)
+	m1 := a.Moments()
+	w2 := run(a, &keep, w1, 2)
+	// A retry of round 2 starts from the same moments: the same result.
+	if again := run(a, &keep, w1, 2); again != w2 {
+		t.Fatalf("retried round 2: %v, first attempt %v", again, w2)
+	}
+	// The same rounds with zero moments each round differ.
+	fresh, _ := NewAdam(cfg)
+	if w := run(fresh, nil, w1, 2); w == w2 {
+		t.Fatal("kept moments made no difference")
+	}
+	// One continuous run of both rounds' gradients equals the kept moments.
+	c, _ := NewAdam(cfg)
+	p := []Param{{Name: "w", Value: []float32{1}, Grad: []float32{0}}}
+	for range 2 {
+		for _, g := range grads {
+			p[0].Grad[0] = g
+			if _, err := c.Step(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if p[0].Value[0] != w2 {
+		t.Fatalf("continuous %v, kept moments %v", p[0].Value[0], w2)
+	}
+	// A site that skipped a round starts from zero moments.
+	b, _ := NewAdam(cfg)
+	if keep.Begin(b, 4) || b.Moments().M != nil {
+		t.Fatal("round 4 restored moments saved after round 2")
+	}
+	if m1.Steps != len(grads) || len(m1.M) != 1 {
+		t.Fatalf("moments %+v", m1)
+	}
+}
