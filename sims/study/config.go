@@ -82,8 +82,11 @@ type ConsortiumConfig struct {
 	Transport string `toml:"transport" json:"transport"`
 	// TLS provisions a CA and kits and runs every connection over mTLS.
 	TLS bool `toml:"tls" json:"tls"`
-	// SecureAggregation masks every update (crypto/secagg); it needs the
-	// secure-aggregation wiring of coordinator and site agents.
+	// SecureAggregation runs the federated jobs' rounds under secure
+	// aggregation (crypto/secagg): the coordinator learns only the sum of
+	// the sites' updates. It needs TLS (the sites' identities sign their
+	// key shares). Site-only jobs never use it: one site has nothing to
+	// hide its update among.
 	SecureAggregation bool `toml:"secure_aggregation" json:"secure_aggregation"`
 	// HeartbeatInterval and HeartbeatTimeout tune liveness.
 	HeartbeatInterval config.Duration `toml:"heartbeat_interval" json:"heartbeat_interval"`
@@ -208,7 +211,7 @@ func baseConfig() Config {
 		Sites: 3,
 		Seeds: Seeds{Data: 1, Split: 2, Job: 3, Sample: 4, Classifier: []int64{5}, Bootstrap: 6},
 		Data:  DataConfig{ImagesPerSite: 600, Size: 32, Supersample: 2, TestFraction: 0.4, ValFraction: 0.15},
-		Consortium: ConsortiumConfig{Transport: "tcp", TLS: true, HeartbeatInterval: config.Duration(500e6),
+		Consortium: ConsortiumConfig{Transport: "tcp", TLS: true, SecureAggregation: true, HeartbeatInterval: config.Duration(500e6),
 			HeartbeatTimeout: config.Duration(30e9), RoundDeadline: config.Duration(600e9)},
 		DDPM:        DDPMConfig{Config: dc, Rounds: 10, LocalSteps: 20, RoundEMA: 0.5},
 		Classifier:  ClassifierConfig{Config: cc, FedAvgRounds: 5, FedAvgLocalSteps: 40},
@@ -279,6 +282,9 @@ func (k ConsortiumConfig) validate(p *config.Problems) {
 	if k.HeartbeatInterval <= 0 || k.HeartbeatTimeout <= k.HeartbeatInterval || k.RoundDeadline <= 0 {
 		p.Addf("consortium: heartbeat_interval %v > 0, heartbeat_timeout %v > interval, round_deadline %v > 0 required",
 			k.HeartbeatInterval.D(), k.HeartbeatTimeout.D(), k.RoundDeadline.D())
+	}
+	if k.SecureAggregation && !k.TLS {
+		p.Addf("consortium.secure_aggregation = true needs consortium.tls = true (the sites sign their key shares with their certificates)")
 	}
 }
 

@@ -56,13 +56,34 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c.Experiments.Levels = []int{100, 50}
 	c.Experiments.FederationLevel = 700
 	c.Data.Size = 24
+	c.Consortium.TLS = false
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"sites = 1", "ascending", "must start with 0", "federation_level = 700", "image_size"} {
+	for _, want := range []string{"sites = 1", "ascending", "must start with 0", "federation_level = 700", "image_size", "secure_aggregation = true needs consortium.tls"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestFederatedJobsFollowSecureAggregation checks that the consortium's
+// secure_aggregation switch reaches the federated train jobs (and the
+// default profile runs them securely).
+func TestFederatedJobsFollowSecureAggregation(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		c := DefaultConfig()
+		if !c.Consortium.SecureAggregation || !c.Consortium.TLS {
+			t.Fatalf("quick profile: tls %v, secure aggregation %v", c.Consortium.TLS, c.Consortium.SecureAggregation)
+		}
+		c.Consortium.SecureAggregation = on
+		job, err := trainJob(c, JobDDPM, ModelDDPM, []string{"a", "b"}, 2, 3, 4, c.DDPM.Config, 0.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.SecureAggregation == nil || *job.SecureAggregation != on {
+			t.Errorf("secure_aggregation %v: job has %v", on, job.SecureAggregation)
 		}
 	}
 }

@@ -43,10 +43,12 @@ func modelConfig(v any) (map[string]any, error) {
 }
 
 // trainJob is a train job of model mdl on every site with cfg's schedule
-// and a server EMA of decay ema.
+// and a server EMA of decay ema, securely aggregated as
+// consortium.secure_aggregation says.
 func trainJob(cfg Config, id, mdl string, sites []string, rounds, steps, batch int, mc any, ema float64) (coordinator.JobSpec, error) {
 	job := baseJob(cfg, id, mdl, sites)
-	job.Rounds = rounds
+	secure := cfg.Consortium.SecureAggregation
+	job.Rounds, job.SecureAggregation = rounds, &secure
 	job.Train = coordinator.TrainSpec{LocalSteps: steps, BatchSize: batch}
 	job.Strategy.EMADecay = ema
 	var err error
