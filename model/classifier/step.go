@@ -2,7 +2,6 @@ package classifier
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
@@ -27,11 +26,8 @@ type Stepper struct {
 	x        []float32
 	tgt      []float32
 	mask     []float32
-	adam     *optim.Adam
-	ema      *optim.EMA
+	upd      graph.Updater
 	rng      *rand.Rand
-	prox     model.Weights
-	proxMu   float64
 }
 
 // NewStepper compiles the training graph for cfg.Train.BatchSize, training
@@ -70,7 +66,7 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 		cfg: cfg, w: w, u: u, prog: prog, loss: loss, tgtNode: tgt, maskNode: mask,
 		x:   make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize),
 		tgt: make([]float32, n*model.NumLabels), mask: make([]float32, n*model.NumLabels),
-		adam: adam, ema: ema, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)),
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)),
 	}, nil
 }
 
@@ -82,10 +78,7 @@ func (s *Stepper) Reseed(seed int64, round int) {
 // SetProx sets FedProx's proximal term mu/2*||w - global||^2; tensors for
 // which skip returns true (local-only layers) get no term.
 func (s *Stepper) SetProx(global model.Weights, mu float64, skip func(string) bool) {
-	s.prox, s.proxMu = global, mu
-	if skip != nil && mu > 0 {
-		s.prox = global.Filter(func(n string) bool { return !skip(n) })
-	}
+	s.upd.SetProx(global, mu, skip)
 }
 
 // Step takes one optimiser step on the images idx of set (exactly
@@ -132,36 +125,14 @@ func (s *Stepper) run() (float64, error) {
 			return 0, err
 		}
 	}
-	if err := s.prog.Run(); err != nil {
-		return 0, fmt.Errorf("classifier: train step: %w", err)
-	}
-	loss := float64(s.loss.Scalar())
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		_ = s.prog.ZeroGrad()
-		return loss, fmt.Errorf("classifier: step %d: loss %v: %w", s.adam.Steps()+1, loss, model.ErrNonFinite)
-	}
-	params, err := s.prog.Params()
-	if err != nil {
-		return 0, err
-	}
-	if _, err := optim.AddProximal(params, s.prox, s.proxMu); err != nil {
-		return 0, err
-	}
-	if _, err := s.adam.Step(params); err != nil {
-		_ = s.prog.ZeroGrad()
-		return loss, err
-	}
-	if err := s.ema.Update(params); err != nil {
-		return loss, err
-	}
-	return loss, s.prog.ZeroGrad()
+	return s.upd.Step("classifier", s.prog, s.loss)
 }
 
 // Weights returns the live weights being trained (shared, not copied).
 func (s *Stepper) Weights() model.Weights { return s.w }
 
 // EMA returns the EMA state.
-func (s *Stepper) EMA() *optim.EMA { return s.ema }
+func (s *Stepper) EMA() *optim.EMA { return s.upd.EMA }
 
 // Load copies src's values into the live weights (same specs required).
 func (s *Stepper) Load(src model.Weights) error {

@@ -2,7 +2,6 @@ package ddpm
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
@@ -27,13 +26,8 @@ type Stepper struct {
 	in     *netInputs
 	tgt    []float32
 	eps    []float32
-	adam   *optim.Adam
-	ema    *optim.EMA
+	upd    graph.Updater
 	rng    *rand.Rand
-	// Prox, when ProxMu > 0, is the global model of FedProx's proximal term.
-	prox     model.Weights
-	proxMu   float64
-	proxSkip func(string) bool
 }
 
 // NewStepper compiles the training graph for cfg.Train.BatchSize, training
@@ -76,7 +70,7 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 	return &Stepper{
 		cfg: cfg, sched: sched, w: w, u: u, prog: prog, loss: loss, target: target,
 		in: newNetInputs(a, n), tgt: make([]float32, px), eps: make([]float32, px),
-		adam: adam, ema: ema, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)),
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)),
 	}, nil
 }
 
@@ -88,10 +82,7 @@ func (s *Stepper) Reseed(seed int64, round int) {
 // SetProx sets FedProx's proximal term mu/2*||w - global||^2; tensors for
 // which skip returns true (local-only layers) get no term. mu = 0 disables it.
 func (s *Stepper) SetProx(global model.Weights, mu float64, skip func(string) bool) {
-	s.prox, s.proxMu, s.proxSkip = global, mu, skip
-	if skip != nil && mu > 0 {
-		s.prox = global.Filter(func(n string) bool { return !skip(n) })
-	}
+	s.upd.SetProx(global, mu, skip)
 }
 
 // Step takes one optimiser step on a batch of exactly BatchSize images x
@@ -120,39 +111,17 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 	if err := graph.Let(s.target, s.tgt); err != nil {
 		return 0, err
 	}
-	if err := s.prog.Run(); err != nil {
-		return 0, fmt.Errorf("ddpm: train step: %w", err)
-	}
-	loss := float64(s.loss.Scalar())
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		_ = s.prog.ZeroGrad()
-		return loss, fmt.Errorf("ddpm: step %d: loss %v: %w", s.adam.Steps()+1, loss, model.ErrNonFinite)
-	}
-	params, err := s.prog.Params()
-	if err != nil {
-		return 0, err
-	}
-	if _, err := optim.AddProximal(params, s.prox, s.proxMu); err != nil {
-		return 0, err
-	}
-	if _, err := s.adam.Step(params); err != nil {
-		_ = s.prog.ZeroGrad()
-		return loss, err
-	}
-	if err := s.ema.Update(params); err != nil {
-		return loss, err
-	}
-	return loss, s.prog.ZeroGrad()
+	return s.upd.Step("ddpm", s.prog, s.loss)
 }
 
 // Weights returns the live weights being trained (shared, not copied).
 func (s *Stepper) Weights() model.Weights { return s.w }
 
 // EMA returns the EMA state.
-func (s *Stepper) EMA() *optim.EMA { return s.ema }
+func (s *Stepper) EMA() *optim.EMA { return s.upd.EMA }
 
 // Optimizer returns the AdamW state.
-func (s *Stepper) Optimizer() *optim.Adam { return s.adam }
+func (s *Stepper) Optimizer() *optim.Adam { return s.upd.Adam }
 
 // Load copies src's values into the live weights (same specs required),
 // for example the global model at the start of a round.

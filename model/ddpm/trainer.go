@@ -81,7 +81,7 @@ func (t *Trainer) stepper(global model.Weights, n int, seed int64) (*Stepper, er
 			return nil, err
 		}
 		if t.st != nil {
-			st.ema = t.st.ema
+			st.upd.EMA = t.st.upd.EMA
 		}
 		t.st = st
 	}
@@ -95,54 +95,35 @@ func (t *Trainer) stepper(global model.Weights, n int, seed int64) (*Stepper, er
 // one pass when both are 0) from global and returns the trained weights.
 // It checks ctx between steps.
 func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
-	n := t.cfg.Train.BatchSize
-	if spec.BatchSize > 0 {
-		n = spec.BatchSize
-	}
-	st, err := t.stepper(global, n, spec.Seed)
+	r := optim.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.train.Len())
+	st, err := t.stepper(global, r.Batch, spec.Seed)
 	if err != nil {
 		return model.TrainResult{}, fmt.Errorf("ddpm: round %d: %w", spec.Round, err)
-	}
-	steps := spec.LocalSteps
-	if steps <= 0 {
-		steps = max(spec.LocalEpochs, 1) * ((t.train.Len() + n - 1) / n)
-	}
-	lr := t.cfg.Train.Adam.LR
-	if spec.LearningRate > 0 {
-		lr = spec.LearningRate
 	}
 	var keep *optim.RoundMoments
 	if t.cfg.Train.KeepMoments {
 		keep = &t.moments
 	}
-	optim.StartRound(st.adam, keep, lr, spec.Round, steps)
+	r.Start(st.upd.Adam, keep)
 	st.Reseed(spec.Seed, spec.Round)
 	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
+	n := r.Batch
 	order := optim.NewBatcher(optim.Range(t.train.Len()), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
 	x := make([]float32, n*t.train.Size*t.train.Size)
 	conds := make([][model.CondDim]float32, n)
-	var sum, last float64
-	for i := range steps {
-		if err := ctx.Err(); err != nil {
-			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
-		}
-		idx := order.Next()
-		gather(t.train, idx, x, conds)
-		if last, err = st.Step(x, conds); err != nil {
-			return model.TrainResult{}, fmt.Errorf("ddpm: round %d step %d: %w", spec.Round, i, err)
-		}
-		sum += last
+	mean, last, err := r.Run(ctx, "ddpm", func(int) (float64, error) {
+		gather(t.train, order.Next(), x, conds)
+		return st.Step(x, conds)
+	})
+	if err != nil {
+		return model.TrainResult{}, err
 	}
 	if keep != nil {
-		keep.End(st.adam, spec.Round)
+		keep.End(st.upd.Adam, spec.Round)
 	}
-	t.steps += int64(steps)
-	t.log.Debug("ddpm local training done", "round", spec.Round, "steps", steps, "loss", sum/float64(steps))
-	return model.TrainResult{
-		Weights:    st.w.Clone(),
-		NumSamples: t.train.Len(),
-		Metrics:    map[string]float64{"loss": sum / float64(steps), "last_loss": last, "steps": float64(steps)},
-	}, nil
+	t.steps += int64(r.Steps)
+	t.log.Debug("ddpm local training done", "round", spec.Round, "steps", r.Steps, "loss", mean)
+	return r.Result(st.w, t.train.Len(), mean, last), nil
 }
 
 // EMA returns a copy of the EMA weights (nil weights before any training).
@@ -150,7 +131,7 @@ func (t *Trainer) EMA() model.Weights {
 	if t.st == nil {
 		return model.Weights{}
 	}
-	return t.st.ema.Weights()
+	return t.st.upd.EMA.Weights()
 }
 
 // Checkpoint returns the last trained weights and the EMA as a checkpoint.
@@ -160,8 +141,8 @@ func (t *Trainer) Checkpoint() (model.Checkpoint, error) {
 	}
 	return model.Checkpoint{
 		Arch: ArchName, Config: t.cfg.Arch.ArchJSON(), Step: t.steps,
-		Weights: t.st.w.Clone(), EMA: t.st.ema.Weights(),
-		EMADecay: t.st.ema.Decay, EMASteps: t.st.ema.Updates,
+		Weights: t.st.w.Clone(), EMA: t.st.upd.EMA.Weights(),
+		EMADecay: t.st.upd.EMA.Decay, EMASteps: t.st.upd.EMA.Updates,
 	}, nil
 }
 

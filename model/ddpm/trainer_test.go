@@ -402,7 +402,7 @@ func TestWarmupFollowsTheJob(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := tr.st.adam.ScheduleStep(), 4*round; got != want {
+		if got, want := tr.st.upd.Adam.ScheduleStep(), 4*round; got != want {
 			t.Fatalf("round %d: schedule at step %d, want %d", round, got, want)
 		}
 		return distance(res.Weights, w)
