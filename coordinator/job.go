@@ -9,8 +9,9 @@ import (
 	"github.com/synthfed/synthfed/protocol"
 )
 
-// JobKind is what a job does. Only train exists now; sample and evaluate
-// jobs come later and reuse the same rounds, tasks and uploads.
+// JobKind is what a job does: train (federated rounds, here), sample and
+// evaluate (jobspec.go; docs/jobs.md). All reuse the same tasks and
+// uploads.
 type JobKind string
 
 // Job kinds.

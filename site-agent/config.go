@@ -1,7 +1,6 @@
 package siteagent
 
 import (
-	"fmt"
 	"net"
 	"time"
 
@@ -10,24 +9,9 @@ import (
 	"github.com/synthfed/synthfed/protocol"
 )
 
-// Duration is a time.Duration that TOML reads as a Go duration string.
-type Duration time.Duration
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// UnmarshalText parses a Go duration string such as "1m30s".
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText formats d as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+// Duration is a time.Duration that TOML reads and writes as a Go duration
+// string such as "1m30s" (the project's one config.Duration).
+type Duration = config.Duration
 
 // Config is a site agent's configuration.
 type Config struct {

@@ -4,5 +4,26 @@
 // a model.Trainer (download the global model in chunks, train locally,
 // upload the update in chunks), and reconnects with backoff whenever the
 // coordinator goes away. Layers matching a job's local-only patterns (FedBN)
-// stay at the site between rounds and are never uploaded.
+// stay at the site between rounds and are never uploaded. Only weight
+// updates (masked under secure aggregation) and aggregate metrics leave the
+// site: never images, labels or per-image outputs.
+//
+// # Where things are
+//
+//   - agent.go, client*.go, backoff.go: the connection loop, join,
+//     heartbeats, task stream and reconnection;
+//   - executor.go, trainers.go: running a task through the Trainer built
+//     from the job's model configuration;
+//   - task_sample.go, synthetic.go: sample jobs, which write synthetic sets
+//     into the site's own folder; task_evaluate.go: evaluate jobs, which
+//     score at the site and return aggregates only;
+//   - data.go: the site's [data] section, loaded and split by patient;
+//   - secagg*.go, privacy.go: the site's side of secure aggregation, its
+//     differential-privacy noise and its own privacy budget and policy;
+//   - check.go: site-agent --check (config, certificates, coordinator,
+//     data, synthetic folder) without joining;
+//   - failures.go: task failures with the stage they happened in;
+//   - gossip.go, tls.go, monitor.go, metrics.go: memberlist, mTLS from a
+//     startup kit, /metrics and /healthz, the gRPC health service;
+//   - config.go: the TOML configuration.
 package siteagent
