@@ -147,7 +147,7 @@ func (r *renderer) quality() (Section, error) {
 			num(q.FidelityAUROC, "%.3f"), num(q.FidelityAccuracy, "%.3f"), num(q.DiversityWithin, "%.3f"), num(q.DiversityRatio, "%.3f")})
 	}
 	return Section{ID: "quality", Title: "Synthetic-image quality", Blocks: []Block{
-		{Para: "Fréchet distance, k-NN precision/recall and diversity on the real-trained classifier's penultimate features; fidelity is that classifier's macro AUROC and accuracy on synthetic images against the labels they were conditioned on. Diversity ratio: mean distance within a condition over the mean distance in the whole set."},
+		{Para: "Fréchet distance, k-NN precision/recall and diversity on the real-trained classifier's penultimate features, each generator against the real training images it learned from (a site-only generator: its own site's; a federated one: all sites' pooled), so generators that learned from different sets are not directly comparable; fidelity is that classifier's macro AUROC and accuracy on synthetic images against the labels they were conditioned on. Diversity ratio: mean distance within a condition over the mean distance in the whole set."},
 		{Table: t},
 	}}, nil
 }
