@@ -314,16 +314,16 @@ func newJobListCmd(f *adminFlags) *cobra.Command {
 
 // jobJSON is a job summary for --json output.
 type jobJSON struct {
-	ID        string   `json:"id"`
-	Kind      string   `json:"kind"`
-	Model     string   `json:"model,omitempty"`
-	State     string   `json:"state"`
-	Committed int64    `json:"committed"`
-	Rounds    int64    `json:"rounds"`
-	Round     int64    `json:"round"`
-	Attempt   int32    `json:"attempt"`
-	Phase     string   `json:"phase,omitempty"`
-	Output    string   `json:"output,omitempty"`
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	Model     string `json:"model,omitempty"`
+	State     string `json:"state"`
+	Committed int64  `json:"committed"`
+	Rounds    int64  `json:"rounds"`
+	Round     int64  `json:"round"`
+	Attempt   int32  `json:"attempt"`
+	Phase     string `json:"phase,omitempty"`
+	Output    string `json:"output,omitempty"`
 	// EMAOutput is a train job's server EMA (job:<id>#ema), when it keeps one.
 	EMAOutput string   `json:"ema_output,omitempty"`
 	Error     string   `json:"error,omitempty"`
