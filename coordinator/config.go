@@ -116,31 +116,40 @@ func DefaultConfig() Config {
 // LoadConfig reads path strictly over the defaults; job tables get the
 // defaults of DefaultJobSpec for every key they leave out.
 func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return DefaultConfig(), fmt.Errorf("config %s: %w", path, err)
+	}
+	return DecodeConfig(data, path)
+}
+
+// DecodeConfig decodes a coordinator configuration file's contents (name
+// labels errors) as LoadConfig does; it does not validate.
+func DecodeConfig(data []byte, name string) (Config, error) {
 	cfg := DefaultConfig()
-	if err := config.LoadFile(path, &cfg); err != nil {
+	if err := config.Decode(data, name, &cfg); err != nil {
 		return cfg, err
 	}
-	return cfg, applyJobDefaults(path, &cfg)
+	return cfg, applyJobDefaults(data, name, &cfg)
 }
 
 // applyJobDefaults re-reads each [[jobs]] table over DefaultJobSpec, since a
 // TOML array of tables decodes into zero values. The strict first pass has
 // already reported unknown keys and bad types with their lines.
-func applyJobDefaults(path string, cfg *Config) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
+func applyJobDefaults(data []byte, path string, cfg *Config) error {
 	var raw struct {
 		Jobs []map[string]any `toml:"jobs"`
 	}
 	if err := toml.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("%s: %w: %w", path, err, config.ErrInvalid)
 	}
+	if len(raw.Jobs) != len(cfg.Jobs) {
+		return fmt.Errorf("%s: %d [[jobs]] tables read as %d: %w", path, len(raw.Jobs), len(cfg.Jobs), config.ErrInvalid)
+	}
 	for i, m := range raw.Jobs {
 		b, err := toml.Marshal(m)
 		if err != nil {
-			return fmt.Errorf("%s: jobs[%d]: %w", path, i, err)
+			return fmt.Errorf("%s: jobs[%d]: %w: %w", path, i, err, config.ErrInvalid)
 		}
 		js := DefaultJobSpec()
 		if err := config.Decode(b, fmt.Sprintf("%s jobs[%d]", path, i), &js); err != nil {

@@ -81,11 +81,17 @@ func (c Config) Validate() error {
 // change what differs, e.g. the noise of "community"), else from
 // DefaultProfile.
 func LoadConfig(path string) (Config, error) {
-	c := DefaultConfig()
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("phantom config: %w", err)
+		return DefaultConfig(), fmt.Errorf("phantom config: %w", err)
 	}
+	return DecodeConfig(data, path)
+}
+
+// DecodeConfig decodes and validates a phantom configuration file's
+// contents as LoadConfig does; path labels errors.
+func DecodeConfig(data []byte, path string) (Config, error) {
+	c := DefaultConfig()
 	// Pass 1: strict decoding of everything, for file:line errors.
 	var strict Config
 	if err := config.Decode(data, path, &strict); err != nil {
