@@ -134,6 +134,9 @@ func (s *Stepper) Weights() model.Weights { return s.w }
 // EMA returns the EMA state.
 func (s *Stepper) EMA() *optim.EMA { return s.upd.EMA }
 
+// Updater returns the update rule and its state (AdamW, EMA, proximal term).
+func (s *Stepper) Updater() *graph.Updater { return &s.upd }
+
 // Load copies src's values into the live weights (same specs required).
 func (s *Stepper) Load(src model.Weights) error {
 	return optim.CopyValues(s.w, src)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/localtrain"
 	"github.com/synthfed/synthfed/model/optim"
 )
 
@@ -18,13 +19,11 @@ import (
 // site's previous round; the EMA weights carry over between rounds. It is
 // not safe for concurrent use.
 type Trainer struct {
-	cfg     Config
-	train   *model.ImageSet
-	val     *model.ImageSet
-	log     *slog.Logger
-	st      *Stepper
-	steps   int64
-	moments optim.RoundMoments
+	cfg    Config
+	train  *model.ImageSet
+	val    *model.ImageSet
+	log    *slog.Logger
+	rounds *localtrain.Rounds[*Stepper]
 	// evalW is the copy of the weights Evaluate scores, bound to evalP.
 	evalW model.Weights
 	evalP *Predictor
@@ -42,7 +41,12 @@ func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trai
 	if err := checkSets(cfg, train, val); err != nil {
 		return nil, err
 	}
-	return &Trainer{cfg: cfg, train: train, val: val, log: log}, nil
+	rounds := localtrain.NewRounds("classifier", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
+		c := cfg
+		c.Train.BatchSize = batch
+		return NewStepper(c, w, seed)
+	})
+	return &Trainer{cfg: cfg, train: train, val: val, log: log, rounds: rounds}, nil
 }
 
 // checkSets validates the sets' shapes and labels, naming the set and row.
@@ -74,49 +78,23 @@ func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
 	return t.cfg.Arch.InitWeights(seed)
 }
 
-func (t *Trainer) stepper(global model.Weights, n int, seed int64) (*Stepper, error) {
-	if t.st == nil || t.st.cfg.Train.BatchSize != n {
-		cfg := t.cfg
-		cfg.Train.BatchSize = n
-		st, err := NewStepper(cfg, global.Clone(), seed)
-		if err != nil {
-			return nil, err
-		}
-		if t.st != nil {
-			st.upd.EMA = t.st.upd.EMA
-		}
-		t.st = st
-	}
-	return t.st, t.st.Load(global)
-}
-
 // Train runs spec.LocalSteps optimiser steps (or spec.LocalEpochs passes,
 // one pass when both are 0) from global and returns the trained weights.
 // It checks ctx between steps.
 func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
-	r := optim.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.train.Len())
-	st, err := t.stepper(global, r.Batch, spec.Seed)
+	r := localtrain.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.train.Len())
+	st, err := t.rounds.Begin(global, r, spec.Seed, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	if err != nil {
-		return model.TrainResult{}, fmt.Errorf("classifier: round %d: %w", spec.Round, err)
+		return model.TrainResult{}, err
 	}
-	var keep *optim.RoundMoments
-	if t.cfg.Train.KeepMoments {
-		keep = &t.moments
-	}
-	r.Start(st.upd.Adam, keep)
-	st.Reseed(spec.Seed, spec.Round)
-	st.SetProx(global, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	mix := newMixer(t.train, r.Batch, t.cfg.Train.RealFraction, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
 	mean, last, err := r.Run(ctx, "classifier", func(int) (float64, error) { return st.Step(t.train, mix.next()) })
 	if err != nil {
 		return model.TrainResult{}, err
 	}
-	if keep != nil {
-		keep.End(st.upd.Adam, spec.Round)
-	}
-	t.steps += int64(r.Steps)
+	res := t.rounds.End(r, t.train.Len(), mean, last)
 	t.log.Debug("classifier local training done", "round", spec.Round, "steps", r.Steps, "loss", mean)
-	return r.Result(st.w, t.train.Len(), mean, last), nil
+	return res, nil
 }
 
 // Evaluate scores w on the validation set: "val_loss" (the masked BCE under
@@ -154,23 +132,11 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 }
 
 // EMA returns a copy of the EMA weights (empty before any training).
-func (t *Trainer) EMA() model.Weights {
-	if t.st == nil {
-		return model.Weights{}
-	}
-	return t.st.upd.EMA.Weights()
-}
+func (t *Trainer) EMA() model.Weights { return t.rounds.EMA() }
 
 // Checkpoint returns the last trained weights and the EMA as a checkpoint.
 func (t *Trainer) Checkpoint() (model.Checkpoint, error) {
-	if t.st == nil {
-		return model.Checkpoint{}, fmt.Errorf("classifier: checkpoint before any training")
-	}
-	return model.Checkpoint{
-		Arch: ArchName, Config: t.cfg.Arch.ArchJSON(), Step: t.steps,
-		Weights: t.st.w.Clone(), EMA: t.st.upd.EMA.Weights(),
-		EMADecay: t.st.upd.EMA.Decay, EMASteps: t.st.upd.EMA.Updates,
-	}, nil
+	return t.rounds.Checkpoint(ArchName, t.cfg.Arch.ArchJSON())
 }
 
 // mixer draws batches either from the pooled set or, with a real fraction

@@ -120,6 +120,9 @@ func (s *Stepper) Weights() model.Weights { return s.w }
 // EMA returns the EMA state.
 func (s *Stepper) EMA() *optim.EMA { return s.upd.EMA }
 
+// Updater returns the update rule and its state (AdamW, EMA, proximal term).
+func (s *Stepper) Updater() *graph.Updater { return &s.upd }
+
 // Optimizer returns the AdamW state.
 func (s *Stepper) Optimizer() *optim.Adam { return s.upd.Adam }
 

@@ -402,7 +402,8 @@ func TestWarmupFollowsTheJob(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := tr.st.upd.Adam.ScheduleStep(), 4*round; got != want {
+		st, _ := tr.rounds.Stepper()
+		if got, want := st.upd.Adam.ScheduleStep(), 4*round; got != want {
 			t.Fatalf("round %d: schedule at step %d, want %d", round, got, want)
 		}
 		return distance(res.Weights, w)

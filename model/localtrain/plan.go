@@ -1,10 +1,11 @@
-package optim
+package localtrain
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/optim"
 )
 
 // LocalRound is the plan of one federated round's local training at a
@@ -37,11 +38,11 @@ func PlanRound(spec model.TrainSpec, batch int, lr float64, trainLen int) LocalR
 	return r
 }
 
-// Start prepares a for the round (StartRound): zero moments, or with keep
-// those of the site's previous round; the base learning rate; the schedule
-// at the job's global step.
-func (r LocalRound) Start(a *Adam, keep *RoundMoments) {
-	StartRound(a, keep, r.LR, r.Round, r.Steps)
+// Start prepares a for the round (optim.StartRound): zero moments, or
+// with keep those of the site's previous round; the base learning rate;
+// the schedule at the job's global step.
+func (r LocalRound) Start(a *optim.Adam, keep *optim.RoundMoments) {
+	optim.StartRound(a, keep, r.LR, r.Round, r.Steps)
 }
 
 // Run takes the round's steps: step(i) takes local step i and returns its
