@@ -7,16 +7,25 @@ import (
 // canvas holds the layers a study is drawn in, at n x n pixels: density
 // (brighter is denser), air-space filling of the lungs (0 clear to 1
 // opaque), and lung markings. Shapes are given in image coordinates
-// (0 to 1) and drawn with a one-pixel soft edge.
+// (0 to 1) and drawn with a one-pixel soft edge. centre holds each pixel
+// index's centre in image coordinates; sq and gx are scratch rows.
 type canvas struct {
-	n    int
-	dens []float32
-	fill []float32
-	vess []float32
+	n      int
+	dens   []float32
+	fill   []float32
+	vess   []float32
+	centre []float64
+	sq     []float64
+	gx     []float32
 }
 
 func newCanvas(n int) *canvas {
-	return &canvas{n: n, dens: make([]float32, n*n), fill: make([]float32, n*n), vess: make([]float32, n*n)}
+	c := &canvas{n: n, dens: make([]float32, n*n), fill: make([]float32, n*n), vess: make([]float32, n*n),
+		centre: make([]float64, n), sq: make([]float64, n), gx: make([]float32, n)}
+	for i := range c.centre {
+		c.centre[i] = (float64(i) + 0.5) / float64(n)
+	}
+	return c
 }
 
 func (c *canvas) reset() {
@@ -31,29 +40,64 @@ func (c *canvas) px(u float64) float64 { return u*float64(c.n) - 0.5 }
 
 // span returns the clamped pixel index range [lo, hi] covering [a, b].
 func (c *canvas) span(a, b float64) (int, int) {
-	lo := int(math.Floor(c.px(a)))
-	hi := int(math.Ceil(c.px(b)))
+	lo := floorInt(c.px(a))
+	hi := ceilInt(c.px(b))
 	return max(lo, 0), min(hi, c.n-1)
 }
 
-// ellipse adds amp times the coverage of an axis-aligned ellipse.
+// ceilInt is int(math.Ceil(x)), inlined: within +-2^60 by comparing the
+// truncated value, elsewhere (and for NaN) by math.Ceil itself.
+func ceilInt(x float64) int {
+	if !(x > -1<<60 && x < 1<<60) {
+		return int(math.Ceil(x))
+	}
+	i := int(x)
+	if float64(i) < x {
+		i++
+	}
+	return i
+}
+
+// floorInt is int(math.Floor(x)), inlined like ceilInt.
+func floorInt(x float64) int {
+	if !(x > -1<<60 && x < 1<<60) {
+		return int(math.Floor(x))
+	}
+	i := int(x)
+	if float64(i) > x {
+		i--
+	}
+	return i
+}
+
+// ellipse adds amp times the coverage of an axis-aligned ellipse. Each
+// column's squared normalised offset is computed once, not once a row.
 func (c *canvas) ellipse(buf []float32, u, v, ru, rv float64, amp float32) {
 	if ru <= 0 || rv <= 0 {
 		return
 	}
 	x0, x1 := c.span(u-ru, u+ru)
 	y0, y1 := c.span(v-rv, v+rv)
+	if x1 < x0 {
+		return
+	}
 	cx, cy := c.px(u), c.px(v)
 	rx, ry := ru*float64(c.n), rv*float64(c.n)
 	half := float32(min(rx, ry) / 2)
+	sq := c.sq[:x1-x0+1]
+	for i := range sq {
+		dx := (float64(i+x0) - cx) / rx
+		sq[i] = dx * dx
+	}
 	for y := y0; y <= y1; y++ {
 		dy := (float64(y) - cy) / ry
-		row := buf[y*c.n : (y+1)*c.n]
-		for x := x0; x <= x1; x++ {
-			dx := (float64(x) - cx) / rx
-			q := float32(1 - dx*dx - dy*dy)
+		dy2 := dy * dy
+		row := buf[y*c.n+x0 : y*c.n+x1+1]
+		row = row[:len(sq)]
+		for i, dx2 := range sq {
+			q := float32(1 - dx2 - dy2)
 			if cov := 0.5 + q*half; cov > 0 {
-				row[x] += amp * min(cov, 1)
+				row[i] += amp * min(cov, 1)
 			}
 		}
 	}
@@ -73,7 +117,7 @@ func (c *canvas) blob(buf []float32, u, v, su, sv float64, amp float32) {
 	}
 	cx, cy := c.px(u), c.px(v)
 	ix, iy := 1/(su*float64(c.n)), 1/(sv*float64(c.n))
-	gx := make([]float32, x1-x0+1)
+	gx := c.gx[:x1-x0+1]
 	for x := range gx {
 		dx := (float64(x+x0) - cx) * ix
 		gx[x] = amp * expNeg(float32(0.5*dx*dx))
@@ -82,6 +126,7 @@ func (c *canvas) blob(buf []float32, u, v, su, sv float64, amp float32) {
 		dy := (float64(y) - cy) * iy
 		gy := expNeg(float32(0.5 * dy * dy))
 		row := buf[y*c.n+x0 : y*c.n+x1+1]
+		row = row[:len(gx)]
 		for x, g := range gx {
 			row[x] += gy * g
 		}
@@ -106,9 +151,11 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 	if hw < 0.5 {
 		full = -1
 	}
-	plot := func(x, y int) {
-		px, py := float64(x)-ax, float64(y)-ay
-		t := (px*dx + py*dy) * inv
+	// plot adds the stroke at pixel i, offset (px, py) from the start,
+	// given dot = px*dx + py*dy (its row- or column-invariant product
+	// hoisted by the caller).
+	plot := func(i int, px, py, dot float64) {
+		t := dot * inv
 		if t < 0 {
 			t = 0
 		} else if t > 1 {
@@ -119,9 +166,9 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 		switch {
 		case d2 >= reach:
 		case d2 <= full:
-			buf[y*c.n+x] += amp
+			buf[i] += amp
 		default:
-			buf[y*c.n+x] += amp * float32(0.5+hw-math.Sqrt(d2))
+			buf[i] += amp * float32(0.5+hw-math.Sqrt(d2))
 		}
 	}
 	length := math.Sqrt(l2)
@@ -130,8 +177,12 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 		y0, y1 := c.span(min(av, bv)-w, max(av, bv)+w)
 		for y := y0; y <= y1; y++ {
 			xc := ax + min(max((float64(y)-ay)/dy, 0), 1)*dx
-			for x := max(0, int(math.Ceil(xc-ext))); x <= min(c.n-1, int(math.Floor(xc+ext))); x++ {
-				plot(x, y)
+			py := float64(y) - ay
+			pdy := py * dy
+			xa, xb := max(0, ceilInt(xc-ext)), min(c.n-1, floorInt(xc+ext))
+			for x := xa; x <= xb; x++ {
+				px := float64(x) - ax
+				plot(y*c.n+x, px, py, px*dx+pdy)
 			}
 		}
 		return
@@ -140,8 +191,12 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 	x0, x1 := c.span(min(au, bu)-w, max(au, bu)+w)
 	for x := x0; x <= x1; x++ {
 		yc := ay + min(max((float64(x)-ax)/dx, 0), 1)*dy
-		for y := max(0, int(math.Ceil(yc-ext))); y <= min(c.n-1, int(math.Floor(yc+ext))); y++ {
-			plot(x, y)
+		px := float64(x) - ax
+		pdx := px * dx
+		ya, yb := max(0, ceilInt(yc-ext)), min(c.n-1, floorInt(yc+ext))
+		for y := ya; y <= yb; y++ {
+			py := float64(y) - ay
+			plot(y*c.n+x, px, py, pdx+py*dy)
 		}
 	}
 }
@@ -159,7 +214,7 @@ func (c *canvas) polyline(buf []float32, pts []float64, w float64, amp float32) 
 func (c *canvas) column(buf []float32, x int, v, w float64, amp float32) {
 	n := float64(c.n)
 	cy, hw := v*n-0.5, w*n
-	y0, y1 := int(math.Ceil(cy-hw-0.5)), int(cy+hw+0.5)
+	y0, y1 := ceilInt(cy-hw-0.5), int(cy+hw+0.5)
 	if y0 < 0 {
 		y0 = 0
 	}
