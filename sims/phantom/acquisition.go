@@ -121,69 +121,6 @@ func collimate(img []float32, size int, acq *Acquisition, r *rand.Rand) {
 	}
 }
 
-// blur applies a separable Gaussian of standard deviation sigma pixels,
-// clamping at the borders; tmp must hold size*size values.
-func blur(img, tmp []float32, size int, sigma float64) {
-	if sigma < 0.05 {
-		return
-	}
-	rad := int(math.Ceil(2 * sigma))
-	k := make([]float32, 2*rad+1)
-	var sum float32
-	for i := range k {
-		d := float64(i - rad)
-		k[i] = float32(math.Exp(-d * d / (2 * sigma * sigma)))
-		sum += k[i]
-	}
-	for i := range k {
-		k[i] /= sum
-	}
-	// Horizontal: img -> tmp, row by row.
-	for y := 0; y < size; y++ {
-		src, dst := img[y*size:(y+1)*size], tmp[y*size:(y+1)*size]
-		for x := range dst {
-			var acc float32
-			if x >= rad && x < size-rad {
-				win := src[x-rad : x+rad+1]
-				for j, w := range k {
-					acc += w * win[j]
-				}
-			} else {
-				for j, w := range k {
-					acc += w * src[min(max(x+j-rad, 0), size-1)]
-				}
-			}
-			dst[x] = acc
-		}
-	}
-	// Vertical: tmp -> img, accumulating whole rows.
-	for y := 0; y < size; y++ {
-		dst := img[y*size : (y+1)*size]
-		clear(dst)
-		for j, w := range k {
-			sy := min(max(y+j-rad, 0), size-1)
-			src := tmp[sy*size : (sy+1)*size]
-			for x, v := range src {
-				dst[x] += w * v
-			}
-		}
-	}
-}
-
-// enhance applies the vendor's unsharp masking: img + amount*(img -
-// blurred img), the blur's scale a fixed share of the field of view.
-func enhance(img, tmp, low []float32, size int, amount float64) {
-	if amount <= 0 {
-		return
-	}
-	copy(low, img)
-	blur(low, tmp, size, float64(size)/40)
-	k := float32(amount)
-	for i := range img {
-		img[i] += k * (img[i] - low[i])
-	}
-}
-
 // addNoise adds approximately Gaussian detector noise: the sum of four
 // uniform bytes of one random word (Irwin-Hall), scaled to unit variance.
 func addNoise(img []float32, sd float64, r *rand.Rand) {

@@ -18,6 +18,30 @@ type Renderer struct {
 	c    *canvas
 	tmp  []float32
 	low  []float32
+	// kernels caches blur kernels by standard deviation: a site's blur
+	// and edge enhancement use the same few for all of its films.
+	kernels []blurKernel
+}
+
+// blurKernel is a cached gaussKernel(sigma).
+type blurKernel struct {
+	sigma float64
+	k     []float32
+}
+
+// kernel returns gaussKernel(sigma), computed once per sigma.
+func (rd *Renderer) kernel(sigma float64) []float32 {
+	for _, bk := range rd.kernels {
+		if bk.sigma == sigma {
+			return bk.k
+		}
+	}
+	k := gaussKernel(sigma)
+	if len(rd.kernels) >= 8 {
+		rd.kernels = rd.kernels[:0]
+	}
+	rd.kernels = append(rd.kernels, blurKernel{sigma, k})
+	return k
 }
 
 // NewRenderer returns a renderer for cfg's output and render sizes.
@@ -50,9 +74,11 @@ func (rd *Renderer) Render(st *Study, prof *Profile, dst []float32) {
 	img := dst[:rd.size*rd.size]
 	downsample(c.dens, c.n, img, rd.size)
 	display(img, acq, ra)
-	enhance(img, rd.tmp, rd.low, rd.size, acq.EdgeEnhance)
+	if acq.EdgeEnhance > 0 {
+		enhance(img, rd.tmp, rd.low, rd.size, acq.EdgeEnhance, rd.kernel(float64(rd.size)/40))
+	}
 	collimate(img, rd.size, acq, ra)
-	blur(img, rd.tmp, rd.size, acq.Blur)
+	blur(img, rd.tmp, rd.size, rd.kernel(acq.Blur))
 	noise := acq.Noise
 	if st.Truth.AP {
 		noise *= acq.PortableNoise
