@@ -94,11 +94,17 @@ func (s *scene) apex(side int, u float64) float64 {
 // lung returns the membership of (u, v) in a lung, with a soft edge of
 // soft image units.
 func (s *scene) lung(side int, u, v, soft float64) float64 {
-	du := math.Abs(u - s.a.CX)
 	if (u < s.a.CX) != (side == 0) {
 		return 0
 	}
-	d := min(s.halfWidth(v)-du, du-s.medial(side, v), s.base(side, u)-v, v-s.apex(side, u))
+	return s.lungWith(side, u, v, soft, s.halfWidth(v), s.medial(side, v))
+}
+
+// lungWith is lung for a point on the lung's side of the midline, given
+// the thorax half-width hw and the medial border md at row v.
+func (s *scene) lungWith(side int, u, v, soft, hw, md float64) float64 {
+	du := math.Abs(u - s.a.CX)
+	d := min(hw-du, du-md, s.base(side, u)-v, v-s.apex(side, u))
 	return min(max(0.5+d/soft, 0), 1)
 }
 
@@ -111,7 +117,7 @@ func (s *scene) drawBody(c *canvas) {
 	prof := make([]float32, n) // the last row's profile, reused while bw is unchanged
 	lastBW, lx0, lx1 := -1.0, 0, -1
 	for y := 0; y < n; y++ {
-		v := (float64(y) + 0.5) / float64(n)
+		v := c.centre[y]
 		neck := 0.085 * a.Scale
 		bw := neck + (a.W+0.06*a.Scale-neck)*smooth((v-a.Apex+0.13*a.Scale)/(0.12*a.Scale))
 		row := c.dens[y*n : (y+1)*n]
@@ -146,149 +152,20 @@ func (s *scene) drawBody(c *canvas) {
 	}
 }
 
-// lungRows caches, for each pixel row, the thorax half-width and each
-// side's medial border, and for each column each side's diaphragm and apex,
-// so that the lung pass evaluates no transcendental function per pixel.
-type lungRows struct {
-	hw, med0, med1         []float64
-	base0, base1, ap0, ap1 []float32
-}
-
-func (s *scene) rows(n int) *lungRows {
-	l := &lungRows{}
-	mk := func() []float64 { return make([]float64, n) }
-	mk32 := func() []float32 { return make([]float32, n) }
-	l.hw, l.med0, l.med1 = mk(), mk(), mk()
-	l.base0, l.base1, l.ap0, l.ap1 = mk32(), mk32(), mk32(), mk32()
-	for i := 0; i < n; i++ {
-		t := (float64(i) + 0.5) / float64(n)
-		l.hw[i], l.med0[i], l.med1[i] = s.halfWidth(t), s.medial(0, t), s.medial(1, t)
-		l.base0[i], l.base1[i] = float32(s.base(0, t)), float32(s.base(1, t))
-		l.ap0[i], l.ap1[i] = float32(s.apex(0, t)), float32(s.apex(1, t))
-	}
-	return l
-}
-
-// drawLungs subtracts the lungs' air, reduced by the filling layer and
-// marked by vessels; on a pneumothorax side the collapsed lung keeps its
-// markings and is denser, while the space around it is darker, without
-// markings, behind a thin pleural line.
-func (s *scene) drawLungs(c *canvas) {
-	n := c.n
-	nf := float64(n)
-	l := s.rows(n)
-	for side := 0; side < 2; side++ {
-		sgn := float64(2*side - 1)
-		p := lungPass{s: s, c: c, side: side, soft: softEdgePx / nf, inv: float32(1 / nf),
-			lc: float32(s.lungCentre(side)), iq: float32(1 / (0.6 * s.a.W)), base: l.base0, ap: l.ap0,
-			hx: s.a.CX + sgn*(s.a.Mediastinum+0.04), hy: s.a.Apex + 0.5*(s.a.Dome[side]-s.a.Apex)}
-		med := l.med0
-		if side == 1 {
-			med, p.base, p.ap = l.med1, l.base1, l.ap1
-		}
-		y0, y1 := c.span(s.a.Apex-0.01, s.a.Dome[side]+s.a.DomeDepth*1.3)
-		for y := y0; y <= y1; y++ {
-			p.row(y, l.hw[y], med[y])
-		}
-	}
-}
-
-// lungPass draws one lung, row by row.
-type lungPass struct {
-	s        *scene
-	c        *canvas
-	side     int
-	soft     float64
-	inv      float32 // 1/n
-	lc, iq   float32 // lung centre and inverse half-width of the air profile
-	base, ap []float32
-	hx, hy   float64 // hilum, the centre of a pneumothorax's collapse
-}
-
-// row draws one pixel row given the thorax half-width hw and the medial
-// border md; the hot loop runs in float32 on precomputed rows and columns.
-func (p *lungPass) row(y int, hw, md float64) {
-	s, c := p.s, p.c
-	lo, hi := s.a.CX-hw, s.a.CX-md
-	if p.side == 1 {
-		lo, hi = s.a.CX+md, s.a.CX+hw
-	}
-	x0, x1 := c.span(lo-p.soft, hi+p.soft)
-	v := (float64(y) + 0.5) / float64(c.n)
-	hw32, md32, v32, cx32 := float32(hw), float32(md), float32(v), float32(s.a.CX)
-	invSoft := float32(1 / p.soft)
-	for x := x0; x <= x1; x++ {
-		u := (float32(x) + 0.5) * p.inv
-		du := u - cx32
-		if du < 0 {
-			du = -du
-		}
-		d := hw32 - du
-		if e := du - md32; e < d {
-			d = e
-		}
-		if e := p.base[x] - v32; e < d {
-			d = e
-		}
-		if e := v32 - p.ap[x]; e < d {
-			d = e
-		}
-		m := 0.5 + d*invSoft
-		if m <= 0 {
-			continue
-		}
-		if m > 1 {
-			m = 1
-		}
-		i := y*c.n + x
-		f, mark := min32(c.fill[i], 1), min32(c.vess[i], 1)
-		q := (u - p.lc) * p.iq
-		air := m * (1 - f) * (0.72 + 0.28*max32(1-q*q, 0))
-		if p.side != s.ptxSide {
-			c.dens[i] -= airK*air - vesselK*mark*air
-			continue
-		}
-		c.dens[i] -= p.pneumothorax(float64(u), v, m, air, mark)
-	}
-}
-
-// pneumothorax returns the density lost at a pixel of the collapsed side.
-func (p *lungPass) pneumothorax(u, v float64, m, air, mark float32) float32 {
-	s := p.s
-	k := s.ptxK
-	mc := float32(s.lung(p.side, p.hx+(u-p.hx)/k, p.hy+(v-p.hy)/k, p.soft/k))
-	mark *= mc
-	air *= 1 - 0.5*float32(1-k)*mc
-	dark := 0.35 * m * (1 - mc)
-	line := 0.1 * m * 4 * mc * (1 - mc)
-	return airK*air*(1+dark) - vesselK*mark*air - line
-}
-
-func min32(a, b float32) float32 {
-	if a < b {
-		return a
-	}
-	return b
-}
-
-func max32(a, b float32) float32 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// drawHeart adds the density of heart and mediastinum over the body.
-func (s *scene) drawHeart(c *canvas) {
+// drawHeart adds the density of heart and mediastinum over the body,
+// between the medial borders of l.
+func (s *scene) drawHeart(c *canvas, l *lungRows) {
 	a := &s.a
 	n := c.n
 	y0, y1 := c.span(0, max(a.Dome[0], a.Dome[1]))
 	for y := y0; y <= y1; y++ {
-		v := (float64(y) + 0.5) / float64(n)
-		l, r := s.medial(0, v), s.medial(1, v)
-		x0, x1 := c.span(a.CX-l, a.CX+r)
-		for x := x0; x <= x1; x++ {
-			c.dens[y*n+x] += heartK
+		x0, x1 := c.span(a.CX-l.med0[y], a.CX+l.med1[y])
+		if x1 < x0 {
+			continue
+		}
+		row := c.dens[y*n+x0 : y*n+x1+1]
+		for x := range row {
+			row[x] += heartK
 		}
 	}
 }
@@ -342,11 +219,9 @@ func (s *scene) drawRib(c *canvas, side, i int, v0, sgn float64, k float32) {
 	}
 	th := (0.0075 + 0.0006*float64(i)) * a.Scale
 	rise, drop := 0.05*a.Scale, 0.12*a.Scale
-	n := float64(c.n)
 	x0, x1 := c.span(min(inner, inner+sgn*w*1.02), max(inner, inner+sgn*w*1.02))
 	for x := x0; x <= x1; x++ {
-		u := (float64(x) + 0.5) / n
-		t := math.Abs(u-inner) / w
+		t := math.Abs(c.centre[x]-inner) / w
 		v := v0 - rise*ribArc[min(int(t*64), 64)] + drop*t*t
 		if fr != nil && t > fr.t {
 			if t < fr.t+fr.gap {
@@ -359,7 +234,7 @@ func (s *scene) drawRib(c *canvas, side, i int, v0, sgn float64, k float32) {
 	}
 	ax0, ax1 := c.span(min(a.CX+sgn*0.35*w, a.CX+sgn*w), max(a.CX+sgn*0.35*w, a.CX+sgn*w))
 	for x := ax0; x <= ax1; x++ {
-		t := math.Abs((float64(x)+0.5)/n-a.CX) / w
+		t := math.Abs(c.centre[x]-a.CX) / w
 		c.column(c.dens, x, v0+0.07*a.Scale+0.16*a.Scale*(1-t)*(1-t), th*0.8, 0.45*ribK*k)
 	}
 }

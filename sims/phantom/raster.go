@@ -8,7 +8,8 @@ import (
 // (brighter is denser), air-space filling of the lungs (0 clear to 1
 // opaque), and lung markings. Shapes are given in image coordinates
 // (0 to 1) and drawn with a one-pixel soft edge. centre holds each pixel
-// index's centre in image coordinates; sq and gx are scratch rows.
+// index's centre in image coordinates; sq and gx are scratch rows, rows
+// the scene's cached lung geometry.
 type canvas struct {
 	n      int
 	dens   []float32
@@ -17,11 +18,12 @@ type canvas struct {
 	centre []float64
 	sq     []float64
 	gx     []float32
+	rows   lungRows
 }
 
 func newCanvas(n int) *canvas {
 	c := &canvas{n: n, dens: make([]float32, n*n), fill: make([]float32, n*n), vess: make([]float32, n*n),
-		centre: make([]float64, n), sq: make([]float64, n), gx: make([]float32, n)}
+		centre: make([]float64, n), sq: make([]float64, n), gx: make([]float32, n), rows: newLungRows(n)}
 	for i := range c.centre {
 		c.centre[i] = (float64(i) + 0.5) / float64(n)
 	}

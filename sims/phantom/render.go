@@ -65,10 +65,11 @@ func (rd *Renderer) Render(st *Study, prof *Profile, dst []float32) {
 	acq := &prof.Acquisition
 	s := newScene(st.Anatomy, &st.Truth, acq, r)
 	s.drawBody(c)
-	s.drawHeart(c)
+	l := s.rows(c)
+	s.drawHeart(c, l)
 	s.drawExtras(c)
 	s.drawFilling(c, r)
-	s.drawLungs(c)
+	s.drawLungs(c, l)
 	s.drawSkeleton(c)
 	s.drawDense(c, r)
 	img := dst[:rd.size*rd.size]
