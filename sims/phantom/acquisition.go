@@ -18,7 +18,8 @@ func downsample(src []float32, n int, dst []float32, size int) {
 			r0, r1 := src[2*y*n:(2*y+1)*n], src[(2*y+1)*n:(2*y+2)*n]
 			row := dst[y*size : (y+1)*size]
 			for x := range row {
-				row[x] = 0.25 * (r0[2*x] + r0[2*x+1] + r1[2*x] + r1[2*x+1])
+				a, b := r0[2*x:2*x+2:2*x+2], r1[2*x:2*x+2:2*x+2]
+				row[x] = 0.25 * (a[0] + a[1] + b[0] + b[1])
 			}
 		}
 		return
@@ -123,7 +124,9 @@ func collimate(img []float32, size int, acq *Acquisition, r *rand.Rand) {
 
 // addNoise adds approximately Gaussian detector noise: the sum of four
 // uniform bytes of one random word (Irwin-Hall), scaled to unit variance.
-func addNoise(img []float32, sd float64, r *rand.Rand) {
+// It draws one word per pixel from r, the source behind the film's
+// acquisition stream (rand.Rand.Uint64 is r.Uint64), called directly.
+func addNoise(img []float32, sd float64, r *rand.PCG) {
 	if sd <= 0 {
 		return
 	}
@@ -197,25 +200,61 @@ func stampText(img []float32, size int, text, corner string, moves bool, r *rand
 }
 
 // stampGlyph draws a glyph with its top-left corner at (x0, y0) pixels and
-// cells of the given size, by 3x3 supersampled coverage.
+// cells of the given size, by 3x3 supersampled coverage. The glyph cell
+// under each subsample depends on the column or the row alone, so it is
+// computed once per column and per row: as a bit index into a row of the
+// glyph (7, an unset bit, outside it) and as the row's bit mask (0
+// outside it).
 func stampGlyph(img []float32, size int, g [7]string, x0, y0, cell float64) {
 	ix0, iy0 := int(math.Floor(x0)), int(math.Floor(y0))
 	ix1, iy1 := int(math.Ceil(x0+5*cell)), int(math.Ceil(y0+7*cell))
-	for y := max(iy0, 0); y < min(iy1, size); y++ {
-		for x := max(ix0, 0); x < min(ix1, size); x++ {
+	xa, xb := max(ix0, 0), min(ix1, size)
+	ya, yb := max(iy0, 0), min(iy1, size)
+	if xb <= xa || yb <= ya {
+		return
+	}
+	var masks [7]uint8
+	for gy, row := range g {
+		for gx := 0; gx < 5; gx++ {
+			if row[gx] == '#' {
+				masks[gy] |= 1 << gx
+			}
+		}
+	}
+	var shiftBuf [32][3]uint8
+	shifts := shiftBuf[:0]
+	if xb-xa > len(shiftBuf) {
+		shifts = make([][3]uint8, 0, xb-xa)
+	}
+	for x := xa; x < xb; x++ {
+		var sh [3]uint8
+		for sx := 0; sx < 3; sx++ {
+			sh[sx] = 7
+			if gx := int((float64(x) + (float64(sx)+0.5)/3 - x0) / cell); gx >= 0 && gx < 5 {
+				sh[sx] = uint8(gx)
+			}
+		}
+		shifts = append(shifts, sh)
+	}
+	for y := ya; y < yb; y++ {
+		var rm [3]uint8
+		for sy := 0; sy < 3; sy++ {
+			if gy := int((float64(y) + (float64(sy)+0.5)/3 - y0) / cell); gy >= 0 && gy < 7 {
+				rm[sy] = masks[gy]
+			}
+		}
+		if rm == ([3]uint8{}) {
+			continue
+		}
+		row := img[y*size+xa : y*size+xb]
+		for i, sh := range shifts[:len(row)] {
 			hits := 0
 			for sy := 0; sy < 3; sy++ {
-				for sx := 0; sx < 3; sx++ {
-					gx := int((float64(x) + (float64(sx)+0.5)/3 - x0) / cell)
-					gy := int((float64(y) + (float64(sy)+0.5)/3 - y0) / cell)
-					if gx >= 0 && gx < 5 && gy >= 0 && gy < 7 && g[gy][gx] == '#' {
-						hits++
-					}
-				}
+				m := rm[sy]
+				hits += int(m>>sh[0]&1 + m>>sh[1]&1 + m>>sh[2]&1)
 			}
 			if hits > 0 {
-				i := y*size + x
-				img[i] += float32(hits) / 9 * (1 - img[i])
+				row[i] += float32(hits) / 9 * (1 - row[i])
 			}
 		}
 	}

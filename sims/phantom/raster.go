@@ -223,16 +223,11 @@ func (c *canvas) column(buf []float32, x int, v, w float64, amp float32) {
 	if y1 > c.n-1 {
 		y1 = c.n - 1
 	}
+	// math.Abs and min are branch-free; d is never -0 (float64(y) is not).
 	for y := y0; y <= y1; y++ {
-		d := float64(y) - cy
-		if d < 0 {
-			d = -d
-		}
+		d := math.Abs(float64(y) - cy)
 		if cov := 0.5 + hw - d; cov > 0 {
-			if cov > 1 {
-				cov = 1
-			}
-			buf[y*c.n+x] += amp * float32(cov)
+			buf[y*c.n+x] += amp * float32(min(cov, 1))
 		}
 	}
 }

@@ -59,7 +59,8 @@ func (rd *Renderer) Render(st *Study, prof *Profile, dst []float32) {
 	// Findings and acquisition draw from separate streams, so that a film's
 	// exposure and noise do not depend on what it shows.
 	r := rand.New(rand.NewPCG(st.Seed[0], st.Seed[1]))
-	ra := rand.New(rand.NewPCG(st.Seed[1], st.Seed[0]^0xac9))
+	pa := rand.NewPCG(st.Seed[1], st.Seed[0]^0xac9)
+	ra := rand.New(pa)
 	c := rd.c
 	c.reset()
 	acq := &prof.Acquisition
@@ -84,7 +85,7 @@ func (rd *Renderer) Render(st *Study, prof *Profile, dst []float32) {
 	if st.Truth.AP {
 		noise *= acq.PortableNoise
 	}
-	addNoise(img, noise, ra)
+	addNoise(img, noise, pa)
 	drawMarker(img, rd.size, acq, ra)
 	if st.Truth.AP && acq.PortableMarker == "text" {
 		stampText(img, rd.size, portableText, acq.PortableCorner, false, ra)
@@ -97,8 +98,17 @@ func (rd *Renderer) Render(st *Study, prof *Profile, dst []float32) {
 // quantize turns display values in [0, 1] into the 16-bit levels the PNG
 // files hold (0 to 65535, as whole numbers), so that in-memory images equal
 // loaded ones exactly.
+//
+// For v in [+0, 1], x = v*65535 is exact in float64 and so is x + 0.5
+// whenever it can reach 1 (x carries at most 40 significant bits below
+// 2^16), so truncating x + 0.5 rounds half away from zero exactly as
+// math.Round does; other values (-0, NaN, out of range) take math.Round.
 func quantize(img []float32) {
 	for i, v := range img {
+		if math.Float32bits(v) <= 0x3f800000 {
+			img[i] = float32(int32(float64(v)*65535 + 0.5))
+			continue
+		}
 		img[i] = float32(math.Round(float64(v) * 65535))
 	}
 }
