@@ -125,18 +125,21 @@ func collimate(img []float32, size int, acq *Acquisition, r *rand.Rand) {
 // addNoise adds approximately Gaussian detector noise: the sum of four
 // uniform bytes of one random word (Irwin-Hall), scaled to unit variance.
 // It draws one word per pixel from r, the source behind the film's
-// acquisition stream (rand.Rand.Uint64 is r.Uint64), called directly.
-func addNoise(img []float32, sd float64, r *rand.PCG) {
+// acquisition stream, stepping its state in registers.
+func addNoise(img []float32, sd float64, r *pcg) {
 	if sd <= 0 {
 		return
 	}
 	// Four uniform integers on 0..255 have mean 510 and variance 4*(256^2-1)/12.
 	k := float32(sd / math.Sqrt(4*(256*256-1)/12.0))
+	hi, lo := r.hi, r.lo
 	for i := range img {
-		u := r.Uint64()
+		hi, lo = pcgStep(hi, lo)
+		u := pcgOut(hi, lo)
 		s := int32(u&0xFF) + int32(u>>8&0xFF) + int32(u>>16&0xFF) + int32(u>>24&0xFF) - 510
 		img[i] += k * float32(s)
 	}
+	r.hi, r.lo = hi, lo
 }
 
 // glyphs are 5x7 bitmaps, one string per row, for burned-in annotations.

@@ -59,7 +59,7 @@ func (rd *Renderer) Render(st *Study, prof *Profile, dst []float32) {
 	// Findings and acquisition draw from separate streams, so that a film's
 	// exposure and noise do not depend on what it shows.
 	r := rand.New(rand.NewPCG(st.Seed[0], st.Seed[1]))
-	pa := rand.NewPCG(st.Seed[1], st.Seed[0]^0xac9)
+	pa := newPCG(st.Seed[1], st.Seed[0]^0xac9)
 	ra := rand.New(pa)
 	c := rd.c
 	c.reset()
