@@ -137,7 +137,12 @@ func (c *canvas) blob(buf []float32, u, v, su, sv float64, amp float32) {
 
 // line adds a stroke of half-width w between two points, with round caps.
 // It walks the stroke along its major axis and visits only the pixels
-// within reach of it.
+// within reach of it: across the major axis, ext = reachAlong + 0.5 of
+// the stroke's centre in the columns (rows) of the caps, and only
+// reachAlong + lineSlack in those between, where the centre is the line's
+// own and a pixel further off lies more than hw + 0.5 (plus at least
+// lineSlack/sqrt 2, far above rounding) from the line, so from any point
+// on it: its d2 is beyond reach and it would add nothing.
 func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 	n := float64(c.n)
 	ax, ay, bx, by := c.px(au), c.px(av), c.px(bu), c.px(bv)
@@ -175,13 +180,19 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 	}
 	length := math.Sqrt(l2)
 	if math.Abs(dy) >= math.Abs(dx) {
-		ext := (hw+0.5)*length/math.Abs(dy) + 0.5
+		reachAlong := (hw + 0.5) * length / math.Abs(dy)
+		ext, tight := reachAlong+0.5, reachAlong+lineSlack
 		y0, y1 := c.span(min(av, bv)-w, max(av, bv)+w)
 		for y := y0; y <= y1; y++ {
-			xc := ax + min(max((float64(y)-ay)/dy, 0), 1)*dx
+			s := (float64(y) - ay) / dy
+			xc := ax + min(max(s, 0), 1)*dx
+			e := ext
+			if s > 0 && s < 1 {
+				e = tight
+			}
 			py := float64(y) - ay
 			pdy := py * dy
-			xa, xb := max(0, ceilInt(xc-ext)), min(c.n-1, floorInt(xc+ext))
+			xa, xb := max(0, ceilInt(xc-e)), min(c.n-1, floorInt(xc+e))
 			for x := xa; x <= xb; x++ {
 				px := float64(x) - ax
 				plot(y*c.n+x, px, py, px*dx+pdy)
@@ -189,19 +200,29 @@ func (c *canvas) line(buf []float32, au, av, bu, bv, w float64, amp float32) {
 		}
 		return
 	}
-	ext := (hw+0.5)*length/math.Abs(dx) + 0.5
+	reachAlong := (hw + 0.5) * length / math.Abs(dx)
+	ext, tight := reachAlong+0.5, reachAlong+lineSlack
 	x0, x1 := c.span(min(au, bu)-w, max(au, bu)+w)
 	for x := x0; x <= x1; x++ {
-		yc := ay + min(max((float64(x)-ax)/dx, 0), 1)*dy
+		s := (float64(x) - ax) / dx
+		yc := ay + min(max(s, 0), 1)*dy
+		e := ext
+		if s > 0 && s < 1 {
+			e = tight
+		}
 		px := float64(x) - ax
 		pdx := px * dx
-		ya, yb := max(0, ceilInt(yc-ext)), min(c.n-1, floorInt(yc+ext))
+		ya, yb := max(0, ceilInt(yc-e)), min(c.n-1, floorInt(yc+e))
 		for y := ya; y <= yb; y++ {
 			py := float64(y) - ay
 			plot(y*c.n+x, px, py, pdx+py*dy)
 		}
 	}
 }
+
+// lineSlack pads line's tight reach across its major axis against
+// rounding.
+const lineSlack = 1e-6
 
 // polyline strokes consecutive points (u0, v0, u1, v1, ...).
 func (c *canvas) polyline(buf []float32, pts []float64, w float64, amp float32) {
