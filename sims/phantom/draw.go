@@ -114,7 +114,7 @@ func (s *scene) drawBody(c *canvas) {
 	a := &s.a
 	n := c.n
 	cx := c.px(a.CX)
-	prof := make([]float32, n) // the last row's profile, reused while bw is unchanged
+	prof := c.gx[:n] // the last row's profile, reused while bw is unchanged
 	lastBW, lx0, lx1 := -1.0, 0, -1
 	for y := 0; y < n; y++ {
 		v := c.centre[y]
@@ -142,8 +142,12 @@ func (s *scene) drawBody(c *canvas) {
 				prof[x] = float32(val)
 			}
 		}
-		for x := lx0; x <= lx1; x++ {
-			row[x] += prof[x]
+		if lx1 >= lx0 {
+			seg, pr := row[lx0:lx1+1], prof[lx0:lx1+1]
+			pr = pr[:len(seg)]
+			for x := range seg {
+				seg[x] += pr[x]
+			}
 		}
 	}
 	for side := 0; side < 2; side++ {
@@ -219,23 +223,34 @@ func (s *scene) drawRib(c *canvas, side, i int, v0, sgn float64, k float32) {
 	}
 	th := (0.0075 + 0.0006*float64(i)) * a.Scale
 	rise, drop := 0.05*a.Scale, 0.12*a.Scale
+	// Each run's centre row goes into c.sq, NaN where the fracture's gap
+	// leaves the column empty, then c.columns draws them.
 	x0, x1 := c.span(min(inner, inner+sgn*w*1.02), max(inner, inner+sgn*w*1.02))
-	for x := x0; x <= x1; x++ {
-		t := math.Abs(c.centre[x]-inner) / w
-		v := v0 - rise*ribArc[min(int(t*64), 64)] + drop*t*t
-		if fr != nil && t > fr.t {
-			if t < fr.t+fr.gap {
-				fr.v = v
-				continue
+	if x1 >= x0 {
+		vs := c.sq[:x1-x0+1]
+		for j := range vs {
+			t := math.Abs(c.centre[x0+j]-inner) / w
+			v := v0 - rise*ribArc[min(int(t*64), 64)] + drop*t*t
+			if fr != nil && t > fr.t {
+				if t < fr.t+fr.gap {
+					fr.v = v
+					vs[j] = math.NaN()
+					continue
+				}
+				v += fr.step
 			}
-			v += fr.step
+			vs[j] = v
 		}
-		c.column(c.dens, x, v, th, ribK*k)
+		c.columns(c.dens, x0, vs, th, ribK*k)
 	}
 	ax0, ax1 := c.span(min(a.CX+sgn*0.35*w, a.CX+sgn*w), max(a.CX+sgn*0.35*w, a.CX+sgn*w))
-	for x := ax0; x <= ax1; x++ {
-		t := math.Abs(c.centre[x]-a.CX) / w
-		c.column(c.dens, x, v0+0.07*a.Scale+0.16*a.Scale*(1-t)*(1-t), th*0.8, 0.45*ribK*k)
+	if ax1 >= ax0 {
+		vs := c.sq[:ax1-ax0+1]
+		for j := range vs {
+			t := math.Abs(c.centre[ax0+j]-a.CX) / w
+			vs[j] = v0 + 0.07*a.Scale + 0.16*a.Scale*(1-t)*(1-t)
+		}
+		c.columns(c.dens, ax0, vs, th*0.8, 0.45*ribK*k)
 	}
 }
 

@@ -231,24 +231,26 @@ func (c *canvas) polyline(buf []float32, pts []float64, w float64, amp float32) 
 	}
 }
 
-// column adds amp times the coverage of a vertical run centred at row v
-// with half-thickness w (image units) to column x: one column of a
-// near-horizontal curve.
-func (c *canvas) column(buf []float32, x int, v, w float64, amp float32) {
+// columns adds, to each column x0+j, amp times the coverage of a vertical
+// run centred at row vs[j] with half-thickness w (image units): the
+// columns of a near-horizontal curve. A NaN centre draws nothing there.
+func (c *canvas) columns(buf []float32, x0 int, vs []float64, w float64, amp float32) {
 	n := float64(c.n)
-	cy, hw := v*n-0.5, w*n
-	y0, y1 := ceilInt(cy-hw-0.5), int(cy+hw+0.5)
-	if y0 < 0 {
-		y0 = 0
-	}
-	if y1 > c.n-1 {
-		y1 = c.n - 1
-	}
-	// math.Abs and min are branch-free; d is never -0 (float64(y) is not).
-	for y := y0; y <= y1; y++ {
-		d := math.Abs(float64(y) - cy)
-		if cov := 0.5 + hw - d; cov > 0 {
-			buf[y*c.n+x] += amp * float32(min(cov, 1))
+	hw := w * n
+	for j, v := range vs {
+		if v != v {
+			continue
+		}
+		x := x0 + j
+		cy := v*n - 0.5
+		y0, y1 := ceilInt(cy-hw-0.5), int(cy+hw+0.5)
+		y0, y1 = max(y0, 0), min(y1, c.n-1)
+		// math.Abs and min are branch-free; d is never -0 (float64(y) is not).
+		for y := y0; y <= y1; y++ {
+			d := math.Abs(float64(y) - cy)
+			if cov := 0.5 + hw - d; cov > 0 {
+				buf[y*c.n+x] += amp * float32(min(cov, 1))
+			}
 		}
 	}
 }
