@@ -31,19 +31,22 @@ func blur(img, tmp []float32, size int, k []float32) {
 		return
 	}
 	rad := len(k) / 2
-	// Horizontal: img -> tmp, row by row.
+	// Horizontal: img -> tmp, row by row, each row first copied into pad
+	// with its end values repeated rad times beyond either border, so
+	// that every output value reads its taps from pad alone.
+	var padBuf [160]float32
+	pad := padBuf[:]
+	if size+2*rad > len(pad) {
+		pad = make([]float32, size+2*rad)
+	}
+	pad = pad[:size+2*rad]
 	for y := 0; y < size; y++ {
 		src, dst := img[y*size:(y+1)*size], tmp[y*size:(y+1)*size]
-		lo, hi := min(rad, size), max(size-rad, min(rad, size))
-		for x := 0; x < lo; x++ {
-			dst[x] = blurClamped(src, x, k)
+		copy(pad[rad:], src)
+		for j := 0; j < rad; j++ {
+			pad[j], pad[rad+size+j] = src[0], src[size-1]
 		}
-		if hi > lo {
-			blurInterior(dst[lo:hi], src[lo-rad:], k)
-		}
-		for x := hi; x < size; x++ {
-			dst[x] = blurClamped(src, x, k)
-		}
+		blurInterior(dst, pad, k)
 	}
 	// Vertical: tmp -> img, a row from 2*rad+1 rows of tmp.
 	var rows [9][]float32
@@ -66,17 +69,6 @@ func blur(img, tmp []float32, size int, k []float32) {
 		}
 		blurColumns(dst, rows[:len(k)], k)
 	}
-}
-
-// blurClamped is one horizontal output value at x with the row's ends
-// repeated beyond the border.
-func blurClamped(src []float32, x int, k []float32) float32 {
-	rad, size := len(k)/2, len(src)
-	var acc float32
-	for j, w := range k {
-		acc += w * src[min(max(x+j-rad, 0), size-1)]
-	}
-	return acc
 }
 
 // blurInterior sets dst[i] to the kernel applied to src[i : i+len(k)],
