@@ -1,22 +1,20 @@
 package phantom
 
 import (
-	"errors"
 	"testing"
 
-	"github.com/synthfed/synthfed/internal/config"
+	"github.com/synthfed/synthfed/internal/config/configtest"
 )
 
-// FuzzConfig decodes arbitrary phantom configuration files: it must never
-// panic, and every refusal must be a configuration error
-// (config.ErrInvalid).
+// FuzzConfig decodes arbitrary phantom configuration files
+// (configtest.Fuzz: no panic, every refusal a config.ErrInvalid).
 func FuzzConfig(f *testing.F) {
-	f.Add([]byte("seed = 3\nsize = 32\n[[site]]\nname = \"community\"\nnoise = 0.1\n"))
-	f.Add([]byte("size = -1\nsupersample = 0\nvalid_fraction = 2\n[[site]]\n[[site]]\nname = 7\n"))
-	f.Add([]byte("[[site]]\nname = \"x\"\nap_fraction = nan\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err := DecodeConfig(data, "fuzz.toml"); err != nil && !errors.Is(err, config.ErrInvalid) {
-			t.Fatalf("refusal without ErrInvalid: %v", err)
-		}
+	configtest.Fuzz(f, [][]byte{configtest.Marshal(DefaultConfig()),
+		[]byte("seed = 3\nsize = 32\n[[site]]\nname = \"community\"\nnoise = 0.1\n"),
+		[]byte("size = -1\nsupersample = 0\nvalid_fraction = 2\n[[site]]\n[[site]]\nname = 7\n"),
+		[]byte("[[site]]\nname = \"x\"\nap_fraction = nan\n"),
+	}, func(data []byte) error {
+		_, err := DecodeConfig(data, "fuzz.toml")
+		return err
 	})
 }

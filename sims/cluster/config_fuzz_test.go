@@ -1,0 +1,15 @@
+package cluster
+
+import (
+	"testing"
+
+	"github.com/synthfed/synthfed/internal/config/configtest"
+)
+
+// FuzzConfig decodes and validates arbitrary configuration files of this
+// package (configtest.Fuzz: no panic, every refusal a config.ErrInvalid).
+func FuzzConfig(f *testing.F) {
+	configtest.Fuzz(f, [][]byte{configtest.Marshal(DefaultConfig()), []byte("[job]\nrounds = 2\n"), []byte("[job]\nrounds = -1\n[logreg]\ndim = 0\n"), []byte("x = nan\n"), []byte("[a\n")}, func(data []byte) error {
+		return configtest.DecodeValidate(data, DefaultConfig(), Config.Validate)
+	})
+}
