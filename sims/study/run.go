@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -72,8 +71,12 @@ func Run(ctx context.Context, cfg Config, out string, opts Options) (*report.Res
 	if opts.Clock == nil {
 		opts.Clock = clock.New()
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	removed, err := prepareOut(out)
+	if err != nil {
 		return nil, err
+	}
+	if len(removed) > 0 {
+		opts.Logger.Info("removed the previous run's state", "folders", removed)
 	}
 	r := &run{cfg: cfg, opts: opts, out: out, clk: opts.Clock, log: opts.Logger, prog: opts.Progress,
 		rounds: map[string][]coordinator.RoundRecord{}}

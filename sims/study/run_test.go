@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +71,44 @@ func TestTinyRunEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "phase sampling: done") {
 		t.Errorf("progress log lacks phase ends:\n%s", log.String())
+	}
+	// The same command again in the same folder starts afresh (the earlier
+	// run's jobs are not found in the coordinator's store) and, every seed
+	// being fixed, gives the same results.
+	again, err := Run(ctx, cfg, out, Options{})
+	if err != nil {
+		t.Fatalf("second run in the same folder: %v", err)
+	}
+	if !reflect.DeepEqual(again.Supplementation, res.Supplementation) || !reflect.DeepEqual(again.Findings, res.Findings) {
+		t.Errorf("second run's results differ from the first's")
+	}
+}
+
+func TestPrepareOutRemovesOnlyRunState(t *testing.T) {
+	out := t.TempDir()
+	for _, d := range []string{"data/site", "consortium/coordinator", "plots", "mine"} {
+		if err := os.MkdirAll(filepath.Join(out, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(out, "notes.txt"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := prepareOut(out)
+	if err != nil || len(removed) != 3 {
+		t.Fatalf("removed %v, %v", removed, err)
+	}
+	for _, d := range []string{"data", "consortium", "plots"} {
+		if _, err := os.Stat(filepath.Join(out, d)); !os.IsNotExist(err) {
+			t.Errorf("%s still there: %v", d, err)
+		}
+	}
+	for _, keep := range []string{"mine", "notes.txt"} {
+		if _, err := os.Stat(filepath.Join(out, keep)); err != nil {
+			t.Errorf("%s removed: %v", keep, err)
+		}
+	}
+	if removed, err := prepareOut(filepath.Join(out, "new", "dir")); err != nil || len(removed) != 0 {
+		t.Errorf("fresh folder: removed %v, %v", removed, err)
 	}
 }
