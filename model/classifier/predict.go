@@ -33,18 +33,8 @@ type Predictor struct {
 // NewPredictor binds architecture a to w (used in place: later changes to
 // w's values are seen) and runs in batches of at most batch images.
 func NewPredictor(a Arch, w model.Weights, batch int) (*Predictor, error) {
-	if err := a.Validate(); err != nil {
+	if err := graph.CheckBinding("classifier", ArchName, a, w, batch); err != nil {
 		return nil, err
-	}
-	if batch < 1 {
-		return nil, fmt.Errorf("classifier: batch size %d", batch)
-	}
-	specs, err := a.Specs()
-	if err != nil {
-		return nil, err
-	}
-	if err := model.CheckSpecs(specs, w); err != nil {
-		return nil, fmt.Errorf("classifier: weights do not fit %s: %w", ArchName, err)
 	}
 	return &Predictor{arch: a, w: w, batch: batch, nets: map[int]*inferNet{}}, nil
 }

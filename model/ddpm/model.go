@@ -72,18 +72,8 @@ type Model struct {
 // changes to w's values are seen by the model). Forward passes run in
 // batches of at most maxBatch images.
 func NewModel(a Arch, w model.Weights, maxBatch int) (*Model, error) {
-	if err := a.Validate(); err != nil {
+	if err := graph.CheckBinding("ddpm", ArchName, a, w, maxBatch); err != nil {
 		return nil, err
-	}
-	if maxBatch < 1 {
-		return nil, fmt.Errorf("ddpm: batch size %d", maxBatch)
-	}
-	specs, err := a.Specs()
-	if err != nil {
-		return nil, err
-	}
-	if err := model.CheckSpecs(specs, w); err != nil {
-		return nil, fmt.Errorf("ddpm: weights do not fit %s: %w", ArchName, err)
 	}
 	return &Model{arch: a, w: w, maxBatch: maxBatch, nets: map[int]*inferNet{}}, nil
 }
