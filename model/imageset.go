@@ -120,6 +120,23 @@ func (s *ImageSet) Append(other *ImageSet) error {
 	return nil
 }
 
+// Subset returns a copy of the rows idx of s, in that order.
+func (s *ImageSet) Subset(idx []int) *ImageSet {
+	out := &ImageSet{Size: s.Size, Pixels: make([]float32, 0, len(idx)*s.Size*s.Size)}
+	for _, i := range idx {
+		out.Pixels = append(out.Pixels, s.Image(i)...)
+		out.Cond = append(out.Cond, s.Cond[i])
+		out.Labels = append(out.Labels, s.Labels[i])
+		if s.PatientIDs != nil {
+			out.PatientIDs = append(out.PatientIDs, s.PatientIDs[i])
+		}
+		if s.Synthetic != nil {
+			out.Synthetic = append(out.Synthetic, s.Synthetic[i])
+		}
+	}
+	return out
+}
+
 func padStrings(v []string, n int) []string {
 	if v == nil {
 		return make([]string, n)

@@ -26,3 +26,21 @@ func TestImageSetAppendAndValidate(t *testing.T) {
 		t.Fatalf("bad pixel count accepted: %v", err)
 	}
 }
+
+func TestSubset(t *testing.T) {
+	s := &ImageSet{Size: 1, Pixels: []float32{0, 1, 2}, Cond: make([][CondDim]float32, 3), Labels: make([][NumLabels]Label, 3),
+		PatientIDs: []string{"a", "b", "c"}, Synthetic: []bool{false, true, false}}
+	s.Cond[2][0] = 7
+	got := s.Subset([]int{2, 1})
+	if got.Len() != 2 || got.Pixels[0] != 2 || got.Pixels[1] != 1 || got.Cond[0][0] != 7 ||
+		got.PatientIDs[0] != "c" || !got.Synthetic[1] || got.Validate() != nil {
+		t.Errorf("Subset = %+v", got)
+	}
+	got.Pixels[0] = 9
+	if s.Pixels[2] != 2 {
+		t.Error("Subset shares pixels with its source")
+	}
+	if e := s.Subset(nil); e.Len() != 0 || e.Size != 1 {
+		t.Errorf("empty subset %+v", e)
+	}
+}

@@ -230,21 +230,19 @@ func subset(recs []dataset.Record, images *model.ImageSet, part []dataset.Record
 	for i := range recs {
 		index[recs[i].Path] = i
 	}
-	px := images.Size * images.Size
-	out := &model.ImageSet{Size: images.Size, Pixels: make([]float32, 0, len(part)*px)}
+	idx := make([]int, len(part))
 	for k := range part {
 		i, ok := index[part[k].Path]
 		if !ok {
 			return Split{}, fmt.Errorf("data split: record %s lost its image: %w", part[k].Path, model.ErrMissing)
 		}
-		out.Pixels = append(out.Pixels, images.Image(i)...)
-		out.Cond = append(out.Cond, images.Cond[i])
-		out.Labels = append(out.Labels, images.Labels[i])
-		pid := part[k].PatientID
-		if images.PatientIDs != nil {
-			pid = images.PatientIDs[i]
+		idx[k] = i
+	}
+	out := images.Subset(idx)
+	if out.PatientIDs == nil {
+		for k := range part {
+			out.PatientIDs = append(out.PatientIDs, part[k].PatientID)
 		}
-		out.PatientIDs = append(out.PatientIDs, pid)
 	}
 	return Split{Records: part, Images: out}, out.Validate()
 }

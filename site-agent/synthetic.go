@@ -195,46 +195,10 @@ func (x *executor) fidelityFilter(ctx context.Context, f *protocol.FidelityFilte
 	if err != nil {
 		return nil, err
 	}
-	keep := make([]int, 0, syn.Len())
-	for i := range probs {
-		if !contradicts(syn.Labels[i], probs[i], f.Threshold) {
-			keep = append(keep, i)
-		}
-	}
+	keep := classifier.Faithful(syn.Labels, probs, f.Threshold)
 	x.log.Info("fidelity filter", "kept", len(keep), "dropped", syn.Len()-len(keep), "threshold", f.Threshold)
 	x.metrics.fidelityDropped(syn.Len() - len(keep))
-	return pick(syn, keep), nil
-}
-
-// contradicts reports whether a conditioned-positive label scores under t
-// or a conditioned-negative one over 1-t.
-func contradicts(labels [model.NumLabels]model.Label, p [model.NumLabels]float32, t float64) bool {
-	for j, l := range labels {
-		switch {
-		case l == model.LabelPositive && float64(p[j]) < t:
-			return true
-		case l == model.LabelNegative && float64(p[j]) > 1-t:
-			return true
-		}
-	}
-	return false
-}
-
-// pick returns the rows idx of s.
-func pick(s *model.ImageSet, idx []int) *model.ImageSet {
-	out := &model.ImageSet{Size: s.Size}
-	for _, i := range idx {
-		out.Pixels = append(out.Pixels, s.Image(i)...)
-		out.Cond = append(out.Cond, s.Cond[i])
-		out.Labels = append(out.Labels, s.Labels[i])
-		if s.PatientIDs != nil {
-			out.PatientIDs = append(out.PatientIDs, s.PatientIDs[i])
-		}
-		if s.Synthetic != nil {
-			out.Synthetic = append(out.Synthetic, s.Synthetic[i])
-		}
-	}
-	return out
+	return syn.Subset(keep), nil
 }
 
 // writePNG16 writes an image of values in [-1, 1] as a 16-bit grey PNG.

@@ -40,35 +40,6 @@ func TestReplicaSeed(t *testing.T) {
 	}
 }
 
-func TestContradicts(t *testing.T) {
-	var labels [model.NumLabels]model.Label
-	for i := range labels {
-		labels[i] = model.LabelBlank
-	}
-	labels[2], labels[5], labels[9] = model.LabelPositive, model.LabelNegative, model.LabelUncertain
-	p := func(pos, neg, unc float32) [model.NumLabels]float32 {
-		var out [model.NumLabels]float32
-		out[2], out[5], out[9] = pos, neg, unc
-		return out
-	}
-	cases := []struct {
-		name  string
-		probs [model.NumLabels]float32
-		want  bool
-	}{
-		{"agrees", p(0.8, 0.2, 0.5), false},
-		{"positive scored low", p(0.05, 0.2, 0.5), true},
-		{"negative scored high", p(0.8, 0.95, 0.5), true},
-		{"uncertain ignored", p(0.8, 0.2, 0.99), false},
-		{"at the threshold", p(0.1, 0.9, 0.5), false},
-	}
-	for _, tc := range cases {
-		if got := contradicts(labels, tc.probs, 0.1); got != tc.want {
-			t.Errorf("%s: %v", tc.name, got)
-		}
-	}
-}
-
 // writeSet writes a synthetic set of replicas 0..levels-1 of recs as the
 // sample task does.
 func writeSet(t *testing.T, dir string, recs []dataset.Record, levels, size int) {

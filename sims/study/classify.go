@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 
@@ -350,25 +349,13 @@ func (t *Trainer) PredictWeights(ctx context.Context, m *Model, w model.Weights)
 
 // fidelityFilter keeps the synthetic images whose 0/1 conditioning labels
 // the real-only classifier ref does not contradict by more than the
-// configured margin.
+// configured margin (classifier.Faithful at threshold 1 - margin, the rule
+// the sites apply to their own data recipes).
 func (t *Trainer) fidelityFilter(syn *model.ImageSet, ref *Model) (*model.ImageSet, int, error) {
 	probs, _, err := classifier.Predict(context.Background(), t.cfg.Classifier.Arch, ref.Weights, syn)
 	if err != nil {
 		return nil, 0, err
 	}
-	margin := t.cfg.Classifier.FidelityFilter
-	var keep []int
-	for i, lab := range syn.Labels {
-		ok := true
-		for l, v := range lab {
-			if (v == model.LabelPositive || v == model.LabelNegative) && math.Abs(float64(probs[i][l])-float64(v)) > margin {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			keep = append(keep, i)
-		}
-	}
-	return Subset(syn, keep), syn.Len() - len(keep), nil
+	keep := classifier.Faithful(syn.Labels, probs, 1-t.cfg.Classifier.FidelityFilter)
+	return syn.Subset(keep), syn.Len() - len(keep), nil
 }

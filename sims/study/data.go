@@ -130,22 +130,3 @@ func Pool(sets ...*model.ImageSet) *model.ImageSet {
 	}
 	return out
 }
-
-// Subset returns the rows idx of s (copied).
-func Subset(s *model.ImageSet, idx []int) *model.ImageSet {
-	out := &model.ImageSet{Size: s.Size}
-	px := s.Size * s.Size
-	out.Pixels = make([]float32, 0, len(idx)*px)
-	for _, i := range idx {
-		out.Pixels = append(out.Pixels, s.Image(i)...)
-		out.Cond = append(out.Cond, s.Cond[i])
-		out.Labels = append(out.Labels, s.Labels[i])
-		if s.PatientIDs != nil {
-			out.PatientIDs = append(out.PatientIDs, s.PatientIDs[i])
-		}
-		if s.Synthetic != nil {
-			out.Synthetic = append(out.Synthetic, s.Synthetic[i])
-		}
-	}
-	return out
-}

@@ -51,7 +51,7 @@ func QualitySample(cfg Config, pools []*Replicas) *model.ImageSet {
 				idx = append(idx, k*p.Rows+i)
 			}
 		}
-		sets = append(sets, Subset(p.Set, idx))
+		sets = append(sets, p.Set.Subset(idx))
 	}
 	return Pool(sets...)
 }
@@ -135,5 +135,5 @@ func capped(s *model.ImageSet, n int) *model.ImageSet {
 	for i := range idx {
 		idx[i] = i
 	}
-	return Subset(s, idx)
+	return s.Subset(idx)
 }
