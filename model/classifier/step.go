@@ -75,12 +75,6 @@ func (s *Stepper) Reseed(seed int64, round int) {
 	s.rng = rand.New(rand.NewPCG(uint64(seed), 0xc1a55+uint64(round)))
 }
 
-// SetProx sets FedProx's proximal term mu/2*||w - global||^2; tensors for
-// which skip returns true (local-only layers) get no term.
-func (s *Stepper) SetProx(global model.Weights, mu float64, skip func(string) bool) {
-	s.upd.SetProx(global, mu, skip)
-}
-
 // Step takes one optimiser step on the images idx of set (exactly
 // BatchSize of them): each is augmented, its labels turned into targets and
 // a mask by the label policy (synthetic images weighted by
@@ -130,9 +124,6 @@ func (s *Stepper) run() (float64, error) {
 
 // Weights returns the live weights being trained (shared, not copied).
 func (s *Stepper) Weights() model.Weights { return s.w }
-
-// EMA returns the EMA state.
-func (s *Stepper) EMA() *optim.EMA { return s.upd.EMA }
 
 // Updater returns the update rule and its state (AdamW, EMA, proximal term).
 func (s *Stepper) Updater() *graph.Updater { return &s.upd }

@@ -79,12 +79,6 @@ func (s *Stepper) Reseed(seed int64, round int) {
 	s.rng = rand.New(rand.NewPCG(uint64(seed), 0xd1ff+uint64(round)))
 }
 
-// SetProx sets FedProx's proximal term mu/2*||w - global||^2; tensors for
-// which skip returns true (local-only layers) get no term. mu = 0 disables it.
-func (s *Stepper) SetProx(global model.Weights, mu float64, skip func(string) bool) {
-	s.upd.SetProx(global, mu, skip)
-}
-
 // Step takes one optimiser step on a batch of exactly BatchSize images x
 // (each InChannels*ImageSize^2 values in [-1, 1]) with their conditions. It
 // draws a timestep, noise and a condition-dropout flag per image, runs the
@@ -117,14 +111,8 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 // Weights returns the live weights being trained (shared, not copied).
 func (s *Stepper) Weights() model.Weights { return s.w }
 
-// EMA returns the EMA state.
-func (s *Stepper) EMA() *optim.EMA { return s.upd.EMA }
-
 // Updater returns the update rule and its state (AdamW, EMA, proximal term).
 func (s *Stepper) Updater() *graph.Updater { return &s.upd }
-
-// Optimizer returns the AdamW state.
-func (s *Stepper) Optimizer() *optim.Adam { return s.upd.Adam }
 
 // Load copies src's values into the live weights (same specs required),
 // for example the global model at the start of a round.
