@@ -31,10 +31,12 @@ test-rest:
 	$(GO) test $(GOTAGS) -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -E '/(internal|coordinator|protocol|site-agent)(/|$$)')
 
 # The fallback without OpenBLAS or cgo must keep compiling and passing the
-# kernel tests (pure-Go GEMM).
+# kernel tests (pure-Go GEMM), and secure aggregation its tests without the
+# AVX2 ring kernels (the purego tag).
 test-purego:
 	CGO_ENABLED=0 $(GO) vet ./model/...
 	CGO_ENABLED=0 $(GO) test -timeout $(TEST_TIMEOUT) ./model/nn/
+	$(GO) test -tags purego -timeout $(TEST_TIMEOUT) ./crypto/secagg/
 
 # The main job: a simulated consortium on the embedded default profile.
 sim: build

@@ -67,8 +67,9 @@ type SecureSite struct {
 
 // SecureRunner is a site's PhaseRunner for secure aggregation. It answers
 // each phase of a secure round with a crypto/secagg Client, and in the
-// masked-input phase downloads the global model, trains, and prepares its
-// update (local weights minus the global ones, FedBN local tensors
+// masked-input phase opens the share-keys relay, expands its whole mask on
+// another goroutine while it downloads the global model and trains, and
+// prepares its update (local weights minus the global ones, FedBN local tensors
 // excluded) before masking it: a non-finite update is refused, the L2 norm
 // is clipped to the job's bound, the weight is capped, and under a job's
 // differential privacy the site checks its budget when the round opens,

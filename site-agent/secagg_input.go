@@ -49,7 +49,17 @@ func (r *SecureRunner) input(ctx context.Context, t *fedpb.Task, exchange exchan
 	if cur.spec.Privacy.Enabled && len(names) > 0 {
 		return r.refuse(ctx, t, exchange, RefusePolicy, "the round asks for metrics, which would leave outside the differential-privacy accounting")
 	}
+	// The relay and the mask do not depend on the update: open the relay
+	// now (a bad one is refused before any training) and expand the whole
+	// mask while the site trains, so that masking is one addition after.
+	expand, err := r.openRelay(cur, q.Relay)
+	if err != nil {
+		return r.refuse(ctx, t, exchange, RefuseProtocol, err.Error())
+	}
+	maskc := make(chan []uint32, 1)
+	go func() { maskc <- expand() }()
 	delta, samples, metrics, err := trainDelta(ctx, x, tt)
+	mask := <-maskc
 	var in secagg.Input
 	if err == nil {
 		in, err = r.prepare(cur.spec, delta, samples, protocol.SecureMetricElems*len(names))
@@ -63,7 +73,7 @@ func (r *SecureRunner) input(ctx context.Context, t *fedpb.Task, exchange exchan
 	if err != nil {
 		return err
 	}
-	mi, err := r.mask(cur, q.Relay, in)
+	mi, err := r.mask(cur, mask, in)
 	if err != nil {
 		return r.refuse(ctx, t, exchange, RefuseProtocol, err.Error())
 	}
@@ -180,21 +190,30 @@ func (r *SecureRunner) appendMetrics(spec *secagg.RoundSpec, in secagg.Input, me
 	return in
 }
 
-// mask gives the Client its input and returns the masked input, which has
-// not left the site yet.
-func (r *SecureRunner) mask(cur *siteRound, relay *secagg.ShareKeysRelay, in secagg.Input) (*secagg.MaskedInput, error) {
-	if _, err := cur.c.SetInput(in); err != nil {
-		return nil, err
-	}
+// openRelay hands the Client the share-keys relay (it agrees the pair keys)
+// and returns the function that expands the site's whole mask.
+func (r *SecureRunner) openRelay(cur *siteRound, relay *secagg.ShareKeysRelay) (func() []uint32, error) {
 	m, err := cur.c.Handle(relay)
 	if err != nil {
 		return nil, err
 	}
-	mi, ok := m.(*secagg.MaskedInput)
-	if !ok {
-		return nil, fmt.Errorf("secagg answered the relay with %v", m)
+	if m != nil {
+		return nil, fmt.Errorf("secagg answered the share-keys relay with %s before the input", m.Type())
 	}
-	return mi, nil
+	return cur.c.MaskExpander()
+}
+
+// mask gives the Client its precomputed mask and its input, and returns
+// the masked input, which has not left the site yet.
+func (r *SecureRunner) mask(cur *siteRound, mask []uint32, in secagg.Input) (*secagg.MaskedInput, error) {
+	if err := cur.c.SetMask(mask); err != nil {
+		return nil, err
+	}
+	mi, err := cur.c.SetInput(in)
+	if err == nil && mi == nil {
+		err = errors.New("secagg gave no masked input after the relay")
+	}
+	return mi, err
 }
 
 // commit charges the round to the privacy ledger and records its context,

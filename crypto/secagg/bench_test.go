@@ -30,3 +30,31 @@ func BenchmarkAddMask(b *testing.B) {
 		AddMask(v, MaskKey{1}, 0, false)
 	}
 }
+
+func BenchmarkEncode(b *testing.B) {
+	p := Params{Length: 1 << 20, Clip: 1, MaxWeight: 1}
+	in := Input{Values: make([]float32, p.Length), Weight: 0.5}
+	for i := range in.Values {
+		in.Values[i] = float32(i%1000)/1000 - 0.5
+	}
+	b.SetBytes(4 << 20)
+	for b.Loop() {
+		if _, _, err := Encode(in, p, 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMaskTerms expands ten masks into one vector on one worker, as
+// a site of a ten-site round does.
+func BenchmarkMaskTerms(b *testing.B) {
+	v := make([]uint32, 1<<20)
+	terms := make([]maskTerm, 10)
+	for i := range terms {
+		terms[i] = maskTerm{key: MaskKey{byte(i)}, sub: i%2 == 0}
+	}
+	b.SetBytes(int64(len(terms)) * 4 << 20)
+	for b.Loop() {
+		applyTerms(v, terms, 1)
+	}
+}

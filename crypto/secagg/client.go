@@ -70,6 +70,7 @@ type Client struct {
 	u2         []string
 	input      []uint32
 	haveInput  bool
+	mask       []uint32 // the whole mask, when expanded ahead (SetMask)
 	u3         []string
 	u3Digest   [32]byte
 	consistent *ConsistencySig
@@ -236,5 +237,6 @@ func (c *Client) Forget() {
 	for _, p := range c.peers {
 		p.maskShare, p.selfShare, p.kemSS, p.pair = nil, nil, nil, MaskKey{}
 	}
-	c.ownSelf, c.input = nil, nil
+	clear(c.mask)
+	c.ownSelf, c.input, c.mask = nil, nil, nil
 }

@@ -310,15 +310,13 @@ func (c *Client) agreePair(p *peer, e *ShareEntry) (MaskKey, *fault) {
 // and returns the signed message.
 func (c *Client) maskedInput() (*MaskedInput, error) {
 	y := c.input
-	terms := []maskTerm{{key: selfMaskKey(scalarBytes(c.selfSecret), c.hash)}}
-	for _, id := range c.u2 {
-		p := c.peers[id]
-		if p == nil || p.maskShare == nil {
-			continue
-		}
-		terms = append(terms, maskTerm{key: p.pair, sub: p.idx < c.self})
+	if c.mask != nil {
+		addVec(y, c.mask, false)
+		clear(c.mask)
+		c.mask = nil
+	} else {
+		applyTerms(y, c.maskTerms(), c.cfg.Workers)
 	}
-	applyTerms(y, terms, c.cfg.Workers)
 	c.input = nil
 	m := &MaskedInput{Header: c.ctx.header(), From: c.cfg.Self, Data: y}
 	sig, err := sign(c.cfg.Identity, m.signed())

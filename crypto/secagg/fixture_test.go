@@ -16,11 +16,26 @@ type fixture struct {
 	verify IdentityVerifier
 	srv    *Server
 	cl     map[string]*Client
+	inputs map[string]Input
 }
 
+// newFixture returns a round of n sites whose inputs are set up front.
 func newFixture(t testing.TB, n int) *fixture {
 	t.Helper()
-	f := &fixture{t: t, keys: map[string]ed25519.PrivateKey{}, cl: map[string]*Client{}}
+	f := newLateFixture(t, n)
+	for id, c := range f.cl {
+		if _, err := c.SetInput(f.inputs[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// newLateFixture returns a round of n sites whose inputs (f.inputs) are
+// not given yet.
+func newLateFixture(t testing.TB, n int) *fixture {
+	t.Helper()
+	f := &fixture{t: t, keys: map[string]ed25519.PrivateKey{}, cl: map[string]*Client{}, inputs: map[string]Input{}}
 	pins := map[string]ed25519.PublicKey{}
 	var roster []string
 	for i := 0; i < n; i++ {
@@ -50,9 +65,7 @@ func newFixture(t testing.TB, n int) *fixture {
 		for i := range v {
 			v[i] = float32(i) / 10
 		}
-		if _, err := c.SetInput(Input{Values: v, Weight: 1}); err != nil {
-			t.Fatal(err)
-		}
+		f.inputs[id] = Input{Values: v, Weight: 1}
 		f.cl[id] = c
 	}
 	return f

@@ -291,11 +291,11 @@ func TestRecoverNeedsThresholdAndRejectsCorruptShares(t *testing.T) {
 	secret, _ := randScalar(bytes.NewReader(make([]byte, 64)))
 	shares := splitSecret(nil, secret, 3, []int{0, 1, 2, 3, 4})
 	two := map[int][]byte{0: shares[0], 1: shares[1]}
-	if _, err := recoverSecret(3, two); err == nil {
+	if _, err := recoverSecret(3, two, nil); err == nil {
 		t.Fatal("recovered from 2 shares with threshold 3")
 	}
 	three := map[int][]byte{0: shares[0], 2: shares[2], 4: shares[4]}
-	got, err := recoverSecret(3, three)
+	got, err := recoverSecret(3, three, nil)
 	if err != nil || !got.IsEqual(secret) {
 		t.Fatalf("recover from 3 shares: %v", err)
 	}
@@ -303,7 +303,7 @@ func TestRecoverNeedsThresholdAndRejectsCorruptShares(t *testing.T) {
 	// this is why every share is checked against its commitment first.
 	bad := slices.Clone(shares[2])
 	bad[0] ^= 1
-	wrong, err := recoverSecret(3, map[int][]byte{0: shares[0], 2: bad, 4: shares[4]})
+	wrong, err := recoverSecret(3, map[int][]byte{0: shares[0], 2: bad, 4: shares[4]}, nil)
 	if err == nil && wrong.IsEqual(secret) {
 		t.Fatal("corrupt share recovered the right secret; the commitment check would be untested")
 	}

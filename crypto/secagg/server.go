@@ -65,6 +65,7 @@ type Server struct {
 	unmasked  map[string]bool
 	maskSh    map[string]map[int][]byte // owner -> holder index -> share
 	selfSh    map[string]map[int][]byte
+	coeffs    lagrangeCache // Lagrange coefficients per holder set
 	u1, u2    []string
 	u3, u4    []string
 	dropped   []string
@@ -93,7 +94,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		bundles: map[string]*AdvertiseKeys{}, shareKeys: map[string]*ShareKeys{},
 		entries: map[[2]string]*ShareEntry{}, inputs: map[string]bool{},
 		sigs: map[string]*ConsistencySig{}, unmasked: map[string]bool{},
-		maskSh: map[string]map[int][]byte{}, selfSh: map[string]map[int][]byte{}}
+		maskSh: map[string]map[int][]byte{}, selfSh: map[string]map[int][]byte{}, coeffs: lagrangeCache{}}
 	s.ctx = &s.cfg.Context
 	s.hash = s.ctx.Hash()
 	s.g = newGraph(s.ctx, s.hash)
@@ -236,9 +237,7 @@ func (s *Server) handleMaskedInput(from string, m *MaskedInput) *fault {
 	if s.sum == nil {
 		s.sum = make([]uint32, len(m.Data))
 	}
-	for i, v := range m.Data {
-		s.sum[i] += v
-	}
+	addVec(s.sum, m.Data, false)
 	s.inputs[from] = true
 	return nil
 }

@@ -176,7 +176,7 @@ func (s *Server) closeUnmask() error {
 // selfMaskTerm recovers a survivor's self-mask secret and returns the term
 // that removes its self mask.
 func (s *Server) selfMaskTerm(v string) (maskTerm, *fault) {
-	secret, err := recoverSecret(shareThreshold(s.ctx.Params), s.selfSh[v])
+	secret, err := recoverSecret(shareThreshold(s.ctx.Params), s.selfSh[v], s.coeffs)
 	if err != nil {
 		return maskTerm{}, failf(ErrTooFewSurvivors, "self-mask secret of %q: %v", v, err)
 	}
@@ -191,7 +191,7 @@ func (s *Server) selfMaskTerm(v string) (maskTerm, *fault) {
 // its advertised public keys, and returns the terms that remove its pair
 // masks from the survivors' inputs.
 func (s *Server) droppedTerms(u string) ([]maskTerm, *fault) {
-	secret, err := recoverSecret(shareThreshold(s.ctx.Params), s.maskSh[u])
+	secret, err := recoverSecret(shareThreshold(s.ctx.Params), s.maskSh[u], s.coeffs)
 	if err != nil {
 		return nil, failf(ErrTooFewSurvivors, "mask-key secret of %q: %v", u, err)
 	}

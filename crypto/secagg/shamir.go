@@ -25,32 +25,75 @@ func splitSecret(rnd io.Reader, secret group.Scalar, threshold int, holders []in
 }
 
 // recoverSecret rebuilds a secret from shares keyed by holder index. It
-// refuses fewer than threshold shares, checks IDs for duplicates before
-// circl sees them (duplicate IDs panic there), and decodes every value
-// strictly. The caller must have checked each share against its commitment:
-// Recover reads only the first threshold shares and does not detect a
-// corrupt one.
-func recoverSecret(threshold int, shares map[int][]byte) (group.Scalar, error) {
-	if len(shares) < threshold {
+// refuses fewer than threshold shares, checks IDs for duplicates, and
+// decodes every value strictly. The caller must have checked each share
+// against its commitment: recovery reads only the first threshold shares
+// (by holder index) and does not detect a corrupt one. coeffs caches the
+// Lagrange coefficients per holder set (nil: no cache), since an aggregator
+// rebuilds many secrets from the same holders.
+func recoverSecret(threshold int, shares map[int][]byte, coeffs lagrangeCache) (group.Scalar, error) {
+	if threshold < 1 || len(shares) < threshold {
 		return nil, fmt.Errorf("%d shares, need %d: %w", len(shares), threshold, ErrTooFewSurvivors)
 	}
 	holders := make([]int, 0, len(shares))
 	for h := range shares {
-		holders = append(holders, h)
-	}
-	sort.Ints(holders)
-	list := make([]secretsharing.Share, 0, threshold)
-	seen := make(map[int]bool, threshold)
-	for _, h := range holders[:threshold] {
-		if h < 0 || seen[h] {
+		if h < 0 {
 			return nil, fmt.Errorf("share ID %d: %w", h+1, ErrDuplicateShare)
 		}
-		seen[h] = true
-		v := ristretto.NewScalar()
+		holders = append(holders, h)
+	}
+	sort.Ints(holders) // map keys are distinct, so the IDs are too
+	holders = holders[:threshold]
+	lambda := coeffs.get(holders)
+	secret, v := ristretto.NewScalar(), ristretto.NewScalar()
+	for i, h := range holders {
 		if err := v.UnmarshalBinary(shares[h]); err != nil {
 			return nil, fmt.Errorf("share ID %d: %w", h+1, ErrBadShare)
 		}
-		list = append(list, secretsharing.Share{ID: ristretto.NewScalar().SetUint64(uint64(h + 1)), Value: v})
+		secret.Add(secret, v.Mul(v, lambda[i]))
 	}
-	return secretsharing.Recover(uint(threshold-1), list)
+	return secret, nil
+}
+
+// lagrangeCache holds the Lagrange coefficients at zero of holder sets,
+// keyed by the sorted holder indices.
+type lagrangeCache map[string][]group.Scalar
+
+// get returns the coefficients of the sorted, distinct holders, computing
+// and storing them on a miss (a nil cache computes without storing).
+func (c lagrangeCache) get(holders []int) []group.Scalar {
+	key := fmt.Sprint(holders)
+	if l, ok := c[key]; ok {
+		return l
+	}
+	l := lagrangeAtZero(holders)
+	if c != nil {
+		c[key] = l
+	}
+	return l
+}
+
+// lagrangeAtZero returns, for share IDs x_i = holder_i+1, the coefficients
+// l_i = prod_{j != i} x_j / (x_j - x_i), so that f(0) = sum_i l_i f(x_i) for
+// any polynomial f of degree below len(holders).
+func lagrangeAtZero(holders []int) []group.Scalar {
+	xs := make([]group.Scalar, len(holders))
+	for i, h := range holders {
+		xs[i] = ristretto.NewScalar().SetUint64(uint64(h + 1))
+	}
+	out := make([]group.Scalar, len(holders))
+	diff := ristretto.NewScalar()
+	for i := range xs {
+		num := ristretto.NewScalar().SetUint64(1)
+		den := ristretto.NewScalar().SetUint64(1)
+		for j := range xs {
+			if j == i {
+				continue
+			}
+			num.Mul(num, xs[j])
+			den.Mul(den, diff.Sub(xs[j], xs[i]))
+		}
+		out[i] = num.Mul(num, den.Inv(den))
+	}
+	return out
 }
