@@ -319,11 +319,6 @@ func (c *Client) maskedInput() (*MaskedInput, error) {
 	}
 	c.input = nil
 	m := &MaskedInput{Header: c.ctx.header(), From: c.cfg.Self, Data: y}
-	sig, err := sign(c.cfg.Identity, m.signed())
-	if err != nil {
-		return nil, fmt.Errorf("secagg: signing masked input: %w", err)
-	}
-	m.Signature = sig
 	c.phase = PhaseConsistency
 	return m, nil
 }

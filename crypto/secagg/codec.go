@@ -9,10 +9,12 @@ import (
 // Wire format: "SFSA", a version byte, the type byte, the header, the body
 // fields and, for signed messages, a 64-byte Ed25519 signature. Integers are
 // big-endian; byte strings and lists carry a uint32 length; ring vectors are
-// little-endian words.
+// little-endian words, zero-padded to start 4-byte aligned from the start of
+// the message so that DecodeMaskedInput can use a received buffer in place
+// (version 2; version 1 had no padding and a signed masked input).
 const (
 	wireMagic   = "SFSA"
-	wireVersion = 1
+	wireVersion = 2
 	maxCertLen  = 16 << 10
 	maxSealed   = 512
 )
@@ -41,7 +43,8 @@ func readPrefix(r *wire.Reader, t MessageType, h *Header) {
 	copy(h.Context[:], r.Fixed(32, "context"))
 }
 
-// Decode decodes any message by its type byte.
+// Decode decodes any message by its type byte. A MaskedInput may alias b
+// (see DecodeMaskedInput).
 func Decode(b []byte) (Message, error) {
 	if len(b) < 6 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
@@ -256,35 +259,23 @@ func DecodeShareKeysRelay(b []byte) (*ShareKeysRelay, error) {
 
 // --- MaskedInput
 
-// signed covers the header, the sender and the digest of the vector.
-func (m *MaskedInput) signed() []byte {
-	w := wire.NewWriter(128)
-	writePrefix(w, m.Type(), &m.Header)
-	w.String(m.From)
-	w.U32(uint32(len(m.Data)))
-	d := dataDigest(m.Data)
-	w.Fixed(d[:])
-	return w.Bytes()
-}
-
 // MarshalBinary encodes the message.
 func (m *MaskedInput) MarshalBinary() ([]byte, error) {
 	w := wire.NewWriter(200 + 4*len(m.Data))
 	writePrefix(w, m.Type(), &m.Header)
 	w.String(m.From)
 	w.U32s(m.Data)
-	w.Blob(m.Signature)
 	return w.Bytes(), nil
 }
 
-// DecodeMaskedInput decodes a MaskedInput message.
+// DecodeMaskedInput decodes a MaskedInput message. Its Data may alias b
+// (see wire.Reader.U32s): b must not be reused while the message is in use.
 func DecodeMaskedInput(b []byte) (*MaskedInput, error) {
 	r := wire.NewReader(b)
 	m := &MaskedInput{}
 	readPrefix(r, m.Type(), &m.Header)
 	m.From = r.String(MaxIDLen, "from")
 	m.Data = r.U32s(MaxLength, "data")
-	m.Signature = r.Blob(sigSize, "signature")
 	return m, r.Done()
 }
 

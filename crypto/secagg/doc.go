@@ -61,8 +61,10 @@
 //     owners committed to, strips every mask and decodes the sum.
 //
 // Every message carries the round's Context hash (session, round, roster,
-// parameters) and its signature covers it: a replayed, cross-round or
-// cross-session message is refused. With fewer than t survivors in any
+// parameters), and every message but the masked input is signed with it
+// covered: a replayed, cross-round or cross-session message is refused. The
+// masked input goes only to the aggregator, over the authenticated
+// transport, and is never relayed, so it is not signed (see MaskedInput). With fewer than t survivors in any
 // phase the round aborts with ErrTooFewSurvivors and never produces output.
 //
 // # Transport

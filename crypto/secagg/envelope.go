@@ -57,7 +57,8 @@ func KindOf(url string) (string, error) {
 }
 
 // DecodeTyped decodes a protocol message carried under type URL url and
-// refuses bytes whose message type is not the one the URL names.
+// refuses bytes whose message type is not the one the URL names. A
+// MaskedInput may alias b (see DecodeMaskedInput).
 func DecodeTyped(url string, b []byte) (Message, error) {
 	kind, err := KindOf(url)
 	if err != nil {

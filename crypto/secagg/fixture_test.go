@@ -136,8 +136,6 @@ func (f *fixture) resign(m Message) {
 		m.Signature, _ = sign(f.keys[m.From], m.signed())
 	case *ShareKeys:
 		m.Signature, _ = sign(f.keys[m.From], m.signed())
-	case *MaskedInput:
-		m.Signature, _ = sign(f.keys[m.From], m.signed())
 	case *ConsistencySig:
 		m.Signature, _ = sign(f.keys[m.From], m.signed())
 	case *UnmaskShares:

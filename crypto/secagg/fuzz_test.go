@@ -61,7 +61,7 @@ func fuzzDecoder[M Message](f *testing.F, t MessageType, decode func([]byte) (M,
 	for _, b := range seedMessages(f)[t] {
 		f.Add(b)
 	}
-	f.Add([]byte("SFSA\x01"))
+	f.Add(append([]byte(wireMagic), wireVersion))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decode(b)
 		if err != nil {

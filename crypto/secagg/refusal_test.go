@@ -129,11 +129,22 @@ func TestAggregatorRefusesMaskedAndUnmask(t *testing.T) {
 	f := newFixture(t, 4)
 	_, masked := toMaskedInput(f)
 	m := clone(t, masked["s01"]).(*MaskedInput)
-	m.Data[0]++
-	wantRefusal(t, f.srv.Handle("s01", m), ErrBadSignature)
+	// The masked input is unsigned: the transport names its sender, and
+	// the sender field, the round binding and the length are checked.
+	wantRefusal(t, f.srv.Handle("s02", m), ErrIDMismatch)
+	other := clone(t, m).(*MaskedInput)
+	other.Round++
+	wantRefusal(t, f.srv.Handle("s01", other), ErrReplay)
+	other = clone(t, m).(*MaskedInput)
+	other.Context[0] ^= 1
+	wantRefusal(t, f.srv.Handle("s01", other), ErrWrongContext)
 	short := &MaskedInput{Header: m.Header, From: "s01", Data: m.Data[:3]}
-	f.resign(short)
 	wantRefusal(t, f.srv.Handle("s01", short), ErrMalformed)
+	if err := f.srv.Handle("s01", m); err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal(t, f.srv.Handle("s01", m), ErrReplay)
+	delete(masked, "s01")
 	_, sigs := f.step(masked)
 	_, unmask := f.step(sigs)
 	u := unmask["s01"].(*UnmaskShares)

@@ -60,10 +60,13 @@ func (w *Writer) Strings(ss []string) {
 	}
 }
 
-// U32s appends a count followed by each value little-endian, the layout of
-// a ring vector in memory on common machines.
+// U32s appends a count, zero bytes up to the next multiple of 4 from the
+// start of the encoding, and each value little-endian: the layout of a ring
+// vector in memory on common machines, aligned so that a Reader can use the
+// bytes in place.
 func (w *Writer) U32s(v []uint32) {
 	w.U32(uint32(len(v)))
+	w.b = append(w.b, make([]byte, -len(w.b)&3)...)
 	if LittleEndian {
 		w.b = append(w.b, WordBytes(v)...)
 		return
@@ -209,18 +212,30 @@ func (r *Reader) Strings(maxN, maxLen int, what string) []string {
 	return out
 }
 
-// U32s reads a count (at most max) of little-endian uint32 values.
+// U32s reads a count of at most max, the zero padding U32s wrote, and the
+// values. On a little-endian machine, when the values lie 4-byte aligned in
+// memory (the reader's buffer starts aligned, as fresh allocations do), the
+// result aliases the buffer instead of copying it: a 4 MB masked input is
+// then decoded without a copy. The caller must not reuse the buffer while
+// it uses the result.
 func (r *Reader) U32s(max int, what string) []uint32 {
 	n := r.Count(max, what)
+	for _, p := range r.take(-r.off&3, what+" padding") {
+		if p != 0 && r.err == nil {
+			r.Failf("%s: non-zero padding", what)
+		}
+	}
 	s := r.take(4*n, what)
-	if s == nil {
+	if s == nil || r.err != nil {
 		return nil
 	}
-	out := make([]uint32, n)
-	if LittleEndian {
-		copy(WordBytes(out), s)
-		return out
+	if n == 0 {
+		return []uint32{}
 	}
+	if LittleEndian && uintptr(unsafe.Pointer(unsafe.SliceData(s)))%4 == 0 {
+		return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(s))), n)
+	}
+	out := make([]uint32, n)
 	for i := range out {
 		out[i] = binary.LittleEndian.Uint32(s[4*i:])
 	}
