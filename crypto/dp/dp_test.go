@@ -60,9 +60,17 @@ func TestClipL2(t *testing.T) {
 	if _, err := ClipL2(v, 0.5); err != nil || norm(v) > 0.5 {
 		t.Fatalf("large clip: norm %v err %v", norm(v), err)
 	}
-	bad := []float32{1, float32(math.NaN())}
-	if _, err := ClipL2(bad, 1); !errors.Is(err, ErrNonFinite) || bad[0] != 1 {
-		t.Fatalf("NaN update: err %v, v %v", err, bad)
+	for _, x := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		bad := []float32{1, 2, float32(x), 3}
+		_, err := ClipL2(bad, 1)
+		if !errors.Is(err, ErrNonFinite) || bad[0] != 1 || !strings.Contains(err.Error(), "element 2") {
+			t.Fatalf("update with %v: err %v, v %v", x, err, bad)
+		}
+	}
+	// The largest finite float32 values square to a finite float64 sum.
+	huge := []float32{math.MaxFloat32, -math.MaxFloat32, math.MaxFloat32}
+	if n, err := ClipL2(huge, 1); err != nil || math.IsInf(n, 0) || norm(huge) > 1 {
+		t.Fatalf("huge finite update: norm %v err %v, after %v", n, err, norm(huge))
 	}
 }
 

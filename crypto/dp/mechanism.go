@@ -27,12 +27,19 @@ func ClipL2(v []float32, bound float64) (norm float64, err error) {
 		return 0, fmt.Errorf("dp: clip bound %v: %w", bound, ErrInvalid)
 	}
 	var ss float64
-	for i, x := range v {
+	for _, x := range v {
 		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("dp: element %d is %v: %w", i, x, ErrNonFinite)
-		}
 		ss += f * f
+	}
+	// Squares of finite float32 values cannot overflow a float64 sum, so the
+	// sum is finite exactly when every element is: look for the culprit
+	// only then.
+	if math.IsNaN(ss) || math.IsInf(ss, 0) {
+		for i, x := range v {
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, fmt.Errorf("dp: element %d is %v: %w", i, x, ErrNonFinite)
+			}
+		}
 	}
 	norm = math.Sqrt(ss)
 	if norm > bound {

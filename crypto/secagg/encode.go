@@ -46,6 +46,7 @@ func Encode(in Input, p Params, n int) ([]uint32, int, error) {
 	out := make([]uint32, p.Length+1)
 	s, c := p.Scale(n), p.Clip
 	clipped := 0
+	vals := out[:len(in.Values)] // lets the compiler drop the bounds checks
 	for i, v := range in.Values {
 		x := float64(v)
 		if !(x >= -c && x <= c) { // rare: clipped or not a number
@@ -59,7 +60,7 @@ func Encode(in Input, p Params, n int) ([]uint32, int, error) {
 			}
 			clipped++
 		}
-		out[i] = uint32(int32(roundHalfAway(x * s)))
+		vals[i] = uint32(int32(roundHalfAway(x * s)))
 	}
 	out[p.Length] = uint32(int32(math.Round(in.Weight * p.WeightScale(n))))
 	return out, clipped, nil
