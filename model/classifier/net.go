@@ -76,41 +76,23 @@ func block(b *graph.Builder, x *G.Node, cin, cout, stride, groups int) *G.Node {
 // FeatureDim returns the length of the penultimate feature vector.
 func (a Arch) FeatureDim() int { return a.Widths[len(a.Widths)-1] }
 
-// Specs returns the tensors of architecture a, sorted by name.
-func (a Arch) Specs() ([]model.TensorSpec, error) {
-	b, err := a.specBuilder()
-	if err != nil {
-		return nil, err
-	}
-	return b.Specs(), nil
+// recipe is how architecture a yields its tensors (graph.Recipe).
+func (a Arch) recipe() graph.Recipe {
+	return graph.Recipe{Validate: a.Validate, Build: func(b *graph.Builder) error {
+		_, err := buildNet(b, a, 1)
+		return err
+	}}
 }
 
-func (a Arch) specBuilder() (*graph.Builder, error) {
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	b := graph.NewSpecBuilder()
-	if _, err := buildNet(b, a, 1); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
+// Specs returns the tensors of architecture a, sorted by name.
+func (a Arch) Specs() ([]model.TensorSpec, error) { return a.recipe().Specs() }
 
 // InitWeights returns freshly initialised weights of architecture a.
-func (a Arch) InitWeights(seed int64) (model.Weights, error) {
-	b, err := a.specBuilder()
-	if err != nil {
-		return model.Weights{}, err
-	}
-	return graph.InitWeights(b.Params(), seed)
-}
+func (a Arch) InitWeights(seed int64) (model.Weights, error) { return a.recipe().InitWeights(seed) }
 
 func init() {
-	model.RegisterArch(ArchName, func(cfg []byte) ([]model.TensorSpec, error) {
+	graph.RegisterArch(ArchName, func(cfg []byte) (graph.Recipe, error) {
 		a, err := ParseArch(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return a.Specs()
+		return a.recipe(), err
 	})
 }
