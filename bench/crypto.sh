@@ -9,7 +9,7 @@
 # and summarised in bench/out/crypto-profile.txt.
 #
 # Environment: PARAMS (default 1000000), SITES (default 10,50), REPS
-# (default 3), GRPC_SITES (default SITES; "none" skips), GRPC_REPS (default
+# (default 5), GRPC_SITES (default SITES; "none" skips), GRPC_REPS (default
 # REPS). Extra arguments go to bench/cryptobench (see -help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +19,9 @@ go run ${tags:+-tags "$tags"} ./bench/cryptobench \
 	-out bench/out/crypto.json \
 	-params "${PARAMS:-1000000}" \
 	-sites "${SITES:-10,50}" \
-	-reps "${REPS:-3}" \
+	-reps "${REPS:-5}" \
 	-grpc-sites "${GRPC_SITES:-${SITES:-10,50}}" \
-	-grpc-reps "${GRPC_REPS:-${REPS:-3}}" \
+	-grpc-reps "${GRPC_REPS:-${REPS:-5}}" \
 	-grpc-profile bench/out/crypto-grpc.pprof \
 	"$@"
 if [ -s bench/out/crypto-grpc.pprof ]; then
