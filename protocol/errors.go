@@ -134,6 +134,13 @@ func (e *remoteError) GRPCStatus() *status.Status {
 // Retryable reports whether err is transient: the agent should back off and
 // try again rather than give up.
 func Retryable(err error) bool {
+	// A stale or late update is the coordinator's final word on its round
+	// (codes Aborted and DeadlineExceeded, which are otherwise transient):
+	// sending it again cannot help, and a site back from a partition would
+	// re-upload its whole model every backoff until the task's deadline.
+	if e := FromStatus(err); errors.Is(e, ErrStale) || errors.Is(e, ErrLate) {
+		return false
+	}
 	switch status.Code(err) {
 	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted, codes.DeadlineExceeded, codes.Unknown:
 		return true

@@ -49,6 +49,17 @@ func TestStatusRoundTrip(t *testing.T) {
 	if !Retryable(status.Error(codes.Unavailable, "down")) || Retryable(ToStatus(ErrDuplicate)) {
 		t.Error("Retryable")
 	}
+	// Stale and late are final, as sent and as received; the same codes
+	// without the sentinel (gRPC's own) stay transient.
+	for _, final := range []error{ErrStale, ErrLate} {
+		wrapped := fmt.Errorf("site s1 round 3: %w", final)
+		if Retryable(ToStatus(wrapped)) || Retryable(FromStatus(ToStatus(wrapped))) {
+			t.Errorf("%v is retryable", final)
+		}
+	}
+	if !Retryable(status.Error(codes.Aborted, "transport aborted")) || !Retryable(status.Error(codes.DeadlineExceeded, "slow link")) {
+		t.Error("gRPC's own Aborted or DeadlineExceeded is not retryable")
+	}
 	if ToStatus(nil) != nil || FromStatus(nil) != nil {
 		t.Error("nil not preserved")
 	}

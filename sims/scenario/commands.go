@@ -158,7 +158,8 @@ var auditEvents = map[string]bool{coordinator.EventRejected: true, coordinator.E
 	coordinator.EventAbsent: true, coordinator.EventAttempt: true, coordinator.EventJobEnd: true}
 
 // audit prints the job's audit log, one line per distinct (round, event,
-// site, reason) with its count, sorted.
+// site, reason) with its count, sorted; except=R1,R2 leaves out the events
+// with those reasons (for ones whose occurrence depends on timing).
 func (r *Runner) audit(d *Directive) (string, error) {
 	co := r.c.Coordinator()
 	if co == nil {
@@ -169,13 +170,19 @@ func (r *Runner) audit(d *Directive) (string, error) {
 		return "", err
 	}
 	want := d.arg("event", "")
+	except := map[string]bool{}
+	for _, r := range strings.Split(d.arg("except", ""), ",") {
+		if r != "" {
+			except[r] = true
+		}
+	}
 	type key struct {
 		round               int
 		event, site, reason string
 	}
 	counts := map[key]int{}
 	for _, e := range log {
-		if (want == "" && !auditEvents[e.Event]) || (want != "" && e.Event != want) || (e.Job != "" && e.Job != jobID) {
+		if (want == "" && !auditEvents[e.Event]) || (want != "" && e.Event != want) || (e.Job != "" && e.Job != jobID) || except[e.Reason] {
 			continue
 		}
 		counts[key{e.Round, e.Event, e.Site, e.Reason}]++

@@ -25,7 +25,7 @@
 //	data site=S                   the site loader's refusals
 //	metric site=S key=K           a site's reported metric, by round
 //	tls                           the handshakes the coordinator refused
-//	audit [event=E]               the audit log, by event, site, round, reason
+//	audit [event=E] [except=R,..] the audit log, by event, site, round, reason
 //	check                         the invariants (below)
 //
 // check verifies, for every committed round of the job: the global model is
