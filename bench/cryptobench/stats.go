@@ -68,7 +68,7 @@ func runScenario(sc Scenario, n, params, reps int) (RoundStats, error) {
 	st.SecureAggregatorCPUS, st.SecureSiteMaxCPUS = median(sac).Seconds(), median(ssc).Seconds()
 	st.AddedCriticalS = st.SecureCriticalS - st.PlainCriticalS
 	st.AddedCriticalCPUS = st.SecureCriticalCPUS - st.PlainCriticalCPUS
-	st.TenPercentRoundS = st.AddedCriticalCPUS / 0.10
+	st.TenPercentRoundS = max(st.AddedCriticalCPUS, 0) / 0.10
 	for i := range plain.Mean {
 		st.MaxMeanDifference = math.Max(st.MaxMeanDifference, math.Abs(float64(plain.Mean[i]-secure.Mean[i])))
 	}
