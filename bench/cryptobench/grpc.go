@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -23,12 +22,17 @@ import (
 
 // GRPCStats compares whole rounds over loopback gRPC: the real coordinator
 // and n real site agents in this process, mTLS from provisioned kits on
-// 127.0.0.1, each site "training" instantly (global + a fixed update), so
-// that the round time is transport, aggregation and, for the secure round,
-// crypto/secagg. Plain and secure jobs alternate on the same cluster.
+// 127.0.0.1. With the instant workload each site "trains" at once (global +
+// a fixed update), so that the round time is transport, aggregation and,
+// for the secure round, crypto/secagg; with the trained workload each site
+// runs real local steps of a 1M-parameter classifier first, as in a real
+// FedAvg round. Plain and secure jobs alternate on the same cluster.
 type GRPCStats struct {
 	Scenario  string `json:"scenario"`
 	Transport string `json:"transport"`
+	// Workload is what a site does between download and upload: "instant"
+	// or the classifier's local training.
+	Workload string `json:"workload"`
 	// Neighbours is the SecAgg+ degree (0: complete graph).
 	Neighbours int `json:"neighbours"`
 	Sites      int `json:"sites"`
@@ -39,8 +43,11 @@ type GRPCStats struct {
 	PlainRoundS  float64 `json:"plain_round_s"`
 	SecureRoundS float64 `json:"secure_round_s"`
 	// Ratio is SecureRoundS / PlainRoundS; AddedS their difference.
-	Ratio  float64 `json:"ratio"`
-	AddedS float64 `json:"added_s"`
+	Ratio float64 `json:"ratio"`
+	// PairedRatios are each repetition's secure round time over the plain
+	// round run just before it.
+	PairedRatios []float64 `json:"paired_ratios"`
+	AddedS       float64   `json:"added_s"`
 	// TenPercentRoundS is the shortest whole round (local training
 	// included) to which the added time is at most 10%: AddedS / 0.1.
 	TenPercentRoundS float64 `json:"ten_percent_round_s"`
@@ -59,44 +66,6 @@ type GRPCStats struct {
 	// MaxMeanDifference is the largest |secure - plain| element of the two
 	// jobs' global models after the round (the fixed-point error).
 	MaxMeanDifference float64 `json:"max_mean_difference"`
-}
-
-// benchTrainer returns global + a fixed update at once.
-type benchTrainer struct {
-	specs   []model.TensorSpec
-	delta   []float32
-	samples int
-}
-
-func (b *benchTrainer) Init(context.Context, int64) (model.Weights, error) {
-	return model.Zeros(b.specs)
-}
-
-func (b *benchTrainer) Train(_ context.Context, g model.Weights, _ model.TrainSpec) (model.TrainResult, error) {
-	w := g.Clone()
-	off := 0
-	for _, t := range w.Tensors() {
-		for i := range t.Data {
-			t.Data[i] += b.delta[off+i]
-		}
-		off += len(t.Data)
-	}
-	return model.TrainResult{Weights: w, NumSamples: b.samples}, nil
-}
-
-func (b *benchTrainer) Evaluate(context.Context, model.Weights) (map[string]float64, error) {
-	return map[string]float64{}, nil
-}
-
-// benchSpecs splits params into four tensors.
-func benchSpecs(params int) []model.TensorSpec {
-	var out []model.TensorSpec
-	for i, left := 0, params; i < 4; i++ {
-		n := left / (4 - i)
-		out = append(out, model.TensorSpec{Name: fmt.Sprintf("layer%d.weight", i), Shape: []int{n}})
-		left -= n
-	}
-	return out
 }
 
 // grpcCluster is one provisioned consortium with its coordinator and agents.
@@ -143,7 +112,7 @@ const warmupRep = -1
 
 // benchJobs runs one unmeasured warm-up job per variant, then interleaves
 // the variants' one-round jobs, repetition by repetition.
-func benchJobs(n, reps int, vs []grpcVariant) []coordinator.JobSpec {
+func benchJobs(n, reps int, vs []grpcVariant, wl workload) []coordinator.JobSpec {
 	var out []coordinator.JobSpec
 	sites := make([]string, n)
 	for i := range sites {
@@ -156,6 +125,10 @@ func benchJobs(n, reps int, vs []grpcVariant) []coordinator.JobSpec {
 			on := v.k >= 0
 			j.SecureAggregation = &on
 			j.Sites, j.Rounds, j.Quorum, j.MaxAttempts = sites, 1, n, 1
+			j.Model = wl.model()
+			if wl.trained() {
+				j.Train = coordinator.TrainSpec{LocalSteps: wl.steps, BatchSize: trainedBatch}
+			}
 			j.SecAgg.MaxWeight, j.SecAgg.SparseAbove = 1000, 0
 			if v.k > 0 {
 				j.SecAgg.SparseAbove, j.SecAgg.Neighbours = 1, v.k
@@ -168,7 +141,7 @@ func benchJobs(n, reps int, vs []grpcVariant) []coordinator.JobSpec {
 }
 
 // startGRPC provisions n sites and starts the coordinator and agents.
-func startGRPC(n, params, reps int, vs []grpcVariant) (*grpcCluster, error) {
+func startGRPC(n, reps int, vs []grpcVariant, wl workload) (*grpcCluster, error) {
 	dir, err := os.MkdirTemp("", "cryptobench-")
 	if err != nil {
 		return nil, err
@@ -183,7 +156,7 @@ func startGRPC(n, params, reps int, vs []grpcVariant) (*grpcCluster, error) {
 		return gc, err
 	}
 	cfg := coordinator.DefaultConfig()
-	cfg.Listen, cfg.DataDir, cfg.Gossip.Enabled, cfg.Jobs = "127.0.0.1:0", dir+"/coordinator", false, benchJobs(n, reps, vs)
+	cfg.Listen, cfg.DataDir, cfg.Gossip.Enabled, cfg.Jobs = "127.0.0.1:0", dir+"/coordinator", false, benchJobs(n, reps, vs, wl)
 	cfg.HeartbeatTimeout = coordinator.Duration(time.Minute)
 	opts := coordinator.Options{OnCommit: gc.commit}
 	if _, err := coordinator.UseKit(pki.KitDir(dir, pki.Identity{Role: pki.RoleCoordinator, ID: "coordinator"}), &cfg, &opts); err != nil {
@@ -196,26 +169,24 @@ func startGRPC(n, params, reps int, vs []grpcVariant) (*grpcCluster, error) {
 	gc.stop = cancel
 	gc.wg.Add(1)
 	go func() { defer gc.wg.Done(); _ = gc.co.Run(ctx) }()
-	specs := benchSpecs(params)
 	for i := 0; i < n; i++ {
-		if err := gc.startAgent(ctx, i, specs, params); err != nil {
+		if err := gc.startAgent(ctx, i, wl); err != nil {
 			return gc, err
 		}
 	}
 	return gc, nil
 }
 
-func (gc *grpcCluster) startAgent(ctx context.Context, i int, specs []model.TensorSpec, params int) error {
-	rng := rand.New(rand.NewPCG(uint64(i), uint64(params)))
-	tr := &benchTrainer{specs: specs, delta: make([]float32, params), samples: 100 + rng.IntN(900)}
-	for j := range tr.delta {
-		tr.delta[j] = float32(rng.Float64()-0.5) * 0.02
+func (gc *grpcCluster) startAgent(ctx context.Context, i int, wl workload) error {
+	tr, err := wl.trainer(i)
+	if err != nil {
+		return err
 	}
 	site := fmt.Sprintf("site-%03d", i)
 	cfg := siteagent.DefaultConfig()
 	cfg.Coordinator, cfg.Gossip.Enabled, cfg.EvaluateGlobal = gc.co.Addr().String(), false, false
 	cfg.Privacy.StateDir = gc.dir + "/state-" + site
-	opts := siteagent.Options{Trainers: map[string]model.Trainer{"logreg": tr}}
+	opts := siteagent.Options{Trainers: map[string]model.Trainer{wl.model(): tr}}
 	if _, err := siteagent.UseKit(pki.KitDir(gc.dir, pki.Identity{Role: pki.RoleSite, ID: site}), &cfg, &opts); err != nil {
 		return err
 	}
@@ -256,10 +227,10 @@ func (gc *grpcCluster) close() {
 // runGRPC measures plain and secure rounds over loopback gRPC for n sites
 // (SecAgg+ too above 20 sites when sparse); with profile set, the last
 // secure round with the complete graph is CPU-profiled into it.
-func runGRPC(n, params, reps int, sparse bool, profile string) ([]GRPCStats, error) {
+func runGRPC(n, reps int, sparse bool, wl workload, profile string) ([]GRPCStats, error) {
 	runtime.GC()
 	vs := variants(n, sparse)
-	gc, err := startGRPC(n, params, reps, vs)
+	gc, err := startGRPC(n, reps, vs, wl)
 	defer gc.close()
 	if err != nil {
 		return nil, err
@@ -282,7 +253,7 @@ func runGRPC(n, params, reps int, sparse bool, profile string) ([]GRPCStats, err
 	}
 	var out []GRPCStats
 	for _, v := range vs[1:] {
-		st, err := gc.stats(n, params, reps, v)
+		st, err := gc.stats(n, reps, v, wl)
 		if err != nil {
 			return nil, err
 		}
@@ -315,8 +286,8 @@ func profileLast(path string, reps int) func(string) {
 	}
 }
 
-func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, error) {
-	st := GRPCStats{Scenario: v.name, Transport: "loopback-grpc-mtls", Neighbours: v.k, Sites: n, Params: params, Reps: reps,
+func (gc *grpcCluster) stats(n, reps int, v grpcVariant, wl workload) (GRPCStats, error) {
+	st := GRPCStats{Scenario: v.name, Transport: "loopback-grpc-mtls", Workload: wl.label(), Neighbours: v.k, Sites: n, Reps: reps,
 		SecurePhasesS: map[string]float64{}}
 	phases := map[string][]time.Duration{}
 	var plain, secure, plainCPU, secureCPU []time.Duration
@@ -339,8 +310,9 @@ func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, err
 	for _, d := range plain {
 		st.PlainS = append(st.PlainS, d.Seconds())
 	}
-	for _, d := range secure {
+	for i, d := range secure {
 		st.SecureS = append(st.SecureS, d.Seconds())
+		st.PairedRatios = append(st.PairedRatios, d.Seconds()/plain[i].Seconds())
 	}
 	st.PlainRoundS, st.SecureRoundS = median(plain).Seconds(), median(secure).Seconds()
 	st.Ratio, st.AddedS = st.SecureRoundS/st.PlainRoundS, st.SecureRoundS-st.PlainRoundS
@@ -359,6 +331,7 @@ func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, err
 		return st, err
 	}
 	a, b := pg.Flatten(), sg.Flatten()
+	st.Params = len(a)
 	for i := range a {
 		st.MaxMeanDifference = math.Max(st.MaxMeanDifference, math.Abs(float64(a[i]-b[i])))
 	}
@@ -369,9 +342,10 @@ func (gc *grpcCluster) stats(n, params, reps int, v grpcVariant) (GRPCStats, err
 }
 
 func printGRPC(s GRPCStats) {
-	fmt.Printf("n=%-3d %-8s k=%-2d %s params=%d reps=%d\n", s.Sites, s.Scenario, s.Neighbours, s.Transport, s.Params, s.Reps)
+	fmt.Printf("n=%-3d %-8s k=%-2d %s params=%d reps=%d sites train: %s\n", s.Sites, s.Scenario, s.Neighbours, s.Transport, s.Params, s.Reps, s.Workload)
 	fmt.Printf("    round (median):  plain %7.3fs  secure %7.3fs  (x%.2f, +%.3fs; within 10%% for rounds >= %.1fs)\n",
 		s.PlainRoundS, s.SecureRoundS, s.Ratio, s.AddedS, s.TenPercentRoundS)
+	fmt.Printf("    paired ratios:   %s\n", ratios(s.PairedRatios))
 	fmt.Printf("    process CPU:     plain %7.3fs  secure %7.3fs  (x%.2f; all parties together)\n", s.PlainCPUS, s.SecureCPUS, s.CPURatio)
 	keys := make([]string, 0, len(s.SecurePhasesS))
 	for k := range s.SecurePhasesS {

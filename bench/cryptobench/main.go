@@ -56,6 +56,9 @@ func main() {
 	grpcSites := flag.String("grpc-sites", "", "roster sizes of the loopback-gRPC rounds (default: -sites; \"none\" skips them)")
 	grpcReps := flag.Int("grpc-reps", 0, "repetitions of the loopback-gRPC rounds (default: -reps)")
 	grpcProfile := flag.String("grpc-profile", "", "CPU-profile the last secure loopback-gRPC round of the largest roster into this file")
+	trainSteps := flag.Int("train-steps", 0, "also run loopback-gRPC rounds in which every site first runs this many real local steps of a 1M-parameter classifier (0: none)")
+	trainSites := flag.String("train-sites", "", "roster sizes of the trained rounds (default: -grpc-sites)")
+	trainReps := flag.Int("train-reps", 3, "repetitions of the trained rounds")
 	flag.Parse()
 	sites, err := parseInts(*sitesFlag)
 	if err != nil {
@@ -92,7 +95,20 @@ func main() {
 		}
 	}
 	pprof.StopCPUProfile()
-	if err := runGRPCAll(&rep, *grpcSites, *sitesFlag, *params, max(*grpcReps, 0), *reps, *sparse, *grpcProfile); err != nil {
+	if *grpcSites == "" {
+		*grpcSites = *sitesFlag
+	}
+	if *grpcReps <= 0 {
+		*grpcReps = *reps
+	}
+	if *trainSites == "" {
+		*trainSites = *grpcSites
+	}
+	err = runGRPCAll(&rep, *grpcSites, workload{params: *params}, *grpcReps, *sparse, *grpcProfile)
+	if err == nil && *trainSteps > 0 {
+		err = runGRPCAll(&rep, *trainSites, trainedWorkload(*trainSteps), max(*trainReps, 1), *sparse, "")
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "cryptobench:", err)
 		os.Exit(1)
 	}
@@ -107,16 +123,11 @@ func main() {
 	fmt.Println("wrote", *out)
 }
 
-// runGRPCAll runs the loopback-gRPC measurement for each roster size.
-func runGRPCAll(rep *Report, sitesFlag, defSites string, params, reps, defReps int, sparse bool, profile string) error {
+// runGRPCAll runs the loopback-gRPC measurement of workload wl for each
+// roster size in sitesFlag ("none": no roster).
+func runGRPCAll(rep *Report, sitesFlag string, wl workload, reps int, sparse bool, profile string) error {
 	if sitesFlag == "none" {
 		return nil
-	}
-	if sitesFlag == "" {
-		sitesFlag = defSites
-	}
-	if reps == 0 {
-		reps = defReps
 	}
 	sites, err := parseInts(sitesFlag)
 	if err != nil {
@@ -127,9 +138,9 @@ func runGRPCAll(rep *Report, sitesFlag, defSites string, params, reps, defReps i
 		if i == len(sites)-1 {
 			prof = profile
 		}
-		sts, err := runGRPC(n, params, reps, sparse, prof)
+		sts, err := runGRPC(n, reps, sparse, wl, prof)
 		if err != nil {
-			return fmt.Errorf("loopback gRPC n=%d: %w", n, err)
+			return fmt.Errorf("loopback gRPC n=%d (%s): %w", n, wl.label(), err)
 		}
 		for _, st := range sts {
 			rep.GRPCRounds = append(rep.GRPCRounds, st)
