@@ -44,11 +44,22 @@ func AddMask(dst []uint32, key MaskKey, off int, sub bool) {
 	applyRange(dst, off, []maskTerm{{key: key, sub: sub}})
 }
 
-// newStream returns the AES-256-CTR keystream of key positioned at element
-// off (a multiple of 4).
-func newStream(key MaskKey, off int) cipher.Stream {
+// maskStream is one key's mask stream from some element on.
+type maskStream interface {
+	// apply adds (sub false) or subtracts (sub true) the stream's next
+	// len(d) words to d and advances past them.
+	apply(d []uint32, sub bool)
+}
+
+// newMaskStream returns key's mask stream positioned at element off (a
+// multiple of 4): the fused AES-NI kernel where the CPU has one, else the
+// standard library's AES-CTR through a keystream buffer.
+func newMaskStream(key MaskKey, off int, buf []byte) maskStream {
 	if off%4 != 0 {
 		panic("secagg: mask offset not a multiple of 4")
+	}
+	if s := newFastStream(key, uint64(off/4)); s != nil {
+		return s
 	}
 	block, err := aes.NewCipher(key[:])
 	if err != nil {
@@ -56,26 +67,41 @@ func newStream(key MaskKey, off int) cipher.Stream {
 	}
 	var iv [16]byte
 	binary.BigEndian.PutUint64(iv[8:], uint64(off/4))
-	return cipher.NewCTR(block, iv[:])
+	return &ctrStream{s: cipher.NewCTR(block, iv[:]), buf: buf}
+}
+
+// ctrStream is the portable mask stream: keystream into buf (at least as
+// long as 4x the longest d), then a ring addition.
+type ctrStream struct {
+	s   cipher.Stream
+	buf []byte
+}
+
+func (c *ctrStream) apply(d []uint32, sub bool) {
+	for len(d) > 0 {
+		n := min(len(d), len(c.buf)/4)
+		ks := c.buf[:4*n]
+		c.s.XORKeyStream(ks, zeroChunk[:4*n])
+		addWords(d[:n], ks, sub)
+		d = d[n:]
+	}
 }
 
 // applyRange applies every term to dst, which holds elements starting at
 // off. It walks the vector chunk by chunk and applies all terms to a chunk
 // before moving on, so each vector element is loaded once per chunk.
 func applyRange(dst []uint32, off int, terms []maskTerm) {
-	streams := make([]cipher.Stream, len(terms))
-	for i, t := range terms {
-		streams[i] = newStream(t.key, off)
-	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	buf := *bp
+	streams := make([]maskStream, len(terms))
+	for i, t := range terms {
+		streams[i] = newMaskStream(t.key, off, *bp)
+	}
 	for len(dst) > 0 {
 		n := min(len(dst), prgChunk/4)
-		ks, d := buf[:4*n], dst[:n]
+		d := dst[:n]
 		for i, s := range streams {
-			s.XORKeyStream(ks, zeroChunk[:4*n])
-			addWords(d, ks, terms[i].sub)
+			s.apply(d, terms[i].sub)
 		}
 		dst = dst[n:]
 	}
