@@ -49,7 +49,10 @@
 //     C, scale s = floor((2^31-1)/(n*C)), the pre-scaled weight as one extra
 //     element), adds its self mask PRG(b) and, for every surviving
 //     neighbour, +PRG(pair key) or -PRG(pair key) by roster order. The PRG is
-//     AES-256-CTR from the standard library.
+//     AES-256-CTR from the zero counter block, read as little-endian words:
+//     a fused AES-NI kernel that adds each keystream block to the vector in
+//     registers (prg_amd64.s), else the standard library's AES-CTR, the two
+//     tested equal bit for bit.
 //  4. Consistency check. The aggregator sends the list U3 of sites whose
 //     masked input arrived; each signs it. The signatures are forwarded with
 //     the unmask request, so a site shown a different list is caught.
