@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 
+	"github.com/synthfed/synthfed/bench/internal/benchdata"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
 )
@@ -76,7 +77,7 @@ func (w workload) trainer(i int) (model.Trainer, error) {
 	if w.trained() {
 		cfg := classifier.DefaultConfig()
 		cfg.Arch, cfg.Train.BatchSize = trainedArch(), trainedBatch
-		return &slotTrainer{cfg: cfg, set: randomImageSet(cfg.Arch.ImageSize, w.steps*trainedBatch, rng), slots: w.slots}, nil
+		return &slotTrainer{cfg: cfg, set: benchdata.RandomImageSet(cfg.Arch.ImageSize, w.steps*trainedBatch, rng), slots: w.slots}, nil
 	}
 	specs := benchSpecs(w.params)
 	tr := &benchTrainer{specs: specs, delta: make([]float32, w.params), samples: 100 + rng.IntN(900)}
@@ -84,24 +85,6 @@ func (w workload) trainer(i int) (model.Trainer, error) {
 		tr.delta[j] = float32(rng.Float64()-0.5) * 0.02
 	}
 	return tr, nil
-}
-
-// randomImageSet returns n random images in [-1, 1] with random labels in
-// all four states: the classifier's work per step does not depend on what
-// the pixels show.
-func randomImageSet(size, n int, rng *rand.Rand) *model.ImageSet {
-	s := &model.ImageSet{Size: size, Pixels: make([]float32, n*size*size),
-		Cond: make([][model.CondDim]float32, n), Labels: make([][model.NumLabels]model.Label, n)}
-	for i := range s.Pixels {
-		s.Pixels[i] = float32(rng.Float64()*2 - 1)
-	}
-	states := []model.Label{model.LabelNegative, model.LabelPositive, model.LabelUncertain, model.LabelBlank}
-	for i := range s.Labels {
-		for j := range s.Labels[i] {
-			s.Labels[i][j] = states[rng.IntN(len(states))]
-		}
-	}
-	return s
 }
 
 // slotTrainer is a site's real classifier trainer, built for each round
