@@ -35,9 +35,8 @@ func trainedWorkload(steps int) workload {
 const trainedBatch = 32
 
 // trainedArch is the classifier the trained rounds run: four stages of 32,
-// 64, 128 and 224 channels on 16x16 images, 1.05M parameters, so that the
-// update has the size the issue names and a step takes about 0.2 s on two
-// cores.
+// 64, 128 and 224 channels on 16x16 images: 1.05M parameters, the update
+// size the instant rounds use too, and about 0.2 s a step on two cores.
 func trainedArch() classifier.Arch {
 	a := classifier.DefaultArch()
 	a.ImageSize, a.Widths = 16, []int{32, 64, 128, 224}
