@@ -43,11 +43,11 @@ type GRPCStats struct {
 	PlainRoundS  float64 `json:"plain_round_s"`
 	SecureRoundS float64 `json:"secure_round_s"`
 	// Ratio is SecureRoundS / PlainRoundS; AddedS their difference.
-	Ratio float64 `json:"ratio"`
+	Ratio  float64 `json:"ratio"`
+	AddedS float64 `json:"added_s"`
 	// PairedRatios are each repetition's secure round time over the plain
 	// round run just before it.
 	PairedRatios []float64 `json:"paired_ratios"`
-	AddedS       float64   `json:"added_s"`
 	// TenPercentRoundS is the shortest whole round (local training
 	// included) to which the added time is at most 10%: AddedS / 0.1.
 	TenPercentRoundS float64 `json:"ten_percent_round_s"`

@@ -54,14 +54,6 @@ func (w workload) model() string {
 	return "logreg"
 }
 
-// specs are the update's tensors.
-func (w workload) specs() ([]model.TensorSpec, error) {
-	if w.trained() {
-		return trainedArch().Specs()
-	}
-	return benchSpecs(w.params), nil
-}
-
 // label describes the workload in the table and the JSON.
 func (w workload) label() string {
 	if w.trained() {
