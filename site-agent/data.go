@@ -41,6 +41,11 @@ type DataConfig struct {
 	// memory only); CacheMemoryMB bounds the memory cache.
 	CacheDir      string `toml:"cache_dir"`
 	CacheMemoryMB int    `toml:"cache_memory_mb"`
+	// TestPath, when set, is a held-out test folder in the same format (a
+	// curated test set; its demographics are found as for path). Its rows
+	// join the test set after the split, and it must share no patient with
+	// path.
+	TestPath string `toml:"test_path"`
 	// SyntheticDir is the site-local folder where sample jobs write
 	// synthetic sets (one folder per set ID); they never leave the site.
 	SyntheticDir string `toml:"synthetic_dir"`
@@ -116,6 +121,9 @@ type SiteData struct {
 	Train, Val, Test Split
 	// Report is the load report (nil for a DataSource).
 	Report *dataset.Report
+	// TestReport is the load report of the held-out test folder (nil
+	// without data.test_path).
+	TestReport *dataset.Report
 	// Cache decodes synthetic images with the same preprocessing.
 	Cache *dataset.Cache
 }
@@ -194,6 +202,11 @@ func LoadSiteData(ctx context.Context, cfg DataConfig, src DataSource, log *slog
 	if d.Train.Images.Len() == 0 {
 		return nil, fmt.Errorf("data %s: the split leaves no training rows: %w", cfg.Path, ErrNoData)
 	}
+	if cfg.TestPath != "" && src == nil {
+		if err := d.addHeldOut(ctx, cfg, recs, cache, log); err != nil {
+			return nil, err
+		}
+	}
 	log.Info("site data ready", "train", d.Train.Images.Len(), "val", d.Val.Images.Len(), "test", d.Test.Images.Len(), "size", cfg.ImageSize)
 	return d, nil
 }
@@ -224,6 +237,38 @@ func loadFolder(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *
 	return kept, set, ds.Report, nil
 }
 
+// addHeldOut loads the held-out test folder and appends it to the test
+// set, refusing a patient that the site's own folder also holds (a test
+// set must hold unseen patients).
+func (d *SiteData) addHeldOut(ctx context.Context, cfg DataConfig, recs []dataset.Record, cache *dataset.Cache, log *slog.Logger) error {
+	tc := cfg
+	tc.Path, tc.Demographics = cfg.TestPath, ""
+	trecs, timages, rep, err := loadFolder(ctx, tc, cache, log)
+	d.TestReport = rep
+	if err != nil {
+		return fmt.Errorf("data.test_path: %w", err)
+	}
+	own := make(map[string]bool, len(recs))
+	for i := range recs {
+		own[recs[i].PatientID] = true
+	}
+	for i := range trecs {
+		if own[trecs[i].PatientID] {
+			return fmt.Errorf("data.test_path %s: patient %s (%s) is also in data.path %s: a held-out test set must hold unseen patients: %w",
+				cfg.TestPath, trecs[i].PatientID, trecs[i].Origin, cfg.Path, dataset.ErrSplit)
+		}
+	}
+	held, err := subset(trecs, timages, trecs)
+	if err != nil {
+		return err
+	}
+	if err := d.Test.Images.Append(held.Images); err != nil {
+		return fmt.Errorf("data.test_path: %w", err)
+	}
+	d.Test.Records = append(d.Test.Records, held.Records...)
+	return nil
+}
+
 // subset returns the rows of part (records of recs) with their images.
 func subset(recs []dataset.Record, images *model.ImageSet, part []dataset.Record) (Split, error) {
 	index := make(map[string]int, len(recs))
@@ -250,7 +295,7 @@ func subset(recs []dataset.Record, images *model.ImageSet, part []dataset.Record
 // Resolve makes the section's relative paths (path, demographics,
 // cache_dir, synthetic_dir) relative to base, the config file's directory.
 func (d *DataConfig) Resolve(base string) {
-	for _, p := range []*string{&d.Path, &d.Demographics, &d.CacheDir, &d.SyntheticDir} {
+	for _, p := range []*string{&d.Path, &d.Demographics, &d.TestPath, &d.CacheDir, &d.SyntheticDir} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

@@ -45,7 +45,7 @@ func Render(res *Results, images fs.FS, cfg Config, log *slog.Logger) (*Document
 		title = "synthfed: synthetic data in a federated consortium"
 	}
 	r := &renderer{res: res, images: images, cfg: cfg, log: log, doc: &Document{Title: title}}
-	builders := []func() (Section, error){r.overview, r.findings}
+	builders := []func() (Section, error){r.overview, r.regime, r.findings}
 	for _, e := range res.experiments() {
 		builders = append(builders, func() (Section, error) { return r.experiment(e) })
 	}

@@ -20,6 +20,9 @@ type Results struct {
 	Profile string `json:"profile,omitempty"`
 	// Started is the run's start time (RFC 3339), from the run's clock.
 	Started string `json:"started,omitempty"`
+	// Regime says whether the consortium has the study's problem (a
+	// local-to-external gap that pooling closes) and the test sets' power.
+	Regime *Regime `json:"regime,omitempty"`
 	// Config is the run's configuration as any JSON value, shown verbatim.
 	Config json.RawMessage `json:"config,omitempty"`
 	// Seeds names every seed of the run (data, init, sampling, site order).

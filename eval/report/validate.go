@@ -72,6 +72,9 @@ func (r *Results) Validate() error {
 			p.addf(path, "negative count")
 		}
 	}
+	if r.Regime != nil {
+		r.Regime.validate(&p)
+	}
 	for _, e := range r.experiments() {
 		if e.exp != nil {
 			e.exp.validate(&p, e.key)

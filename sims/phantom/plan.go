@@ -59,14 +59,37 @@ type Study struct {
 // the CheXpert paths WriteSite uses, under the site's name.
 func (c Config) Plan(site, n int) []Study {
 	prof := c.SiteProfile(site)
+	return c.planPatients(site, n, 1, prof.Name, &prof)
+}
+
+// HeldOutFirstPatient numbers the first patient of a site's held-out test
+// folder (PlanHeldOut): far above any patient Plan draws, so the two never
+// share a patient.
+const HeldOutFirstPatient = 1_000_000
+
+// HeldOutSuffix ends the folder name of a site's held-out test set.
+const HeldOutSuffix = "-test"
+
+// PlanHeldOut draws n studies of site i's held-out test patients: the same
+// population, reporting and acquisition as Plan's, from patients numbered
+// from HeldOutFirstPatient, under the folder <name>-test. Rendering them
+// never changes the studies Plan draws.
+func (c Config) PlanHeldOut(site, n int) []Study {
+	prof := c.SiteProfile(site)
+	return c.planPatients(site, n, HeldOutFirstPatient, prof.Name+HeldOutSuffix, &prof)
+}
+
+// planPatients draws studies of patients first, first+1, ... until n, with
+// paths under folder.
+func (c Config) planPatients(site, n, first int, folder string, prof *Profile) []Study {
 	var train, valid []Study
-	for p := 1; len(train)+len(valid) < n; p++ {
+	for p := first; len(train)+len(valid) < n; p++ {
 		prng := rand.New(rand.NewPCG(mix(c.Seed, uint64(site), uint64(p), 0), 0x9a71e47))
 		pat := drawPatient(prng, &prof.Population)
 		isValid := prng.Float64() < c.ValidFraction
 		k := 1 + geometric(prng, prof.Population.StudiesPerPatient-1)
 		for s := 1; s <= k && len(train)+len(valid) < n; s++ {
-			st := c.planStudy(site, p, s, &prof, pat, isValid)
+			st := c.planStudy(site, p, s, prof, pat, isValid, folder)
 			if isValid {
 				valid = append(valid, st)
 			} else {
@@ -110,7 +133,7 @@ func drawPatient(r *rand.Rand, pop *Population) patient {
 }
 
 // planStudy draws one study's view, findings and labels.
-func (c Config) planStudy(site, p, s int, prof *Profile, pat patient, isValid bool) Study {
+func (c Config) planStudy(site, p, s int, prof *Profile, pat patient, isValid bool, folder string) Study {
 	r := rand.New(rand.NewPCG(mix(c.Seed, uint64(site), uint64(p), uint64(s)), 0x57d1e5))
 	age := int(math.Min(90, pat.age+float64(s-1)*r.Float64()))
 	sick := pat.sick + 0.5*r.NormFloat64()
@@ -121,7 +144,7 @@ func (c Config) planStudy(site, p, s int, prof *Profile, pat patient, isValid bo
 		split = "valid"
 	}
 	rec := dataset.Record{
-		Path:       fmt.Sprintf("%s/%s/patient%05d/study%d/view1_frontal.png", prof.Name, split, p, s),
+		Path:       fmt.Sprintf("%s/%s/patient%05d/study%d/view1_frontal.png", folder, split, p, s),
 		PatientID:  fmt.Sprintf("patient%05d", p),
 		StudyID:    fmt.Sprintf("patient%05d/study%d", p, s),
 		Sex:        pat.sex,

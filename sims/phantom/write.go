@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -39,12 +40,31 @@ func (c Config) WriteSite(ctx context.Context, dir string, site, n int) (*SiteSu
 	if n < 1 {
 		return nil, fmt.Errorf("phantom: %d images per site: want >= 1", n)
 	}
+	return c.writeStudies(ctx, dir, site, c.Plan(site, n))
+}
+
+// WriteHeldOut renders site i's n held-out test studies (PlanHeldOut) and
+// writes them under dir/<name>-test as a CheXpert folder like WriteSite's:
+// a test set of patients the site's own folder never holds.
+func (c Config) WriteHeldOut(ctx context.Context, dir string, site, n int) (*SiteSummary, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("phantom: %d held-out images: want >= 1", n)
+	}
+	return c.writeStudies(ctx, dir, site, c.PlanHeldOut(site, n))
+}
+
+// writeStudies renders studies (all under one folder, the first path
+// component) into dir and writes the folder's tables.
+func (c Config) writeStudies(ctx context.Context, dir string, site int, studies []Study) (*SiteSummary, error) {
 	prof := c.SiteProfile(site)
-	root := filepath.Join(dir, prof.Name)
+	folder, _, _ := strings.Cut(studies[0].Record.Path, "/")
+	root := filepath.Join(dir, folder)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
-	studies := c.Plan(site, n)
 	var mu sync.Mutex
 	var firstErr error
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}

@@ -70,6 +70,11 @@ type DataConfig struct {
 	// ValFraction is the share of the other patients kept for early
 	// stopping and DDPM validation; the rest train.
 	ValFraction float64 `toml:"val_fraction" json:"val_fraction"`
+	// TestImagesPerSite, when > 0, renders that many more images per site
+	// from other patients into a held-out test folder (<site>-test, the
+	// agent's data.test_path), which joins the site's test set: test images
+	// are cheap and never train, and they decide the CIs' width.
+	TestImagesPerSite int `toml:"test_images_per_site" json:"test_images_per_site,omitempty"`
 	// Corrupt lists, per site name, how many of its training images are
 	// overwritten with garbage after rendering (a fault drill: the loader
 	// must report and skip them).
@@ -149,6 +154,10 @@ type EvalConfig struct {
 	PRNeighbours int `toml:"pr_neighbours" json:"pr_neighbours"`
 	// MemorisationPercentile calibrates near-copy flags.
 	MemorisationPercentile float64 `toml:"memorisation_percentile" json:"memorisation_percentile"`
+	// TargetHalfWidth is the 95% CI half-width of a site's macro AUROC
+	// that the test sets are sized for; the regime table reports whether
+	// it was met (0: no target).
+	TargetHalfWidth float64 `toml:"target_half_width" json:"target_half_width,omitempty"`
 	// GridConditions and GridImages size the sample grids.
 	GridConditions int `toml:"grid_conditions" json:"grid_conditions"`
 	GridImages     int `toml:"grid_images" json:"grid_images"`
@@ -265,8 +274,12 @@ func (d DataConfig) validate(p *config.Problems) {
 	if d.Size < 8 || d.Size > 128 || d.Supersample < 1 {
 		p.Addf("data.size %d in 8..128 and data.supersample %d >= 1 required", d.Size, d.Supersample)
 	}
-	if !(d.TestFraction > 0 && d.TestFraction < 0.9) || !(d.ValFraction > 0 && d.ValFraction < 0.5) {
-		p.Addf("data.test_fraction %v in (0,0.9) and data.val_fraction %v in (0,0.5) required", d.TestFraction, d.ValFraction)
+	held := d.TestImagesPerSite > 0
+	if !(d.TestFraction > 0 || held && d.TestFraction == 0) || !(d.TestFraction < 0.9) || !(d.ValFraction > 0 && d.ValFraction < 0.5) {
+		p.Addf("data.test_fraction %v in (0,0.9) ([0,0.9) with test_images_per_site) and data.val_fraction %v in (0,0.5) required", d.TestFraction, d.ValFraction)
+	}
+	if d.TestImagesPerSite < 0 || d.TestImagesPerSite > 1_000_000 {
+		p.Addf("data.test_images_per_site = %d: want 0..1000000", d.TestImagesPerSite)
 	}
 	for site, n := range d.Corrupt {
 		if n < 0 {
@@ -319,6 +332,9 @@ func (e EvalConfig) validate(p *config.Problems) {
 	}
 	if e.QualityImages < 10 || e.PRNeighbours < 1 || !(e.MemorisationPercentile > 0 && e.MemorisationPercentile < 100) {
 		p.Addf("eval: quality_images %d >= 10, pr_neighbours %d >= 1, memorisation_percentile %v in (0,100) required", e.QualityImages, e.PRNeighbours, e.MemorisationPercentile)
+	}
+	if !(e.TargetHalfWidth >= 0 && e.TargetHalfWidth < 0.5) {
+		p.Addf("eval.target_half_width = %v: want in [0, 0.5)", e.TargetHalfWidth)
 	}
 	if e.GridConditions < 0 || e.GridImages < 0 {
 		p.Addf("eval: grid_conditions %d and grid_images %d must be >= 0", e.GridConditions, e.GridImages)

@@ -21,21 +21,29 @@ import (
 type Site struct {
 	// Name is the site's ID (the phantom profile's name).
 	Name string
-	// Dir is the site's CheXpert folder.
-	Dir string
+	// Dir is the site's CheXpert folder; TestDir its held-out test folder
+	// (empty without data.test_images_per_site).
+	Dir, TestDir string
 	// Train, Val and Test are the preprocessed sets; patient IDs carry the
 	// site's name so that pooled sets never merge two sites' patients.
 	Train, Val, Test *model.ImageSet
 	// Records are Train's records, in order (the rows replicas copy).
 	Records []dataset.Record
-	// Report is the loader's report on the folder.
-	Report *dataset.Report
+	// Report is the loader's report on the folder; TestReport on the
+	// held-out test folder (nil without one).
+	Report, TestReport *dataset.Report
 	// Corrupted lists the image files the fault drill overwrote.
 	Corrupted []string
 }
 
 // Rejected counts the rows and images the loader refused at this site.
-func (s *Site) Rejected() int { return s.Report.Errors() }
+func (s *Site) Rejected() int {
+	n := s.Report.Errors()
+	if s.TestReport != nil {
+		n += s.TestReport.Errors()
+	}
+	return n
+}
 
 // RenderConsortium writes the phantom consortium as CheXpert folders
 // under dir, applies the corruption drill of cfg.Data.Corrupt, and loads
@@ -54,6 +62,13 @@ func RenderConsortium(ctx context.Context, cfg Config, dir string, log *slog.Log
 	sites := make([]*Site, len(sums))
 	for i, sum := range sums {
 		s := &Site{Name: sum.Name, Dir: sum.Dir}
+		if n := cfg.Data.TestImagesPerSite; n > 0 {
+			held, err := pc.WriteHeldOut(ctx, dir, i, n)
+			if err != nil {
+				return nil, fmt.Errorf("study: render held-out test images of %s: %w", sum.Name, err)
+			}
+			s.TestDir = held.Dir
+		}
 		if n := cfg.Data.Corrupt[sum.Name]; n > 0 {
 			if s.Corrupted, err = corruptImages(sum.Dir, n, cfg.Seeds.Data+uint64(i)); err != nil {
 				return nil, err
@@ -75,7 +90,7 @@ func (s *Site) load(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("study: site %s: load %s: %w", s.Name, s.Dir, err)
 	}
-	s.Report, s.Records = sd.Report, sd.Train.Records
+	s.Report, s.TestReport, s.Records = sd.Report, sd.TestReport, sd.Train.Records
 	for _, p := range []struct {
 		dst  **model.ImageSet
 		src  *model.ImageSet

@@ -25,7 +25,7 @@ const (
 func SiteDataConfig(cfg Config, s *Site, dir string) siteagent.DataConfig {
 	d := siteagent.DefaultDataConfig()
 	t, v := cfg.Data.TestFraction, cfg.Data.ValFraction
-	d.Format, d.Path, d.ImageSize = string(dataset.FormatCheXpert), s.Dir, cfg.Data.Size
+	d.Format, d.Path, d.TestPath, d.ImageSize = string(dataset.FormatCheXpert), s.Dir, s.TestDir, cfg.Data.Size
 	d.Split, d.SplitSeed = []float64{(1 - t) * (1 - v), (1 - t) * v, t}, cfg.Seeds.Split
 	d.CacheMemoryMB = 256
 	d.SyntheticDir = filepath.Join(dir, "sites", s.Name, "synthetic")

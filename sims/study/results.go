@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/eval/report"
 )
 
@@ -41,10 +42,15 @@ func (r *run) siteCounts() []report.SiteCounts {
 				sc.Reasons["update: "+k] = v
 			}
 		}
-		for _, p := range site.Report.Problems() {
-			if !p.Kind.Warning() {
-				sc.Rejected++
-				sc.Reasons["data: "+string(p.Kind)]++
+		for _, rep := range []*dataset.Report{site.Report, site.TestReport} {
+			if rep == nil {
+				continue
+			}
+			for _, p := range rep.Problems() {
+				if !p.Kind.Warning() {
+					sc.Rejected++
+					sc.Reasons["data: "+string(p.Kind)]++
+				}
 			}
 		}
 		if len(sc.Reasons) == 0 {

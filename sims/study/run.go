@@ -284,7 +284,13 @@ func (r *run) classify(ctx context.Context) error {
 }
 
 func (r *run) evaluate(ctx context.Context) error {
-	return r.plan.Experiments(ctx, r.cfg, NewScorer(r.cfg, r.sites), r.res)
+	sc := NewScorer(r.cfg, r.sites)
+	var err error
+	if r.res.Regime, err = sc.Regime(ctx, r.plan.Real, r.plan.Central, r.cfg.Eval.TargetHalfWidth); err != nil {
+		return err
+	}
+	r.prog.Note("regime: %s", r.res.Regime.Verdict)
+	return r.plan.Experiments(ctx, r.cfg, sc, r.res)
 }
 
 // quality scores every generator's samples with the central classifier as

@@ -51,6 +51,9 @@ func TestTinyRunEndToEnd(t *testing.T) {
 	if len(res.Findings) != 3 || len(res.Quality) != 5 || len(res.Memorisation) != 4 {
 		t.Errorf("%d findings, %d quality rows, %d memorisation rows", len(res.Findings), len(res.Quality), len(res.Memorisation))
 	}
+	if g := back.Regime; g == nil || len(g.Sites) != 3 || g.Mean == nil || g.Verdict == "" || g.Sites[0].TestImages < 48 {
+		t.Errorf("regime table %+v: want 3 sites with their held-out test images, a mean and a verdict", g)
+	}
 	var county report.SiteCounts
 	for _, s := range res.Sites {
 		if s.Site == "county" {
