@@ -94,6 +94,11 @@ type SampleSpec struct {
 	DDIMSteps int `toml:"ddim_steps" json:"ddim_steps"`
 	// BatchSize is the sampling batch (0: the model config's).
 	BatchSize int `toml:"batch_size" json:"batch_size"`
+	// AsSite chooses the site condition of a site-conditioned DDPM:
+	// "own" (the default), "any" (the sites' mixture), "others" (replica r
+	// as acquired at the r-th other site) or a site ID
+	// (protocol.ValidAsSite). DDPMs without sites ignore it.
+	AsSite string `toml:"as_site" json:"as_site,omitempty"`
 	// SetID is the synthetic set's ID (set by the coordinator).
 	SetID string `toml:"-" json:"set_id,omitempty"`
 }
@@ -186,6 +191,9 @@ func (s JobSpec) validateKind(prefix string) error {
 		}
 		if s.Sample.DDIMSteps < 0 || s.Sample.BatchSize < 0 {
 			p.Addf("%s.sample: negative ddim_steps or batch_size", prefix)
+		}
+		if err := protocol.ValidAsSite(s.Sample.AsSite); err != nil {
+			p.Addf("%s.sample: %v", prefix, err)
 		}
 	case JobEvaluate:
 		if len(s.Evaluate.Checkpoints) == 0 {

@@ -96,6 +96,7 @@ func TestSampleSetID(t *testing.T) {
 		"guidance": func(j *JobSpec) { j.Sample.Guidance = 2 },
 		"steps":    func(j *JobSpec) { j.Sample.DDIMSteps = 9 },
 		"seed":     func(j *JobSpec) { j.Seed = 99 },
+		"as_site":  func(j *JobSpec) { j.Sample.AsSite = "others" },
 	} {
 		c := s
 		mod(&c)

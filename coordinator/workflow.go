@@ -193,7 +193,8 @@ func sampleSetID(spec JobSpec, ddpm string) string {
 		GuidanceRescale float64 `json:"guidance_rescale"`
 		Steps           int     `json:"ddim_steps"`
 		Seed            int64   `json:"seed"`
-	}{ddpm, s.Levels, s.Guidance, s.GuidanceRescale, s.DDIMSteps, spec.Seed})
+		AsSite          string  `json:"as_site,omitempty"`
+	}{ddpm, s.Levels, s.Guidance, s.GuidanceRescale, s.DDIMSteps, spec.Seed, s.AsSite})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
@@ -218,7 +219,7 @@ func JobContext(spec JobSpec) (*protocol.JobContext, error) {
 	case JobSample:
 		s := spec.Sample
 		jc.Sample = &protocol.SampleSettings{SetID: s.SetID, Levels: s.Levels, Guidance: s.Guidance,
-			GuidanceRescale: s.GuidanceRescale, Steps: s.DDIMSteps, BatchSize: s.BatchSize}
+			GuidanceRescale: s.GuidanceRescale, Steps: s.DDIMSteps, BatchSize: s.BatchSize, AsSite: s.AsSite}
 		jc.Sample.DDPM, err = ref(s.Checkpoint)
 	case JobEvaluate:
 		e := spec.Evaluate

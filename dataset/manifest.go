@@ -18,11 +18,13 @@ const (
 	colStudy      = "Study"
 	colReplicaID  = "ReplicaID"
 	colCheckpoint = "Checkpoint"
+	colSiteCond   = "SiteCondition"
 )
 
 // manifest loads a generic manifest: Path, PID, Sex, Age, Frontal/Lateral and
-// AP/PA are required; Race, Split, Study, ReplicaID, Checkpoint and any
-// subset of the 14 label columns are optional (absent labels are blank).
+// AP/PA are required; Race, Split, Study, ReplicaID, Checkpoint,
+// SiteCondition and any subset of the 14 label columns are optional (absent
+// labels are blank).
 // Relative paths are resolved against the manifest's folder.
 func (l *loader) manifest(ctx context.Context, path string) error {
 	ok, err := l.readTable(path, func(t *table) error { return l.manifestTable(ctx, t) })
@@ -44,7 +46,7 @@ func (l *loader) manifestTable(ctx context.Context, t *table) error {
 	}
 	c := common{path: idx[0], sex: idx[2], age: idx[3], view: idx[4], proj: idx[5], labels: labelColumns(t)}
 	m := manifestCols{pid: idx[1], race: t.index(colRaceName), split: t.index(colSplit), study: t.index(colStudy),
-		replica: t.index(colReplicaID), checkpoint: t.index(colCheckpoint)}
+		replica: t.index(colReplicaID), checkpoint: t.index(colCheckpoint), siteCond: t.index(colSiteCond)}
 	if err := l.unknownColumns(t); err != nil {
 		return err
 	}
@@ -81,7 +83,7 @@ func (rv *resolver) resolveManifest(p string) string {
 
 // manifestCols holds the optional manifest columns (-1 when absent).
 type manifestCols struct {
-	pid, race, split, study, replica, checkpoint int
+	pid, race, split, study, replica, checkpoint, siteCond int
 }
 
 // parse fills the manifest-only fields of rec.
@@ -91,7 +93,7 @@ func (m manifestCols) parse(rec *Record, r row) []Problem {
 	if rec.PatientID == "" {
 		ps = append(ps, Problem{Pos: rec.Origin, Kind: KindBadPatient, Detail: "empty PID"})
 	}
-	rec.Split, rec.StudyID, rec.Checkpoint = r.get(m.split), r.get(m.study), r.get(m.checkpoint)
+	rec.Split, rec.StudyID, rec.Checkpoint, rec.SiteCondition = r.get(m.split), r.get(m.study), r.get(m.checkpoint), r.get(m.siteCond)
 	if s := r.get(m.replica); s != "" {
 		id, err := strconv.Atoi(s)
 		if err != nil || id < 0 {
@@ -105,7 +107,7 @@ func (m manifestCols) parse(rec *Record, r row) []Problem {
 // unknownColumns warns about each column the manifest loader ignores.
 func (l *loader) unknownColumns(t *table) error {
 	known := map[string]bool{}
-	for _, n := range []string{colPath, colPID, colSex, colAge, colView, colProjection, colRaceName, colSplit, colStudy, colReplicaID, colCheckpoint} {
+	for _, n := range []string{colPath, colPID, colSex, colAge, colView, colProjection, colRaceName, colSplit, colStudy, colReplicaID, colCheckpoint, colSiteCond} {
 		known[strings.ToLower(n)] = true
 	}
 	for _, n := range model.LabelNames {

@@ -119,6 +119,10 @@ type Record struct {
 	Synthetic  bool
 	ReplicaID  int
 	Checkpoint string
+	// SiteCondition names the site a site-conditioned generator drew the
+	// image as acquired at ("any" for the sites' mixture); empty for real
+	// images and generators without a site condition.
+	SiteCondition string
 }
 
 // Frontal reports whether the record is a frontal view.

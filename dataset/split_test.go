@@ -155,6 +155,29 @@ func TestManifestRoundTrip(t *testing.T) {
 	if err != nil || len(set.Synthetic) != len(synth) || !set.Synthetic[0] {
 		t.Fatalf("synthetic image set: %v", err)
 	}
+
+	// A site-conditioned generator's replicas carry their site condition
+	// in a SiteCondition column, which a set without one does not have.
+	for i := range synth {
+		synth[i].SiteCondition = []string{"site-b", "site-c"}[i%2]
+	}
+	b.Reset()
+	if err := WriteSyntheticManifest(&b, synth); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), ",ReplicaID,Checkpoint,SiteCondition\n") {
+		t.Errorf("header with site conditions: %s", strings.SplitN(b.String(), "\n", 2)[0])
+	}
+	writeFile(t, path, b.Bytes())
+	ds = load(t, Source{Format: FormatManifest, Path: path}, nil)
+	if ds.Report.Errors()+ds.Report.Warnings() != 0 || len(ds.Records) != len(synth) {
+		t.Fatalf("%d records, problems %v", len(ds.Records), ds.Report.Problems())
+	}
+	for i, r := range ds.Records {
+		if r.SiteCondition != synth[i].SiteCondition {
+			t.Fatalf("row %d: site condition %q, want %q", i, r.SiteCondition, synth[i].SiteCondition)
+		}
+	}
 }
 
 func TestCheXpertWriteRoundTrip(t *testing.T) {

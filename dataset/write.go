@@ -72,7 +72,8 @@ func WriteManifest(w io.Writer, recs []Record) error { return writeManifest(w, r
 // WriteSyntheticManifest writes the manifest columns plus ReplicaID and
 // Checkpoint (the generating checkpoint's hash), the form of a synthetic
 // supplement: one row per generated image, carrying the sex, age, race and
-// labels of the real row it replicates.
+// labels of the real row it replicates; and SiteCondition when any record
+// has one (a site-conditioned generator's acquisition site).
 func WriteSyntheticManifest(w io.Writer, recs []Record) error { return writeManifest(w, recs, true) }
 
 func writeManifest(w io.Writer, recs []Record, synthetic bool) error {
@@ -80,8 +81,15 @@ func writeManifest(w io.Writer, recs []Record, synthetic bool) error {
 	header := []string{colPath, colPID, colSex, colAge, colRaceName, colView, colProjection}
 	header = append(header, model.LabelNames[:]...)
 	header = append(header, colSplit)
+	sited := false
 	if synthetic {
 		header = append(header, colReplicaID, colCheckpoint)
+		for i := range recs {
+			sited = sited || recs[i].SiteCondition != ""
+		}
+		if sited {
+			header = append(header, colSiteCond)
+		}
 	}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -93,6 +101,9 @@ func writeManifest(w io.Writer, recs []Record, synthetic bool) error {
 		row = append(row, r.Split)
 		if synthetic {
 			row = append(row, strconv.Itoa(r.ReplicaID), r.Checkpoint)
+		}
+		if sited {
+			row = append(row, r.SiteCondition)
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -114,6 +114,34 @@ type SampleSettings struct {
 	Steps           int     `json:"steps"`
 	Method          string  `json:"method"`
 	BatchSize       int     `json:"batch_size"`
+	// AsSite chooses the site condition of a site-conditioned DDPM (see
+	// ValidAsSite); empty is AsSiteOwn. Models without sites ignore it.
+	AsSite string `json:"as_site,omitempty"`
+}
+
+// The site conditions a sample job can ask a site-conditioned DDPM for.
+const (
+	// AsSiteOwn draws every replica as acquired at the sampling site.
+	AsSiteOwn = "own"
+	// AsSiteAny draws with the "any site" embedding: the sites' mixture.
+	AsSiteAny = "any"
+	// AsSiteOthers draws replica r as acquired at the r-th other site of
+	// the model's list (cycling): the site's own rows in the other sites'
+	// acquisitions.
+	AsSiteOthers = "others"
+)
+
+// ValidAsSite accepts "", AsSiteOwn, AsSiteAny, AsSiteOthers or one site
+// ID (every replica as acquired at that site).
+func ValidAsSite(s string) error {
+	switch s {
+	case "", AsSiteOwn, AsSiteAny, AsSiteOthers:
+		return nil
+	}
+	if err := ValidSiteID(s); err != nil {
+		return fmt.Errorf("as_site %q: want own, any, others or a site ID: %w", s, err)
+	}
+	return nil
 }
 
 // EvaluateSettings are an evaluate job's settings.
@@ -241,6 +269,8 @@ func (s *SampleSettings) validate(bad func(string, ...any) error) error {
 		return bad("guidance %v, rescale %v", s.Guidance, s.GuidanceRescale)
 	case s.Steps < 0 || s.Steps > 100000 || s.BatchSize < 0 || s.BatchSize > 1<<16:
 		return bad("steps %d, batch size %d", s.Steps, s.BatchSize)
+	case ValidAsSite(s.AsSite) != nil:
+		return bad("%v", ValidAsSite(s.AsSite))
 	}
 	return s.DDPM.validate("ddpm", bad)
 }

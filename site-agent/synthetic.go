@@ -48,6 +48,8 @@ type SetInfo struct {
 	Steps          int     `json:"steps"`
 	Seed           int64   `json:"seed"`
 	ManifestSHA256 string  `json:"manifest_sha256"`
+	// AsSite is the sample job's site condition (empty: none asked).
+	AsSite string `json:"as_site,omitempty"`
 }
 
 // ReadSetInfo reads a set folder's set.json and checks the manifest's hash.

@@ -67,8 +67,12 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 	if err != nil {
 		return nil, stageErr("build", err)
 	}
+	sites, err := replicaSites(cfg.Arch, x.cfg.SiteID, s.AsSite, s.Levels)
+	if err != nil {
+		return nil, stageErr("build", err)
+	}
 	start := x.clk.Now()
-	info, err := x.drawSet(ctx, jc, sampler, data.Train, dir)
+	info, err := x.drawSet(ctx, jc, &siteSampler{Sampler: sampler, arch: cfg.Arch, sites: sites}, data.Train, dir)
 	if err != nil {
 		return nil, stageErr("sample", err)
 	}
@@ -93,7 +97,7 @@ func applySampleSettings(cfg *ddpm.Config, s *protocol.SampleSettings) {
 }
 
 // drawSet samples the set into a temporary folder and renames it to dir.
-func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler *ddpm.Sampler, train Split, dir string) (*SetInfo, error) {
+func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler *siteSampler, train Split, dir string) (*SetInfo, error) {
 	s := jc.Sample
 	tmp := fmt.Sprintf("%s.tmp-%d", dir, x.clk.Now().UnixNano())
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
@@ -107,6 +111,9 @@ func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler
 		if err := os.MkdirAll(filepath.Join(tmp, fmt.Sprintf("r%03d", r)), 0o750); err != nil {
 			return nil, err
 		}
+		if err := sampler.replica(r); err != nil {
+			return nil, err
+		}
 		for lo := 0; lo < rows; lo += batch {
 			hi := min(lo+batch, rows)
 			recs, err := x.drawBatch(ctx, jc, sampler, train, tmp, r, lo, hi)
@@ -117,7 +124,7 @@ func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler
 		}
 	}
 	info := &SetInfo{SetID: s.SetID, Checkpoint: s.DDPM.Hash, Job: jc.Job, Site: x.cfg.SiteID, Levels: s.Levels, Rows: rows,
-		Images: len(out), Guidance: s.Guidance, Steps: s.Steps, Seed: jc.Seed}
+		Images: len(out), Guidance: s.Guidance, Steps: s.Steps, Seed: jc.Seed, AsSite: s.AsSite}
 	if err := writeSetFiles(tmp, out, info); err != nil {
 		return nil, err
 	}
@@ -131,7 +138,7 @@ func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler
 }
 
 // drawBatch samples replica r of training rows lo..hi-1 and writes them.
-func (x *executor) drawBatch(ctx context.Context, jc *protocol.JobContext, sampler *ddpm.Sampler, train Split, tmp string, r, lo, hi int) ([]dataset.Record, error) {
+func (x *executor) drawBatch(ctx context.Context, jc *protocol.JobContext, sampler *siteSampler, train Split, tmp string, r, lo, hi int) ([]dataset.Record, error) {
 	conds := train.Images.Cond[lo:hi]
 	seeds := make([]int64, hi-lo)
 	for i := range seeds {
@@ -152,7 +159,9 @@ func (x *executor) drawBatch(ctx context.Context, jc *protocol.JobContext, sampl
 		if err := writePNG16(filepath.Join(tmp, filepath.FromSlash(rel)), img, size); err != nil {
 			return nil, err
 		}
-		recs = append(recs, dataset.Replica(train.Records[lo+i], r, rel, jc.Sample.DDPM.Hash))
+		rec := dataset.Replica(train.Records[lo+i], r, rel, jc.Sample.DDPM.Hash)
+		rec.SiteCondition = sampler.name
+		recs = append(recs, rec)
 	}
 	return recs, nil
 }
@@ -187,4 +196,22 @@ func writeSetFiles(dir string, recs []dataset.Record, info *SetInfo) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, SetInfoFile), b, 0o640)
+}
+
+// siteSampler is a sampler with the site condition of each replica (sites
+// nil for a model without sites); name is the current replica's site.
+type siteSampler struct {
+	*ddpm.Sampler
+	arch  ddpm.Arch
+	sites []int
+	name  string
+}
+
+// replica conditions the sampler on replica r's site.
+func (s *siteSampler) replica(r int) error {
+	if s.sites == nil {
+		return nil
+	}
+	s.name = siteName(s.arch, s.sites[r])
+	return s.SetSite(s.sites[r])
 }

@@ -136,6 +136,15 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Arch.SiteConditioned() {
+			k, err := ownSiteIndex(cfg.Arch, x.cfg.SiteID)
+			if err != nil {
+				return nil, err
+			}
+			if err := tr.SetSite(k); err != nil {
+				return nil, err
+			}
+		}
 		return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
 	case ModelClassifier:
 		cfg, err := ClassifierConfig(jc.ModelConfig)

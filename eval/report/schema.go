@@ -40,6 +40,10 @@ type Results struct {
 	// Federation is E4: site-only against federated DDPMs, and local
 	// against FedAvg against central classifiers.
 	Federation *Experiment `json:"federation,omitempty"`
+	// SiteConditioned is E5: a site's real data plus its own rows drawn by
+	// a site-conditioned federated DDPM as acquired at the other sites,
+	// beside E1's and E3's arms at the same levels.
+	SiteConditioned *Experiment `json:"site_conditioned,omitempty"`
 	// LossCurves holds training-loss series.
 	LossCurves []Curve `json:"loss_curves,omitempty"`
 	// SampleGrids holds synthetic samples by condition.

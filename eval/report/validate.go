@@ -115,6 +115,7 @@ func (r *Results) experiments() []namedExperiment {
 		{"synthetic_only", "E2: synthetic only", r.SyntheticOnly},
 		{"mixing", "E3: mixing sources", r.Mixing},
 		{"federation", "E4: what federation adds", r.Federation},
+		{"site_conditioned", "E5: site-conditioned federated generation", r.SiteConditioned},
 	}
 }
 

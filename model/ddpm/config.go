@@ -40,6 +40,10 @@ type Arch struct {
 	// TimeEmbDim is the width of the time and condition embedding
 	// (BaseChannels*4 in the DDPM U-Net).
 	TimeEmbDim int `toml:"time_emb_dim" json:"time_emb_dim"`
+	// Sites, when not empty, adds a site (acquisition) condition to the
+	// study's 22 numbers: a learned embedding per named site plus one for
+	// "any site" (site.go). Empty keeps the study's condition.
+	Sites []string `toml:"sites" json:"sites,omitempty"`
 }
 
 // TrainConfig holds the training hyper-parameters.
@@ -61,6 +65,10 @@ type TrainConfig struct {
 	EMADecay float64 `toml:"ema_decay" json:"ema_decay"`
 	// EMAWarmup ramps the EMA decay in from (1+n)/(10+n).
 	EMAWarmup bool `toml:"ema_warmup" json:"ema_warmup"`
+	// SiteDropProb is the probability of training an image with the "any
+	// site" embedding instead of its site's, so that a site-conditioned
+	// model can also draw the sites' mixture (used only with arch.sites).
+	SiteDropProb float64 `toml:"site_drop_prob" json:"site_drop_prob,omitempty"`
 	// EvalImages caps the validation images Evaluate scores (0: all).
 	EvalImages int `toml:"eval_images" json:"eval_images"`
 	// KeepMoments carries a site's AdamW moments from its round r-1 into
@@ -149,6 +157,7 @@ func (a Arch) Validate() error {
 	if a.ImageSize < div || a.ImageSize%div != 0 {
 		p.Addf("arch.image_size %d: want a positive multiple of %d for %d levels", a.ImageSize, div, len(a.ChannelMults))
 	}
+	p.Add(a.validateSites())
 	for i, r := range a.AttnResolutions {
 		if !slices.Contains(a.resolutions(), r) {
 			p.Addf("arch.attn_resolutions[%d] = %d: not a level resolution %v", i, r, a.resolutions())
@@ -208,6 +217,9 @@ func (c Config) Validate() error {
 	}
 	if !(t.CondDropProb >= 0 && t.CondDropProb <= 1) {
 		p.Addf("train.cond_drop_prob %v: want in [0,1]", t.CondDropProb)
+	}
+	if !(t.SiteDropProb >= 0 && t.SiteDropProb < 1) {
+		p.Addf("train.site_drop_prob %v: want in [0,1)", t.SiteDropProb)
 	}
 	if t.BatchSize < 1 {
 		p.Addf("train.batch_size %d: want >= 1", t.BatchSize)

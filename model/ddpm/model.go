@@ -10,7 +10,7 @@ import (
 
 // netInputs are the host buffers behind a U-Net's input nodes.
 type netInputs struct {
-	x, tfeat, cond, keepDiag, dropCol []float32
+	x, tfeat, cond, keepDiag, dropCol, site []float32
 }
 
 func newNetInputs(a Arch, n int) *netInputs {
@@ -20,16 +20,23 @@ func newNetInputs(a Arch, n int) *netInputs {
 		cond:     make([]float32, n*model.CondDim),
 		keepDiag: make([]float32, n*n),
 		dropCol:  make([]float32, n),
+		site:     make([]float32, n*a.siteRows()),
 	}
 }
 
-// fill sets row k's time features, condition and keep flag.
-func (in *netInputs) fill(a Arch, n, k, t int, cond *[model.CondDim]float32, keep bool) {
+// fill sets row k's time features, condition, keep flag and (with sites)
+// site index.
+func (in *netInputs) fill(a Arch, n, k, t int, cond *[model.CondDim]float32, keep bool, site int) {
 	TimeFeatures(in.tfeat[k*a.BaseChannels:(k+1)*a.BaseChannels], t)
 	copy(in.cond[k*model.CondDim:(k+1)*model.CondDim], cond[:])
 	in.keepDiag[k*n+k], in.dropCol[k] = 0, 1
 	if keep {
 		in.keepDiag[k*n+k], in.dropCol[k] = 1, 0
+	}
+	if rows := a.siteRows(); rows > 0 {
+		row := in.site[k*rows : (k+1)*rows]
+		clear(row)
+		row[a.siteRow(site)] = 1
 	}
 }
 
@@ -46,6 +53,11 @@ func (in *netInputs) let(u *unet) error {
 	}
 	if err := graph.Let(u.keepDiag, in.keepDiag); err != nil {
 		return err
+	}
+	if u.site != nil {
+		if err := graph.Let(u.site, in.site); err != nil {
+			return err
+		}
 	}
 	return graph.Let(u.dropCol, in.dropCol)
 }
@@ -66,6 +78,19 @@ type Model struct {
 	w        model.Weights
 	maxBatch int
 	nets     map[int]*inferNet
+	// site is the site index every prediction is conditioned on (AnySite
+	// until SetSite; ignored without arch.sites).
+	site int
+}
+
+// SetSite conditions the following predictions on site index k (an index
+// of Arch.Sites, or AnySite for the sites' mixture).
+func (m *Model) SetSite(k int) error {
+	if err := m.arch.checkSite(k); err != nil {
+		return err
+	}
+	m.site = k
+	return nil
 }
 
 // NewModel binds architecture a to w (used in place, not copied: later
@@ -75,7 +100,7 @@ func NewModel(a Arch, w model.Weights, maxBatch int) (*Model, error) {
 	if err := graph.CheckBinding("ddpm", ArchName, a, w, maxBatch); err != nil {
 		return nil, err
 	}
-	return &Model{arch: a, w: w, maxBatch: maxBatch, nets: map[int]*inferNet{}}, nil
+	return &Model{arch: a, w: w, maxBatch: maxBatch, nets: map[int]*inferNet{}, site: AnySite}, nil
 }
 
 // net returns the forward graph for batch size n, building it once.
@@ -124,7 +149,7 @@ func (m *Model) PredictV(ctx context.Context, out, x []float32, t []int, cond []
 				src = lo
 			}
 			copy(f.in.x[k*px:(k+1)*px], x[src*px:(src+1)*px])
-			f.in.fill(a, bs, k, t[src], &cond[src], !null[src])
+			f.in.fill(a, bs, k, t[src], &cond[src], !null[src], m.site)
 		}
 		if err := f.in.let(f.u); err != nil {
 			return err

@@ -38,6 +38,11 @@ func NewSampler(cfg Config, w model.Weights) (*Sampler, error) {
 	return &Sampler{cfg: cfg, sched: sched, m: m}, nil
 }
 
+// SetSite conditions the following samples on site index k of a
+// site-conditioned model (an index of Arch.Sites: images as if acquired
+// at that site), or AnySite for the sites' mixture (the default).
+func (s *Sampler) SetSite(k int) error { return s.m.SetSite(k) }
+
 // Sample draws one image per (condition, seed) pair and returns their
 // pixels, ImageSize^2 per image, in [-1, 1] when ClipX0 is set. An image
 // depends only on the weights, its condition and its seed, not on the other
@@ -95,6 +100,9 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 		t.evalW = w.Clone()
 		m, err := NewModel(t.cfg.Arch, t.evalW, t.cfg.Train.BatchSize)
 		if err != nil {
+			return nil, err
+		}
+		if err := m.SetSite(t.site); err != nil {
 			return nil, err
 		}
 		t.evalM = m

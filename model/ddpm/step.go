@@ -28,6 +28,19 @@ type Stepper struct {
 	eps    []float32
 	upd    graph.Updater
 	rng    *rand.Rand
+	// site is the site index of the images stepped on (AnySite until
+	// SetSite; ignored without arch.sites).
+	site int
+}
+
+// SetSite sets the site index of the images the following steps train on
+// (an index of Arch.Sites: the site's own acquisition).
+func (s *Stepper) SetSite(k int) error {
+	if err := s.cfg.Arch.checkSite(k); err != nil {
+		return err
+	}
+	s.site = k
+	return nil
 }
 
 // NewStepper compiles the training graph for cfg.Train.BatchSize, training
@@ -70,7 +83,7 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 	return &Stepper{
 		cfg: cfg, sched: sched, w: w, u: u, prog: prog, loss: loss, target: target,
 		in: newNetInputs(a, n), tgt: make([]float32, px), eps: make([]float32, px),
-		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)),
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)), site: AnySite,
 	}, nil
 }
 
@@ -97,7 +110,11 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 		e := s.eps[k*px : (k+1)*px]
 		fillNormal(e, s.rng)
 		s.sched.QSample(s.in.x[k*px:(k+1)*px], s.tgt[k*px:(k+1)*px], x[k*px:(k+1)*px], e, t)
-		s.in.fill(a, n, k, t, &conds[k], keep)
+		site := s.site
+		if a.SiteConditioned() && s.rng.Float64() < s.cfg.Train.SiteDropProb {
+			site = AnySite
+		}
+		s.in.fill(a, n, k, t, &conds[k], keep, site)
 	}
 	if err := s.in.let(s.u); err != nil {
 		return 0, err

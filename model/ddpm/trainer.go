@@ -28,6 +28,23 @@ type Trainer struct {
 	// evalW is the copy of the weights Evaluate scores, bound to evalM.
 	evalW model.Weights
 	evalM *Model
+	// site is the site index of the training images (site.go).
+	site int
+}
+
+// SetSite sets the site index of this trainer's images (an index of
+// Arch.Sites) for a site-conditioned model: its steps train that site's
+// embedding, and Evaluate scores with it. A site-conditioned trainer
+// without a site trains the "any site" embedding only.
+func (t *Trainer) SetSite(k int) error {
+	if err := t.cfg.Arch.checkSite(k); err != nil {
+		return err
+	}
+	t.site = k
+	if t.evalM != nil {
+		return t.evalM.SetSite(k)
+	}
+	return nil
 }
 
 // NewTrainer returns a trainer on train (used for steps) and val (scored by
@@ -56,7 +73,7 @@ func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trai
 		c.Train.BatchSize = batch
 		return NewStepper(c, w, seed)
 	})
-	return &Trainer{cfg: cfg, train: train, val: val, log: log, rounds: rounds}, nil
+	return &Trainer{cfg: cfg, train: train, val: val, log: log, rounds: rounds, site: AnySite}, nil
 }
 
 func checkSet(a Arch, s *model.ImageSet) error {
@@ -81,6 +98,9 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 	r := localtrain.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.train.Len())
 	st, err := t.rounds.Begin(global, r, spec.Seed, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	if err != nil {
+		return model.TrainResult{}, err
+	}
+	if err := st.SetSite(t.site); err != nil {
 		return model.TrainResult{}, err
 	}
 	n := r.Batch

@@ -269,7 +269,7 @@ func TestNetworkGradientByFiniteDifference(t *testing.T) {
 	for k := range n {
 		var c [model.CondDim]float32
 		c[k] = 1
-		in.fill(a, n, k, 100*k+7, &c, k != 1) // row 1 uses the null embedding
+		in.fill(a, n, k, 100*k+7, &c, k != 1, AnySite) // row 1 uses the null embedding
 	}
 	run := func() float64 {
 		_ = in.let(u)

@@ -16,6 +16,7 @@ import (
 //
 //	temb = time.fc2(SiLU(time.fc1(sinusoid(t, BaseChannels))))      E = TimeEmbDim
 //	cemb = cond.fc2(SiLU(cond.fc1(c)))                               c has 22 numbers
+//	       [+ onehot(site) @ cond.site]                               with arch.sites (site.go)
 //	emb  = temb + keep*cemb + (1-keep)*cond.null                     null: (1,E), learned
 //	h = conv_in(x); skips = [h]
 //	for level l, width C_l = BaseChannels*ChannelMults[l]:
@@ -40,8 +41,9 @@ type unet struct {
 	arch Arch
 	n    int
 	// Inputs: noisy images (N,C,H,W), sinusoidal time features (N,B),
-	// conditions (N,22), diag(keep) (N,N) and 1-keep (N,1).
-	x, tfeat, cond, keepDiag, dropCol *G.Node
+	// conditions (N,22), diag(keep) (N,N) and 1-keep (N,1); with sites,
+	// the one-hot site rows (N,Sites+1).
+	x, tfeat, cond, keepDiag, dropCol, site *G.Node
 	// out is the v-prediction (N,C,H,W).
 	out *G.Node
 }
@@ -55,6 +57,9 @@ func buildUNet(b *graph.Builder, a Arch, n int) (*unet, error) {
 	u.cond = b.Input("cond", n, model.CondDim)
 	u.keepDiag = b.Input("keep_diag", n, n)
 	u.dropCol = b.Input("drop_col", n, 1)
+	if a.SiteConditioned() {
+		u.site = b.Input("site", n, a.siteRows())
+	}
 	semb := b.SiLU(u.embedding(b))
 	h, ch, skips := u.down(b, semb)
 	mid := b.Scope("mid")
@@ -156,6 +161,12 @@ func (u *unet) embedding(b *graph.Builder) *G.Node {
 	null := cb.Param("null", []int{1, e}, graph.Init{Kind: graph.InitNormal, Gain: 0.02})
 	if temb == nil || cemb == nil {
 		return nil
+	}
+	if a.SiteConditioned() {
+		table := cb.Param("site", []int{a.siteRows(), e}, graph.Init{Kind: graph.InitNormal, Gain: 0.02})
+		if cemb = b.Op(G.Add(cemb, b.Op(G.Mul(u.site, table)))); cemb == nil {
+			return nil
+		}
 	}
 	kept := b.Op(G.Mul(u.keepDiag, cemb))
 	nulls := b.Op(G.Mul(u.dropCol, null))

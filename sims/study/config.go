@@ -139,6 +139,10 @@ type ExperimentsConfig struct {
 	Mixing []int `toml:"mixing" json:"mixing"`
 	// FederationLevel is E4's level for site-only against federated DDPMs.
 	FederationLevel int `toml:"federation_level" json:"federation_level"`
+	// SiteConditioned are E5's levels (empty: E5 is not run): a second
+	// federated DDPM learns each site's acquisition as a site condition,
+	// and each site adds its own rows drawn as acquired at the other sites.
+	SiteConditioned []int `toml:"site_conditioned" json:"site_conditioned,omitempty"`
 	// Workers trains this many classifiers at once.
 	Workers int `toml:"workers" json:"workers"`
 }
@@ -240,6 +244,15 @@ func (c Config) MaxLevel() int {
 	return m
 }
 
+// SiteLevel is the highest E5 level, which decides how many replicas the
+// site-conditioned DDPM draws per training row (0: E5 is off).
+func (c Config) SiteLevel() int {
+	if len(c.Experiments.SiteConditioned) == 0 {
+		return 0
+	}
+	return slices.Max(c.Experiments.SiteConditioned)
+}
+
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var p config.Problems
@@ -315,6 +328,7 @@ func (e ExperimentsConfig) validate(p *config.Problems) {
 	check("levels", e.Levels, true)
 	check("synthetic_only", e.SyntheticOnly, false)
 	check("mixing", e.Mixing, false)
+	check("site_conditioned", e.SiteConditioned, false)
 	if len(e.Levels) == 0 || e.Levels[0] != 0 {
 		p.Addf("experiments.levels = %v: must start with 0 (the real-only baseline)", e.Levels)
 	}

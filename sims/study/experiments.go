@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/synthfed/synthfed/eval/report"
 	"github.com/synthfed/synthfed/model"
@@ -21,11 +22,15 @@ type Plan struct {
 	Supplemented, SyntheticOnly, Mixed [][]*Model
 	// SiteDDPM holds each site's model with site-only synthetic data.
 	SiteDDPM []*Model
+	// SiteConditioned holds E5's [site][level index]: real data plus the
+	// site's own rows drawn as acquired at the other sites.
+	SiteConditioned [][]*Model
 }
 
 // NewPlan builds the plan over the federated replicas fed[site], the
-// site-only replicas alone[site] and the levels of cfg.
-func NewPlan(cfg Config, t *Trainer, fed, alone []*Replicas) *Plan {
+// site-only replicas alone[site], E5's site-conditioned replicas
+// sited[site] (nil: no E5) and the levels of cfg.
+func NewPlan(cfg Config, t *Trainer, fed, alone, sited []*Replicas) *Plan {
 	e := cfg.Experiments
 	p := &Plan{Central: t.CentralModel(), FedAvg: &Model{Key: "fedavg/real/0", Site: -1, Arm: ArmFedAvg}}
 	for s := range fed {
@@ -46,6 +51,13 @@ func NewPlan(cfg Config, t *Trainer, fed, alone []*Replicas) *Plan {
 			f := e.FederationLevel
 			p.SiteDDPM = append(p.SiteDDPM, t.SiteModel(s, ArmSiteDDPM, f, true, JobSampleAlonePx+alone[s].Site, func() *model.ImageSet { return alone[s].Level(f) }, real))
 		}
+		if sited != nil {
+			var sc []*Model
+			for _, l := range e.SiteConditioned {
+				sc = append(sc, t.SiteModel(s, ArmSiteConditioned, l, true, JobSampleSites, func() *model.ImageSet { return sited[s].Level(l) }, real))
+			}
+			p.SiteConditioned = append(p.SiteConditioned, sc)
+		}
 	}
 	return p
 }
@@ -64,6 +76,9 @@ func (p *Plan) Rest() []*Model {
 		if s < len(p.SiteDDPM) {
 			out = append(out, p.SiteDDPM[s])
 		}
+		if s < len(p.SiteConditioned) {
+			out = append(out, p.SiteConditioned[s]...)
+		}
 	}
 	return out
 }
@@ -71,7 +86,7 @@ func (p *Plan) Rest() []*Model {
 // Experiments scores E1-E4 into the results.
 func (p *Plan) Experiments(ctx context.Context, cfg Config, sc *Scorer, res *report.Results) error {
 	e := cfg.Experiments
-	var e1, e2, e3, e4 []Row
+	var e1, e2, e3, e4, e5 []Row
 	last := func(i, n int) bool { return i == n-1 }
 	for s, real := range p.Real {
 		base := Row{Site: s, Arm: ArmReal, Level: 0, Model: real}
@@ -88,6 +103,7 @@ func (p *Plan) Experiments(ctx context.Context, cfg Config, sc *Scorer, res *rep
 			e3 = append(e3, Row{Site: s, Arm: ArmMixed, Level: l, Model: p.Mixed[s][i], Baseline: real, PerLabel: last(i, len(e.Mixing))})
 		}
 		e4 = append(e4, p.federationRows(cfg, s)...)
+		e5 = append(e5, p.siteConditionedRows(cfg, s)...)
 	}
 	var err error
 	steps := []struct {
@@ -100,12 +116,41 @@ func (p *Plan) Experiments(ctx context.Context, cfg Config, sc *Scorer, res *rep
 		{&res.Mixing, "E3: one site's real images plus synthetic replicas of the other sites' rows, from the federated DDPM that has seen the other sites.", "real only (0%)", e3},
 		{&res.Federation, fmt.Sprintf("E4: what federation adds. Synthetic data (%d%%) from a DDPM trained on the site alone against one trained federated; and a classifier trained locally against FedAvg against one trained centrally on pooled data (the upper bound; its external test sets were part of its pool's sites).", e.FederationLevel), "the local real-only classifier", e4},
 	}
+	if len(p.SiteConditioned) > 0 {
+		steps = append(steps, struct {
+			dst        **report.Experiment
+			desc, base string
+			rows       []Row
+		}{&res.SiteConditioned, "E5: each site's real training images plus its own rows drawn by a site-conditioned federated DDPM as acquired at the other sites (replica r at the r-th other site), beside E1 (its own rows from the study's DDPM, the sites' mixture) and E3 (the other sites' rows) at the same levels.", "real only (0%)", e5})
+	}
 	for _, st := range steps {
 		if *st.dst, err = sc.Experiment(ctx, st.desc, st.base, st.rows); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// siteConditionedRows are E5's rows of site s: the real-only baseline,
+// then at each E5 level the E5 model and the E1 and E3 models of that
+// level where those experiments have it.
+func (p *Plan) siteConditionedRows(cfg Config, s int) []Row {
+	if s >= len(p.SiteConditioned) {
+		return nil
+	}
+	e := cfg.Experiments
+	real := p.Real[s]
+	rows := []Row{{Site: s, Arm: ArmReal, Level: 0, Model: real}}
+	for i, l := range e.SiteConditioned {
+		rows = append(rows, Row{Site: s, Arm: ArmSiteConditioned, Level: l, Model: p.SiteConditioned[s][i], Baseline: real, PerLabel: i == len(e.SiteConditioned)-1})
+		if k := slices.Index(e.Levels[1:], l); k >= 0 {
+			rows = append(rows, Row{Site: s, Arm: ArmSupplemented, Level: l, Model: p.Supplemented[s][k], Baseline: real})
+		}
+		if k := slices.Index(e.Mixing, l); k >= 0 {
+			rows = append(rows, Row{Site: s, Arm: ArmMixed, Level: l, Model: p.Mixed[s][k], Baseline: real})
+		}
+	}
+	return rows
 }
 
 // federationRows are E4's rows of site s.

@@ -80,10 +80,10 @@ func baseJob(cfg Config, id, mdl string, sites []string) coordinator.JobSpec {
 	return job
 }
 
-// ddpmJob is the federated DDPM job.
+// ddpmJob is the federated DDPM job: the study's 22-number condition.
 func ddpmJob(cfg Config, sites []string) (coordinator.JobSpec, error) {
 	d := cfg.DDPM
-	return trainJob(cfg, JobDDPM, ModelDDPM, sites, d.Rounds, d.LocalSteps, d.Train.BatchSize, d.Config, d.RoundEMA)
+	return trainJob(cfg, JobDDPM, ModelDDPM, sites, d.Rounds, d.LocalSteps, d.Train.BatchSize, studyDDPM(cfg), d.RoundEMA)
 }
 
 // classifierJob is the FedAvg classifier job.
@@ -110,9 +110,11 @@ func (k *Consortium) pooledVal() *model.ImageSet {
 	return Pool(vals...)
 }
 
-// newDDPMJudge scores DDPM weights by their validation loss on val.
-func newDDPMJudge(cfg Config, val *model.ImageSet) (*ddpm.Trainer, error) {
-	return ddpm.NewTrainer(cfg.DDPM.Config, val, val, nil)
+// newDDPMJudge scores DDPM weights of configuration dc by their
+// validation loss on val (a site-conditioned DDPM with the "any site"
+// embedding).
+func newDDPMJudge(dc ddpm.Config, val *model.ImageSet) (*ddpm.Trainer, error) {
+	return ddpm.NewTrainer(dc, val, val, nil)
 }
 
 // WaitDDPM waits for the federated DDPM job and returns the federated
@@ -124,14 +126,14 @@ func (k *Consortium) WaitDDPM(ctx context.Context) (*Generator, error) {
 	if _, err := k.wait(ctx, JobDDPM); err != nil {
 		return nil, err
 	}
-	return k.generator(ctx, JobDDPM, "federated", "", k.pooledVal())
+	return k.generator(ctx, JobDDPM, "federated", "", studyDDPM(k.cfg), k.pooledVal())
 }
 
 // TrainAlone runs the site-only DDPM jobs (mode local: one job per site,
 // the federated schedule, no averaging) and returns each site's generator.
 func (k *Consortium) TrainAlone(ctx context.Context) ([]*Generator, error) {
 	d := k.cfg.DDPM
-	job, err := trainJob(k.cfg, JobDDPMAlone, ModelDDPM, k.siteNames(), d.Rounds, d.LocalSteps, d.Train.BatchSize, d.Config, d.RoundEMA)
+	job, err := trainJob(k.cfg, JobDDPMAlone, ModelDDPM, k.siteNames(), d.Rounds, d.LocalSteps, d.Train.BatchSize, studyDDPM(k.cfg), d.RoundEMA)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +151,7 @@ func (k *Consortium) TrainAlone(ctx context.Context) ([]*Generator, error) {
 		if i >= len(sts) || sts[i].ID != id {
 			return nil, fmt.Errorf("study: site-only DDPM jobs %v: want %s at %d", sts, id, i)
 		}
-		if out[i], err = k.generator(ctx, id, s.Name+" only", s.Name, s.Val); err != nil {
+		if out[i], err = k.generator(ctx, id, s.Name+" only", s.Name, studyDDPM(k.cfg), s.Val); err != nil {
 			return nil, err
 		}
 	}
@@ -159,11 +161,17 @@ func (k *Consortium) TrainAlone(ctx context.Context) ([]*Generator, error) {
 // Sample runs a sample job of levels replicas per training row at sites
 // from the DDPM of ddpmJob and reads each site's set back.
 func (k *Consortium) Sample(ctx context.Context, id, ddpmJob, generator string, sites []int, levels int) ([]*Replicas, error) {
+	return k.SampleAs(ctx, id, ddpmJob, generator, sites, levels, "")
+}
+
+// SampleAs is Sample from a site-conditioned DDPM with site condition
+// asSite (protocol.ValidAsSite).
+func (k *Consortium) SampleAs(ctx context.Context, id, ddpmJob, generator string, sites []int, levels int, asSite string) ([]*Replicas, error) {
 	var names []string
 	for _, i := range sites {
 		names = append(names, k.sites[i].Name)
 	}
-	sts, err := k.run(ctx, sampleJob(k.cfg, id, ddpmJob, names, levels))
+	sts, err := k.run(ctx, sampleJob(k.cfg, id, ddpmJob, names, levels, asSite))
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/ddpm"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
@@ -57,11 +58,12 @@ func trainJob(cfg Config, id, mdl string, sites []string, rounds, steps, batch i
 }
 
 // sampleJob draws levels replicas of every training row of sites from the
-// DDPM of job ddpmJob (its server EMA).
-func sampleJob(cfg Config, id, ddpmJob string, sites []string, levels int) coordinator.JobSpec {
+// DDPM of job ddpmJob (its server EMA), with site condition asSite for a
+// site-conditioned DDPM ("" otherwise).
+func sampleJob(cfg Config, id, ddpmJob string, sites []string, levels int, asSite string) coordinator.JobSpec {
 	job := baseJob(cfg, id, "", sites)
 	job.Kind, job.Model, job.Seed = coordinator.JobSample, "", cfg.Seeds.Sample
-	job.Sample = coordinator.SampleSpec{Checkpoint: coordinator.RefJobPrefix + ddpmJob, Weights: coordinator.OutputEMA, Levels: levels}
+	job.Sample = coordinator.SampleSpec{Checkpoint: coordinator.RefJobPrefix + ddpmJob, Weights: coordinator.OutputEMA, Levels: levels, AsSite: asSite}
 	return job
 }
 
@@ -93,7 +95,7 @@ func (k *Consortium) run(ctx context.Context, spec coordinator.JobSpec) ([]coord
 // generator returns a train job's server EMA as a generator, with its
 // per-round validation loss on val (the researcher's view) and the sites'
 // training loss where they reported it.
-func (k *Consortium) generator(ctx context.Context, job, name, site string, val *model.ImageSet) (*Generator, error) {
+func (k *Consortium) generator(ctx context.Context, job, name, site string, dc ddpm.Config, val *model.ImageSet) (*Generator, error) {
 	co := k.c.Coordinator()
 	w, err := co.EMA(job)
 	if err != nil {
@@ -104,7 +106,7 @@ func (k *Consortium) generator(ctx context.Context, job, name, site string, val 
 		return nil, err
 	}
 	g := &Generator{Name: name, Site: site, Weights: w}
-	judge, err := newDDPMJudge(k.cfg, val)
+	judge, err := newDDPMJudge(dc, val)
 	if err != nil {
 		return nil, err
 	}
@@ -149,5 +151,14 @@ func ReadReplicas(ctx context.Context, cfg Config, site *Site, dir, setID, gener
 		set.Synthetic[i] = true
 	}
 	set.PatientIDs = nil
-	return &Replicas{Generator: generator, Site: site.Name, Rows: rows, Replicas: set.Len() / rows, Set: set}, nil
+	rep := &Replicas{Generator: generator, Site: site.Name, Rows: rows, Replicas: set.Len() / rows, Set: set}
+	for k, r := range ds.Records {
+		if r.SiteCondition != "" && rep.SiteConditions == nil {
+			rep.SiteConditions = make([]string, len(ds.Records))
+		}
+		if rep.SiteConditions != nil {
+			rep.SiteConditions[k] = r.SiteCondition
+		}
+	}
+	return rep, nil
 }

@@ -81,6 +81,10 @@ func (r *run) curves() []report.Curve {
 		add("federated DDPM: training loss", "DDPM training loss", "round", r.fed.Loss, 1)
 		add("federated DDPM: validation loss (global model, pooled validation images)", "DDPM validation loss", "round", r.fed.ValLoss, 1)
 	}
+	if r.sited != nil {
+		add(r.sited.Name+" DDPM: training loss", "DDPM training loss", "round", r.sited.Loss, 1)
+		add(r.sited.Name+" DDPM: validation loss (any-site embedding, pooled validation images)", "DDPM validation loss", "round", r.sited.ValLoss, 1)
+	}
 	for _, g := range r.alone {
 		if g != nil {
 			add(g.Name+": training loss", "DDPM training loss", "round", g.Loss, 1)

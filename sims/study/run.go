@@ -43,7 +43,8 @@ type run struct {
 	sites  []*Site
 	fed    *Generator
 	alone  []*Generator
-	pools  [2][]*Replicas // federated, site-only
+	sited  *Generator      // E5's site-conditioned federated DDPM
+	pools  [3][]*Replicas // federated, site-only, site-conditioned (E5)
 	fedavg model.Weights
 	plan   *Plan
 	counts map[string]*Counts
@@ -91,12 +92,16 @@ func Run(ctx context.Context, cfg Config, out string, opts Options) (*report.Res
 		{"ddpm-federated", "rounds", cfg.DDPM.Rounds, r.federate},
 		{"classifier-fedavg", "rounds", cfg.Classifier.FedAvgRounds, r.fedAvg},
 		{"ddpm-site-only", "rounds", cfg.Sites * cfg.DDPM.Rounds, r.trainAlone},
+		{"ddpm-site-conditioned", "rounds", cfg.DDPM.Rounds, r.trainSites},
 		{"sampling", "images", r.imagesToSample(), r.sample},
 		{"classifiers", "classifiers", 0, r.classify},
-		{"evaluation", "experiments", 4, r.evaluate},
+		{"evaluation", "experiments", 5, r.evaluate},
 		{"quality", "generators", 1 + cfg.Sites, r.quality},
 	}
 	for _, st := range steps {
+		if st.name == "ddpm-site-conditioned" && cfg.SiteLevel() == 0 {
+			continue
+		}
 		if err := r.phase(ctx, st.name, st.total, st.unit, st.fn); err != nil {
 			return r.res, err
 		}
@@ -219,7 +224,14 @@ func (r *run) imagesToSample() int {
 	if rows == 0 {
 		rows = r.cfg.Data.ImagesPerSite * r.cfg.Sites
 	}
-	return rows * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel) / 100
+	return rows * (r.cfg.MaxLevel() + r.cfg.Experiments.FederationLevel + r.cfg.SiteLevel()) / 100
+}
+
+// trainSites runs E5's site-conditioned federated DDPM job.
+func (r *run) trainSites(ctx context.Context) error {
+	var err error
+	r.sited, err = r.kons.TrainSiteConditioned(ctx)
+	return err
 }
 
 // sample runs the sample jobs: every site draws replicas of its training
@@ -252,6 +264,17 @@ func (r *run) sample(ctx context.Context) error {
 		n += rep[0].Set.Len()
 		r.prog.Update(n, "generator", r.alone[i].Name, "images/s", rate(n, time.Since(start)))
 	}
+	if r.sited != nil {
+		rep, err := r.kons.SampleOtherSites(ctx, r.sited.Name, r.cfg.SiteLevel()/100)
+		if err != nil {
+			return err
+		}
+		r.pools[2] = rep
+		for _, p := range rep {
+			n += p.Set.Len()
+		}
+		r.prog.Update(n, "generator", r.sited.Name, "images/s", rate(n, time.Since(start)))
+	}
 	r.prog.Note("sampled %d images at the sites at %.1f images/s (%d DDIM steps, sample jobs)", n, rate(n, time.Since(start)), r.cfg.DDPM.Sample.Steps)
 	return nil
 }
@@ -259,7 +282,7 @@ func (r *run) sample(ctx context.Context) error {
 // classify trains every classifier of the plan and scores the FedAvg one.
 func (r *run) classify(ctx context.Context) error {
 	t := NewClassifierTrainer(r.cfg, r.sites, r.kons, r.log)
-	r.plan = NewPlan(r.cfg, t, r.pools[0], r.pools[1])
+	r.plan = NewPlan(r.cfg, t, r.pools[0], r.pools[1], r.pools[2])
 	first, rest := r.plan.First(), r.plan.Rest()
 	total := len(first) + len(rest)
 	r.prog.Start("classifiers", total, "classifiers")
@@ -317,6 +340,13 @@ func (r *run) quality(ctx context.Context) error {
 	}
 	r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)
 	r.prog.Update(1)
+	if r.sited != nil {
+		q, mem, err := j.Quality(ctx, r.sited.Name+" (own rows as other sites)", QualitySample(r.cfg, r.pools[2]), pooled)
+		if err != nil {
+			return err
+		}
+		r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)
+	}
 	for i, s := range r.sites {
 		q, mem, err := j.Quality(ctx, r.alone[i].Name, QualitySample(r.cfg, r.pools[1][i:i+1]), s.Train)
 		if err != nil {
@@ -330,6 +360,9 @@ func (r *run) quality(ctx context.Context) error {
 		Grid("real training images", pooled, e.GridConditions, e.GridImages),
 		Grid("federated DDPM", fedSample, e.GridConditions, e.GridImages),
 		Grid(r.alone[0].Name+" DDPM", QualitySample(r.cfg, r.pools[1][:1]), e.GridConditions, e.GridImages),
+	}
+	if r.sited != nil {
+		r.res.SampleGrids = append(r.res.SampleGrids, Grid("site-conditioned federated DDPM: own rows as other sites", QualitySample(r.cfg, r.pools[2]), e.GridConditions, e.GridImages))
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ func TestTinyRunEndToEnd(t *testing.T) {
 	}
 	cfg.Data.Corrupt = map[string]int{"county": 2}
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
 	defer cancel()
 	var log bytes.Buffer
 	res, err := Run(ctx, cfg, out, Options{Progress: NewProgress(&log, false, nil)})
@@ -41,14 +41,15 @@ func TestTinyRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("results.json does not decode strictly: %v", err)
 	}
-	exps := map[string]*report.Experiment{"supplementation": back.Supplementation, "synthetic_only": back.SyntheticOnly, "mixing": back.Mixing, "federation": back.Federation}
-	want := map[string]int{"supplementation": 3 * 3, "synthetic_only": 3 * 3, "mixing": 3 * 2, "federation": 3 * 5}
+	exps := map[string]*report.Experiment{"supplementation": back.Supplementation, "synthetic_only": back.SyntheticOnly, "mixing": back.Mixing, "federation": back.Federation,
+		"site_conditioned": back.SiteConditioned}
+	want := map[string]int{"supplementation": 3 * 3, "synthetic_only": 3 * 3, "mixing": 3 * 2, "federation": 3 * 5, "site_conditioned": 3 * 4}
 	for k, e := range exps {
 		if e == nil || len(e.Rows) != want[k] {
 			t.Errorf("%s: %v rows, want %d", k, e, want[k])
 		}
 	}
-	if len(res.Findings) != 3 || len(res.Quality) != 5 || len(res.Memorisation) != 4 {
+	if len(res.Findings) != 3 || len(res.Quality) != 6 || len(res.Memorisation) != 5 {
 		t.Errorf("%d findings, %d quality rows, %d memorisation rows", len(res.Findings), len(res.Quality), len(res.Memorisation))
 	}
 	if g := back.Regime; g == nil || len(g.Sites) != 3 || g.Mean == nil || g.Verdict == "" || g.Sites[0].TestImages < 48 {
@@ -67,7 +68,7 @@ func TestTinyRunEndToEnd(t *testing.T) {
 	for _, p := range res.Phases {
 		names[p.Name] = true
 	}
-	for _, p := range []string{"phantom", "ddpm-federated", "classifier-fedavg", "ddpm-site-only", "sampling", "classifiers", "evaluation", "quality", "report"} {
+	for _, p := range []string{"phantom", "ddpm-federated", "classifier-fedavg", "ddpm-site-only", "ddpm-site-conditioned", "sampling", "classifiers", "evaluation", "quality", "report"} {
 		if !names[p] {
 			t.Errorf("phase %s not timed: %+v", p, res.Phases)
 		}

@@ -33,6 +33,9 @@ type Replicas struct {
 	Rows      int
 	Replicas  int
 	Set       *model.ImageSet
+	// SiteConditions holds each image's site condition as the manifest
+	// recorded it (nil for a generator without sites).
+	SiteConditions []string
 }
 
 // Level returns the replicas of level pct (a multiple of 100), sharing
