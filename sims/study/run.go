@@ -43,7 +43,7 @@ type run struct {
 	sites  []*Site
 	fed    *Generator
 	alone  []*Generator
-	sited  *Generator      // E5's site-conditioned federated DDPM
+	sited  *Generator     // E5's site-conditioned federated DDPM
 	pools  [3][]*Replicas // federated, site-only, site-conditioned (E5)
 	fedavg model.Weights
 	plan   *Plan
