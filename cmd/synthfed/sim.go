@@ -37,7 +37,7 @@ const logregProfile = "logreg"
 func newSimCmd() *cobra.Command {
 	var fl simFlags
 	cmd := &cobra.Command{
-		Use:   "sim --out DIR [--profile quick|paper|tiny|logreg] [--config FILE] [--plan]",
+		Use:   "sim --out DIR [--profile quick|standard|paper|tiny|logreg] [--config FILE] | sim --plan [--profile P] [--config FILE]",
 		Short: "Run the study's experiments in a simulated federated consortium and write DIR/report.html",
 		Long: `sim runs the study end to end on one machine: it renders a phantom consortium
 of hospitals (DIR/data, CheXpert folders), starts the real coordinator and one
@@ -61,6 +61,9 @@ time of each phase without running. Progress goes to stdout (a bar on a
 terminal, log lines otherwise); component logs go to DIR/sim.log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fl.out == "" && !fl.plan {
+				return withExitCode(2, fmt.Errorf("required flag --out not set (only --plan runs without an output folder)"))
+			}
 			logreg, err := wantsLogreg(cmd, fl)
 			if err != nil {
 				return withExitCode(2, err)
@@ -73,7 +76,7 @@ terminal, log lines otherwise); component logs go to DIR/sim.log.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.cfgPath, "config", "", "TOML file over the profile")
-	f.StringVar(&fl.out, "out", "", "output directory")
+	f.StringVar(&fl.out, "out", "", "output directory (required unless --plan)")
 	f.StringVar(&fl.profile, "profile", study.DefaultProfile, "embedded profile: "+strings.Join(append(study.Profiles(), logregProfile), ", "))
 	f.BoolVar(&fl.plan, "plan", false, "measure unit costs, print the per-phase time budget and exit")
 	f.IntVar(&fl.sites, "sites", 3, "logreg profile: number of sites")
@@ -82,7 +85,6 @@ terminal, log lines otherwise); component logs go to DIR/sim.log.`,
 	f.StringVar(&fl.strategy, "strategy", "fedavg", "logreg profile: fedavg, fedprox, fedadam, fedyogi or fedbn")
 	f.Int64Var(&fl.seed, "seed", 1, "logreg profile: seed for the data and the job")
 	f.BoolVar(&fl.gossip, "gossip", false, "logreg profile: memberlist failure detection on loopback")
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 

@@ -104,6 +104,8 @@ type Experiment struct {
 	Rows []Row `json:"rows"`
 	// PerLabel holds per-label AUROC tables with DeLong p-values.
 	PerLabel []LabelTable `json:"per_label,omitempty"`
+	// Summary holds each arm and level averaged over the sites.
+	Summary []ArmSummary `json:"summary,omitempty"`
 }
 
 // Row is one classifier's scores in an experiment.
@@ -272,4 +274,23 @@ func F(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// ArmSummary is one arm at one level of an experiment, averaged over the
+// sites: its AUROC change against the baseline, with a CI from patient
+// bootstrap resamples shared by every site, and how many sites rose or
+// fell significantly (DeLong p < 0.05).
+type ArmSummary struct {
+	// Arm and LevelPct identify the rows summarised, as in Row.
+	Arm      string `json:"arm"`
+	LevelPct int    `json:"level_pct"`
+	// Sites counts the sites averaged.
+	Sites int `json:"sites"`
+	// Internal and External are the site-averaged AUROC changes.
+	Internal Estimate `json:"internal"`
+	External Estimate `json:"external"`
+	// Rises and Falls count sites with a significant change, internal
+	// ([0]) and external ([1]).
+	Rises [2]int `json:"rises"`
+	Falls [2]int `json:"falls"`
 }

@@ -22,6 +22,8 @@ type Costs struct {
 	SampleImage float64 `json:"sample_image"`
 	// ClassifierStep is one classifier training step.
 	ClassifierStep float64 `json:"classifier_step"`
+	// ClassifierImage is one test image scored by a classifier.
+	ClassifierImage float64 `json:"classifier_image"`
 }
 
 // Calibrate measures the unit costs of cfg's models: a few DDPM steps, a
@@ -66,7 +68,17 @@ func Calibrate(ctx context.Context, cfg Config) (Costs, error) {
 	m := cc.Train.BatchSize
 	set := &model.ImageSet{Size: cfg.Data.Size, Pixels: make([]float32, m*px), Cond: make([][model.CondDim]float32, m), Labels: make([][model.NumLabels]model.Label, m)}
 	idx := optim.Range(m)
-	c.ClassifierStep, err = timeIt(5, func() error { _, err := cs.Step(set, idx); return err })
+	if c.ClassifierStep, err = timeIt(5, func() error { _, err := cs.Step(set, idx); return err }); err != nil {
+		return c, err
+	}
+	p, err := classifier.NewPredictor(cc.Arch, cw, classifier.PredictBatch)
+	if err != nil {
+		return c, err
+	}
+	k := 4 * classifier.PredictBatch
+	test := &model.ImageSet{Size: cfg.Data.Size, Pixels: make([]float32, k*px), Cond: make([][model.CondDim]float32, k), Labels: make([][model.NumLabels]model.Label, k)}
+	per, err = timeIt(1, func() error { _, _, err := p.Predict(ctx, test); return err })
+	c.ClassifierImage = per / float64(k)
 	return c, err
 }
 
@@ -102,24 +114,33 @@ type Budget struct {
 // work shares the machine's cores (so it adds up) and classifiers run to
 // max_steps (early stopping only shortens them).
 func EstimateBudget(cfg Config, c Costs) Budget {
-	rows := float64(cfg.Data.ImagesPerSite) * (1 - cfg.Data.TestFraction) * (1 - cfg.Data.ValFraction)
+	d := cfg.Data
+	rows := float64(d.ImagesPerSite) * (1 - d.TestFraction) * (1 - d.ValFraction)
+	tests := float64(d.ImagesPerSite)*d.TestFraction + float64(d.TestImagesPerSite)
 	sites := float64(cfg.Sites)
 	ddpmSteps := sites * float64(cfg.DDPM.Rounds*cfg.DDPM.LocalSteps)
-	images := sites * rows * float64(cfg.MaxLevel()+cfg.Experiments.FederationLevel) / 100
+	images := sites * rows * float64(cfg.MaxLevel()+cfg.Experiments.FederationLevel+cfg.SiteLevel()) / 100
 	e := cfg.Experiments
-	models := float64(cfg.Sites*(len(e.Levels)+len(e.SyntheticOnly)+len(e.Mixing)+1) + 1)
-	clsSteps := models * float64(len(cfg.Seeds.Classifier)*cfg.Classifier.Train.MaxSteps)
+	models := float64(cfg.Sites*(len(e.Levels)+len(e.SyntheticOnly)+len(e.Mixing)+1+len(e.SiteConditioned)) + 1)
+	seeds := float64(len(cfg.Seeds.Classifier))
+	clsSteps := models * seeds * float64(cfg.Classifier.Train.MaxSteps)
+	scored := models * seeds * sites * tests
 	fedSteps := sites * float64(cfg.Classifier.FedAvgRounds*cfg.Classifier.FedAvgLocalSteps)
+	rendered := cfg.Sites * (d.ImagesPerSite + d.TestImagesPerSite)
 	b := Budget{Costs: c, Phases: []PhaseBudget{
-		{"phantom", 0.004 * sites * float64(cfg.Data.ImagesPerSite), fmt.Sprintf("%d images", cfg.Sites*cfg.Data.ImagesPerSite)},
+		{"phantom", 0.004 * float64(rendered), fmt.Sprintf("%d images (%d held-out test)", rendered, cfg.Sites*d.TestImagesPerSite)},
 		{"ddpm-federated", ddpmSteps * c.DDPMStep, fmt.Sprintf("%.0f DDPM steps", ddpmSteps)},
 		{"classifier-fedavg", fedSteps * c.ClassifierStep, fmt.Sprintf("%.0f classifier steps", fedSteps)},
 		{"ddpm-site-only", ddpmSteps * c.DDPMStep, fmt.Sprintf("%.0f DDPM steps", ddpmSteps)},
-		{"sampling", images * c.SampleImage, fmt.Sprintf("%.0f images", images)},
-		{"classifiers", clsSteps * c.ClassifierStep, fmt.Sprintf("%.0f models, at most %.0f steps", models, clsSteps)},
-		{"evaluation", 5, "bootstrap and DeLong"},
-		{"quality", 5, "features, distances"},
 	}}
+	if cfg.SiteLevel() > 0 {
+		b.Phases = append(b.Phases, PhaseBudget{"ddpm-site-conditioned", ddpmSteps * c.DDPMStep, fmt.Sprintf("%.0f DDPM steps (E5)", ddpmSteps)})
+	}
+	b.Phases = append(b.Phases,
+		PhaseBudget{"sampling", images * c.SampleImage, fmt.Sprintf("%.0f images", images)},
+		PhaseBudget{"classifiers", clsSteps*c.ClassifierStep + scored*c.ClassifierImage, fmt.Sprintf("%.0f models x %.0f seeds, at most %.0f steps; %.0f test images scored", models, seeds, clsSteps, scored)},
+		PhaseBudget{"evaluation", 5 + 2e-7*float64(cfg.Eval.BootstrapReps)*models*sites*tests, "bootstrap and DeLong"},
+		PhaseBudget{"quality", 5, "features, distances"})
 	for _, p := range b.Phases {
 		b.Total += p.Seconds
 	}
@@ -128,7 +149,7 @@ func EstimateBudget(cfg Config, c Costs) Budget {
 
 // Write prints the budget as a table.
 func (b Budget) Write(w io.Writer) {
-	fmt.Fprintf(w, "unit costs: DDPM step %.3fs, synthetic image %.4fs, classifier step %.4fs\n", b.Costs.DDPMStep, b.Costs.SampleImage, b.Costs.ClassifierStep)
+	fmt.Fprintf(w, "unit costs: DDPM step %.3fs, synthetic image %.4fs, classifier step %.4fs, scored test image %.5fs\n", b.Costs.DDPMStep, b.Costs.SampleImage, b.Costs.ClassifierStep, b.Costs.ClassifierImage)
 	for _, p := range b.Phases {
 		fmt.Fprintf(w, "  %-18s %7.0fs  %s\n", p.Name, p.Seconds, p.Work)
 	}

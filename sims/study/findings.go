@@ -24,15 +24,22 @@ const (
 type levelGain struct {
 	level              int
 	internal, external float64
-	sites              int
-	sigUp, sigDown     [2]int // significant (p < 0.05) rises and falls: internal, external
+	// ci holds the site-averaged changes' CIs (internal, external) where
+	// the experiment's summary has them.
+	ci             [2]*report.CI
+	sites          int
+	sigUp, sigDown [2]int // significant (p < 0.05) rises and falls: internal, external
 }
 
 // gains averages each level's difference to the site's baseline row
-// (arm base at level 0) over sites.
+// (arm base at level 0) over sites: from the experiment's summary, with
+// CIs, when it has one for the arm.
 func gains(exp *report.Experiment, arm, base string) []levelGain {
 	if exp == nil {
 		return nil
+	}
+	if g := summaryGains(exp, arm); len(g) > 0 {
+		return g
 	}
 	baseline := map[string]report.Row{}
 	for _, r := range exp.Rows {
@@ -67,6 +74,20 @@ func gains(exp *report.Experiment, arm, base string) []levelGain {
 	return out
 }
 
+// summaryGains reads an arm's levels from the experiment's summary.
+func summaryGains(exp *report.Experiment, arm string) []levelGain {
+	var out []levelGain
+	for _, s := range exp.Summary {
+		if s.Arm != arm || s.Internal.Value == nil || s.External.Value == nil {
+			continue
+		}
+		out = append(out, levelGain{level: s.LevelPct, internal: *s.Internal.Value, external: *s.External.Value,
+			ci: [2]*report.CI{s.Internal.CI, s.External.CI}, sites: s.Sites, sigUp: s.Rises, sigDown: s.Falls})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].level < out[j].level })
+	return out
+}
+
 func countSig(g *levelGain, r report.Row, scope int, diff float64) {
 	if r.PVsBaseline == nil {
 		return
@@ -91,16 +112,24 @@ func describe(gs []levelGain) string {
 	var up, down [2]int
 	n := 0
 	for _, g := range gs {
-		in = append(in, fmt.Sprintf("%+.3f at %d%%", g.internal, g.level))
-		ex = append(ex, fmt.Sprintf("%+.3f at %d%%", g.external, g.level))
+		in = append(in, fmt.Sprintf("%s at %d%%", change(g.internal, g.ci[0]), g.level))
+		ex = append(ex, fmt.Sprintf("%s at %d%%", change(g.external, g.ci[1]), g.level))
 		for s := range 2 {
 			up[s] += g.sigUp[s]
 			down[s] += g.sigDown[s]
 		}
 		n += g.sites
 	}
-	return fmt.Sprintf("site-averaged AUROC change vs real only, internal: %s; external: %s. DeLong p < 0.05: %d rises and %d falls internally, %d rises and %d falls externally, of %d site-level comparisons each",
+	return fmt.Sprintf("site-averaged AUROC change vs real only [95%% CI], internal: %s; external: %s. DeLong p < 0.05: %d rises and %d falls internally, %d rises and %d falls externally, of %d site-level comparisons each",
 		strings.Join(in, ", "), strings.Join(ex, ", "), up[0], down[0], up[1], down[1], n)
+}
+
+// change formats a site-averaged change with its CI when it has one.
+func change(v float64, ci *report.CI) string {
+	if ci == nil {
+		return fmt.Sprintf("%+.3f", v)
+	}
+	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", v, ci.Lo, ci.Hi)
 }
 
 // majority reports whether more than half the levels satisfy ok.

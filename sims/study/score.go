@@ -90,6 +90,10 @@ func (sc *Scorer) Experiment(ctx context.Context, desc, baseline string, rows []
 		}
 	}
 	exp.Rows = out
+	var err error
+	if exp.Summary, err = sc.summarise(ctx, rows, out); err != nil {
+		return nil, err
+	}
 	return exp, nil
 }
 
