@@ -34,7 +34,7 @@ func TestSimTinyProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Profile != "tiny" || res.Supplementation == nil || res.SyntheticOnly == nil || res.Mixing == nil || res.Federation == nil || len(res.Findings) != 3 {
+	if res.Profile != "tiny" || res.Supplementation == nil || res.SyntheticOnly == nil || res.Mixing == nil || res.Federation == nil || len(res.Findings) != 4 {
 		t.Errorf("results: profile %q, findings %d, experiments %v %v %v %v", res.Profile, len(res.Findings), res.Supplementation != nil, res.SyntheticOnly != nil, res.Mixing != nil, res.Federation != nil)
 	}
 }

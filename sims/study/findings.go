@@ -164,6 +164,9 @@ func Findings(res *report.Results) []report.Finding {
 		out = append(out, report.Finding{Finding: FindingMixing, Reproduced: ok,
 			Evidence: verdict(ok, "the site-averaged external AUROC rose at a majority of the mixing levels", "the site-averaged external AUROC did not rise at a majority of the mixing levels") + ": " + describe(g) + "."})
 	}
+	if f, ok := GoalFinding(res); ok {
+		out = append(out, f)
+	}
 	return out
 }
 

@@ -12,6 +12,10 @@ import (
 	"github.com/synthfed/synthfed/model/classifier"
 )
 
+// QualityReference names the quality row of real test images, which every
+// generator's row is read against.
+const QualityReference = "real test images (reference)"
+
 // maxFlagged bounds the near-copies listed per generator in the results.
 const maxFlagged = 20
 

@@ -328,7 +328,7 @@ func (r *run) quality(ctx context.Context) error {
 		trains, tests = append(trains, s.Train), append(tests, s.Test)
 	}
 	pooled := Pool(trains...)
-	ref, _, err := j.Quality(ctx, "real test images (reference)", capped(Pool(tests...), r.cfg.Eval.QualityImages), pooled)
+	ref, _, err := j.Quality(ctx, QualityReference, capped(Pool(tests...), r.cfg.Eval.QualityImages), pooled)
 	if err != nil {
 		return err
 	}

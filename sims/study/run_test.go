@@ -49,7 +49,7 @@ func TestTinyRunEndToEnd(t *testing.T) {
 			t.Errorf("%s: %v rows, want %d", k, e, want[k])
 		}
 	}
-	if len(res.Findings) != 3 || len(res.Quality) != 6 || len(res.Memorisation) != 5 {
+	if len(res.Findings) != 4 || len(res.Quality) != 6 || len(res.Memorisation) != 5 {
 		t.Errorf("%d findings, %d quality rows, %d memorisation rows", len(res.Findings), len(res.Quality), len(res.Memorisation))
 	}
 	if g := back.Regime; g == nil || len(g.Sites) != 3 || g.Mean == nil || g.Verdict == "" || g.Sites[0].TestImages < 48 {
