@@ -24,8 +24,15 @@ func TestProfilesLoad(t *testing.T) {
 	if q.Profile != "quick" || q.DDPM.Arch.ImageSize != 16 || q.DDPM.Arch.NumResBlocks != 1 || q.DDPM.Train.Adam.Beta2 != 0.999 {
 		t.Errorf("quick profile decoded as %+v", q.DDPM)
 	}
-	if got := q.MaxLevel(); got != 1000 {
+	if got := q.MaxLevel(); got != 300 {
 		t.Errorf("quick max level %d", got)
+	}
+	if q.SiteLevel() != 100 || q.Data.TestImagesPerSite == 0 || q.Eval.TargetHalfWidth != 0.02 {
+		t.Errorf("quick: E5 level %d, held-out test images %d, target half-width %v", q.SiteLevel(), q.Data.TestImagesPerSite, q.Eval.TargetHalfWidth)
+	}
+	s, err := Profile("standard")
+	if err != nil || len(s.Seeds.Classifier) < 3 || s.Data.TestImagesPerSite < 3000 || s.MaxLevel() != 1000 || len(s.Experiments.SiteConditioned) == 0 {
+		t.Errorf("standard profile: %v, %+v", err, s.Experiments)
 	}
 	if _, err := Profile("nope"); !errors.Is(err, config.ErrInvalid) {
 		t.Errorf("unknown profile: %v", err)
