@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/synthfed/synthfed/model"
 )
@@ -55,25 +57,21 @@ func StratifiedBootstrap(ctx context.Context, strata []*TestSet, stats []MacroSt
 	if err != nil {
 		return nil, err
 	}
-	// The stream Bootstrap uses: with one stratum, the same resamples.
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eedb007))
-	w := make([]float64, sp.rows)
-	vals := make([]float64, len(stats))
+	vals, ok, err := sp.run(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	statDraws := make([][]float64, len(stats))
 	derivedDraws := make([][]float64, len(derived))
 	for rep := range cfg.Reps {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("stratified bootstrap stopped at resample %d: %w", rep, err)
-		}
-		sp.draw(rng, w)
-		if !sp.evaluate(w, vals) {
+		if !ok[rep] {
 			continue
 		}
-		for i, v := range vals {
+		for i, v := range vals[rep] {
 			statDraws[i] = append(statDraws[i], v)
 		}
 		for i, f := range derived {
-			derivedDraws[i] = append(derivedDraws[i], f(vals))
+			derivedDraws[i] = append(derivedDraws[i], f(vals[rep]))
 		}
 	}
 	res := &StrataResult{Clusters: sp.nclusters}
@@ -157,6 +155,54 @@ func (sp *strataPrep) union(strata []*TestSet, idx []int) (*TestSet, []int, erro
 		}
 	}
 	return out, global, nil
+}
+
+// run draws cfg.Reps resamples in order from one stream (the stream
+// Bootstrap uses: with one stratum, the same resamples) and evaluates them
+// on GOMAXPROCS workers; vals[rep] holds resample rep's statistics and
+// ok[rep] whether every one was defined. The result does not depend on
+// the number of workers.
+func (sp *strataPrep) run(ctx context.Context, cfg BootstrapConfig) ([][]float64, []bool, error) {
+	nstats := len(sp.bins)
+	vals, ok := make([][]float64, cfg.Reps), make([]bool, cfg.Reps)
+	flat := make([]float64, cfg.Reps*nstats)
+	for rep := range vals {
+		vals[rep] = flat[rep*nstats : (rep+1)*nstats]
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
+	type drawn struct {
+		rep int
+		w   []float64
+	}
+	jobs, free := make(chan drawn, workers), make(chan []float64, 2*workers)
+	for range 2 * workers {
+		free <- make([]float64, sp.rows)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range jobs {
+				ok[d.rep] = sp.evaluate(d.w, vals[d.rep])
+				free <- d.w
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eedb007))
+	var err error
+	for rep := range cfg.Reps {
+		if err = ctx.Err(); err != nil {
+			err = fmt.Errorf("stratified bootstrap stopped at resample %d: %w", rep, err)
+			break
+		}
+		w := <-free
+		sp.draw(rng, w)
+		jobs <- drawn{rep, w}
+	}
+	close(jobs)
+	wg.Wait()
+	return vals, ok, err
 }
 
 // draw fills w with each row's multiplicity: every stratum's patients drawn

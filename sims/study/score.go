@@ -28,6 +28,9 @@ type Scorer struct {
 	sites []*Site
 	boot  eval.BootstrapConfig
 	tests [2][]*eval.TestSet // [internal, external][site]
+	// summaries caches each arm summary by its models and baselines: an
+	// arm shown in two experiments (E5 beside E1 and E3) is resampled once.
+	summaries map[string]report.ArmSummary
 }
 
 // NewScorer prepares the internal and external test sets of every site.

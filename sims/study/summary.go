@@ -33,9 +33,20 @@ func (sc *Scorer) summarise(ctx context.Context, rows []Row, scored []report.Row
 	}
 	var out []report.ArmSummary
 	for _, k := range order {
-		s, err := sc.summariseGroup(ctx, rows, scored, groups[k])
-		if err != nil {
-			return nil, fmt.Errorf("study: summary of %s at %d%%: %w", k.arm, k.level, err)
+		id := ""
+		for _, i := range groups[k] {
+			id += rows[i].Model.Key + "\x00" + rows[i].Baseline.Key + "\x00"
+		}
+		s, ok := sc.summaries[id]
+		if !ok {
+			var err error
+			if s, err = sc.summariseGroup(ctx, rows, scored, groups[k]); err != nil {
+				return nil, fmt.Errorf("study: summary of %s at %d%%: %w", k.arm, k.level, err)
+			}
+			if sc.summaries == nil {
+				sc.summaries = map[string]report.ArmSummary{}
+			}
+			sc.summaries[id] = s
 		}
 		out = append(out, s)
 	}
