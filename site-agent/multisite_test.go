@@ -230,13 +230,13 @@ func TestBadUpdatesRefusedRoundCompletes(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	cnt, _ := co.c.Counters(context.Background())
-	if cnt.Rejected[coordinator.ReasonNonFinite] != 2 || cnt.Rejected[coordinator.ReasonShape] != 2 {
+	if cnt.Rejected[string(coordinator.ReasonNonFinite)] != 2 || cnt.Rejected[string(coordinator.ReasonShape)] != 2 {
 		t.Fatalf("rejections %v", cnt.Rejected)
 	}
 	log, _ := co.c.AuditLog()
 	var sawNaN bool
 	for _, e := range log {
-		if e.Event == coordinator.EventRejected && e.Site == "nan" && e.Reason == coordinator.ReasonNonFinite && e.Detail != "" {
+		if e.Event == coordinator.EventRejected && e.Site == "nan" && e.Reason == string(coordinator.ReasonNonFinite) && e.Detail != "" {
 			sawNaN = true
 		}
 	}
@@ -244,7 +244,7 @@ func TestBadUpdatesRefusedRoundCompletes(t *testing.T) {
 		t.Fatal("NaN refusal not in the audit log")
 	}
 	rounds, _ := co.c.Rounds("j")
-	if r := rounds[1].Summary; len(r.Accepted) != 2 || r.Rejected["nan"] != coordinator.ReasonNonFinite || r.Rejected["shape"] != coordinator.ReasonShape {
+	if r := rounds[1].Summary; len(r.Accepted) != 2 || r.Rejected["nan"] != string(coordinator.ReasonNonFinite) || r.Rejected["shape"] != string(coordinator.ReasonShape) {
 		t.Fatalf("round 1 summary %+v", r)
 	}
 }

@@ -277,7 +277,7 @@ func TestPrivacyBudgetRefusal(t *testing.T) {
 			refusal = &log[i]
 		}
 	}
-	if refusal == nil || refusal.Reason != coordinator.ReasonTaskRefused || !strings.Contains(refusal.Detail, siteagent.RefuseBudget) {
+	if refusal == nil || refusal.Reason != string(coordinator.ReasonTaskRefused) || !strings.Contains(refusal.Detail, siteagent.RefuseBudget) {
 		t.Fatalf("refusal in the audit log: %+v", refusal)
 	}
 	if rho, _ := sc.runners["site-c"].Spent(); rho != 0 {

@@ -39,9 +39,9 @@ type Options struct {
 	// consortium's startup kits (nil: Config.TLS decides; plaintext when
 	// it is false).
 	Kits *Kits
-	// Aggregator makes each round's aggregator at the coordinator (nil:
-	// the plain weighted sum). Secure aggregation plugs in here.
-	Aggregator coordinator.AggregatorFactory
+	// Secure enables secure aggregation at the coordinator without kits
+	// (with Kits, UseKit enables it).
+	Secure *coordinator.SecureConfig
 	// Phases returns site i's runner of aggregator phases (nil: none).
 	Phases func(site int, name string) siteagent.PhaseRunner
 	// Agent adjusts site i's agent configuration before it starts.
@@ -168,7 +168,7 @@ func (c *Cluster) StartCoordinator() error {
 	if c.coord != nil {
 		return fmt.Errorf("cluster: coordinator already running")
 	}
-	opts := coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, OnCommit: c.opts.OnCommit, Aggregator: c.opts.Aggregator}
+	opts := coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, OnCommit: c.opts.OnCommit, Secure: c.opts.Secure}
 	cc := c.coordinatorConfig()
 	var watcher *pki.CRLWatcher
 	if k := c.opts.Kits; k != nil {
