@@ -102,7 +102,7 @@ func wantExact(t *testing.T, w model.Weights, name string, want ...float32) {
 func runEMAJob(t *testing.T, spec JobSpec) (*harness, []CommitRound) {
 	t.Helper()
 	spec.Strategy.Name, spec.Strategy.LocalOnly = StrategyFedBN, []string{`^bn$`}
-	h := newHarness(t, EngineConfig{})
+	h := newHarness(t, Config{})
 	h.join("a", "b")
 	h.startJob(spec, model.MustWeights(vec("bn", 0.3, 0.7), vec("w", 0, 0)))
 	for _, g := range [][]float32{{1, -2}, {2, 4}, {4, 0}} {
@@ -153,7 +153,7 @@ func TestEngineEMAHandComputed(t *testing.T) {
 			if st.EMAOutput != last.EMAHash || st.Output != last.Hash || st.EMAOutput == st.Output {
 				t.Fatalf("status outputs %s / ema %s, want %s / %s", st.Output, st.EMAOutput, last.Hash, last.EMAHash)
 			}
-			if w, ok := h.e.Global(last.EMAHash); !ok || w.Hash() != last.EMAHash {
+			if w, ok := h.e.Model(last.EMAHash); !ok || w.Hash() != last.EMAHash {
 				t.Error("EMA not downloadable by hash from the engine")
 			}
 		})
@@ -192,10 +192,9 @@ func TestEngineResumeEMA(t *testing.T) {
 	_, ref := runEMAJob(t, spec)
 	spec.Strategy.Name, spec.Strategy.LocalOnly = StrategyFedBN, []string{`^bn$`}
 
-	h := newHarness(t, EngineConfig{})
+	h := newHarness(t, Config{})
 	h.join("a", "b")
-	must(t, h.e.ResumeFrom(spec, ResumePoint{Committed: 2, Global: ref[2].Global, EMA: ref[2].EMA}, h.now))
-	h.drain()
+	must(t, h.step(Resume{Spec: spec, Point: ResumePoint{Committed: 2, Global: ref[2].Global, EMA: ref[2].EMA}}))
 	for _, s := range []string{"a", "b"} {
 		must(t, h.deliver(s, model.MustWeights(vec("w", 4, 0)), 5))
 	}
@@ -212,14 +211,14 @@ func TestEngineResumeEMA(t *testing.T) {
 		{"non-finite", model.MustWeights(vec("bn", 0.3, 0.7), vec("w", float32(math.NaN()), 0))},
 	}
 	for _, tc := range bad {
-		e := NewEngine(EngineConfig{}, h.e.rand)
-		err := e.ResumeFrom(spec, ResumePoint{Committed: 2, Global: ref[2].Global, EMA: tc.ema}, h.now)
+		e := New(Config{Rand: h.e.cfg.Rand})
+		err := e.Step(h.now, Resume{Spec: spec, Point: ResumePoint{Committed: 2, Global: ref[2].Global, EMA: tc.ema}})
 		if err == nil || (!errors.Is(err, ErrEMAState) && !errors.Is(err, model.ErrNonFinite)) {
 			t.Errorf("%s EMA: %v, want a refusal", tc.name, err)
 		}
 	}
-	e := NewEngine(EngineConfig{}, h.e.rand)
-	if err := e.ResumeFrom(spec, ResumePoint{Committed: 0, Global: ref[0].Global}, h.now); err != nil {
+	e := New(Config{Rand: h.e.cfg.Rand})
+	if err := e.Step(h.now, Resume{Spec: spec, Point: ResumePoint{Committed: 0, Global: ref[0].Global}}); err != nil {
 		t.Errorf("round 0 needs no EMA: %v", err)
 	}
 }
@@ -227,19 +226,19 @@ func TestEngineResumeEMA(t *testing.T) {
 // TestSecureRoundsUpdateEMA runs two secure-aggregation rounds: the EMA
 // of round 2 is the mean of the two securely aggregated globals (d = 0.5).
 func TestSecureRoundsUpdateEMA(t *testing.T) {
-	w := newSecWorld(t, 3)
-	w.join(w.ids...)
-	spec := w.spec()
+	h := newSecureHarness(t, 3, Config{})
+	h.join(h.sec.ids...)
+	spec := h.secureSpec()
 	spec.Rounds, spec.Strategy.EMADecay, spec.Strategy.EMAWarmup = 2, 0.5, boolp(false)
-	w.startJob(spec, secInit())
+	h.startJob(spec, secInit())
 	var globals []model.Weights
 	for r := 1; r <= 2; r++ {
-		for _, ph := range []string{PhaseSecAdvertise, PhaseSecShareKeys, PhaseSecInput, PhaseSecConsistency, PhaseSecUnmask} {
-			w.step(t, ph, w.ids...)
+		for _, ph := range securePhases {
+			h.answer(ph, h.sec.ids...)
 		}
-		c := w.commitLast()
+		c := h.commitLast()
 		if c.Round != r || c.EMA.Len() == 0 {
-			t.Fatalf("round %d: commit of round %d, EMA %v; audit %+v", r, c.Round, c.EMA, w.audit)
+			t.Fatalf("round %d: commit of round %d, EMA %v; audit %+v", r, c.Round, c.EMA, h.audit)
 		}
 		globals = append(globals, c.Global)
 		if r == 1 && c.EMAHash != c.Hash {

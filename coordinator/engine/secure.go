@@ -184,7 +184,10 @@ func (e *Engine) phaseMessage(m PhaseMessage, now time.Time) error {
 	if !ok || !equalNonce(nonce, m.Nonce) {
 		return refusal(fmt.Errorf("site %s phase %s: %w", m.Site, m.Phase, fed.ErrBadNonce))
 	}
-	if m.Phase != string(r.phase) || r.waiting() != "" {
+	if w := r.waiting(); w != "" {
+		return refusal(fmt.Errorf("site %s: phase %q has closed (the round waits for its %s): %w", m.Site, m.Phase, w, fed.ErrLate))
+	}
+	if m.Phase != string(r.phase) {
 		return refusal(fmt.Errorf("site %s: phase %q is not open (current %s): %w", m.Site, m.Phase, r.phase, fed.ErrLate))
 	}
 	if r.sec == nil {

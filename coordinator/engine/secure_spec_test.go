@@ -3,53 +3,7 @@ package engine
 import (
 	"strings"
 	"testing"
-
-	"github.com/synthfed/synthfed/model"
-	"github.com/synthfed/synthfed/protocol"
 )
-
-// TestSoloRostersAggregateInPlain: under a coordinator whose default is
-// secure aggregation (TLS), a local-mode job and a round of one site run a
-// plain train phase when secure_aggregation is unset, and commit.
-func TestSoloRostersAggregateInPlain(t *testing.T) {
-	cases := []struct {
-		name string
-		spec func(w *secWorld) JobSpec
-	}{
-		{"mode local", func(w *secWorld) JobSpec {
-			s := w.spec()
-			s.Mode, s.Quorum = ModeLocal, 1
-			return ExpandJob(s)[0]
-		}},
-		{"fedavg over a roster of one", func(w *secWorld) JobSpec {
-			s := w.spec()
-			s.Sites, s.Quorum = nil, 1
-			return s
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newSecWorld(t, 3)
-			site := w.ids[0]
-			w.join(site)
-			spec := tc.spec(w)
-			if err := spec.Validate("job"); err != nil {
-				t.Fatal(err)
-			}
-			w.startJob(spec, secInit())
-			tk, ok := w.tasks[site]
-			if !ok || tk.Kind != protocol.KindTrain {
-				t.Fatalf("site %s task %+v, want a plain train task; audit %+v, jobs %+v", site, tk, w.audit, w.e.Jobs())
-			}
-			must(t, w.deliver(site, model.MustWeights(vec("w", 1, 2, 3)), 10))
-			c := w.commitLast()
-			wantData(t, c.Global, "w", 1, 2, 3)
-			if _, ok := c.Summary.Metrics["secagg_survivors"]; ok {
-				t.Errorf("a plain round reports secure metrics: %v", c.Summary.Metrics)
-			}
-		})
-	}
-}
 
 // TestSoloRosterSecureRefused: asking for secure aggregation (or privacy)
 // where a round has one site is refused at validation, saying why.
@@ -93,5 +47,29 @@ func TestRoundMetricsUnderPrivacy(t *testing.T) {
 	s.Privacy.Enabled = true
 	if got := s.roundMetrics(); len(got) != 0 {
 		t.Errorf("privacy job carries %v", got)
+	}
+}
+
+func TestSecureSpecValidation(t *testing.T) {
+	off := false
+	cases := []struct {
+		name string
+		edit func(*JobSpec)
+		want string
+	}{
+		{"privacy without secagg", func(s *JobSpec) { s.SecureAggregation = &off; s.Privacy.Enabled = true }, "needs secure_aggregation"},
+		{"bad noise", func(s *JobSpec) { s.Privacy = PrivacySpec{Enabled: true, ClipNorm: 1} }, "noise_multiplier"},
+		{"bad threshold", func(s *JobSpec) { s.SecAgg.ThresholdFraction = 0.4 }, "threshold_fraction"},
+		{"quorum 1", func(s *JobSpec) { s.Privacy.Enabled = true; s.Quorum = 1; s.CohortSize = 0 }, "at least 2 sites"},
+	}
+	for _, tc := range cases {
+		s := testSpec()
+		tc.edit(&s)
+		if err := s.Validate("job"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if err := testSpec().Validate("job"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -131,7 +131,7 @@ func TestWeightedSumMatchesMean(t *testing.T) {
 	if err := agg.Add("x", model.MustWeights(vec("a", 1, 2)), 1); err == nil {
 		t.Fatal("misfit update folded")
 	}
-	got, err := agg.Result()
+	got, err := agg.Mean()
 	must(t, err)
 	wantData(t, got, "a", (1+8+0)/4.0, (2+0+8)/4.0)
 	wantData(t, got, "b", (3-6+0)/4.0)
@@ -144,7 +144,7 @@ func TestWeightedSumMatchesMean(t *testing.T) {
 // the shared tensor is averaged, the local one keeps the global's value,
 // uploads must leave local tensors out, and sites are told the pattern.
 func TestFedBNKeepsLocalLayers(t *testing.T) {
-	h := newHarness(t, EngineConfig{})
+	h := newHarness(t, Config{})
 	spec := testSpec()
 	spec.Strategy = StrategySpec{Name: StrategyFedBN, LocalOnly: []string{`^bn\.`}}
 	h.join("a", "b", "c")
