@@ -78,10 +78,10 @@ type executor struct {
 	local    map[string]model.Weights   // job -> local-only tensors (FedBN)
 	patterns map[string]model.LocalOnly // job -> its compiled local-only patterns
 	phases   PhaseRunner
-	results chan TaskResult
-	data    *dataStore    // the site's data (nil: none)
-	built   *jobTrainer   // the trainer built for the latest job
-	metrics *agentMetrics // nil: none
+	results  chan TaskResult
+	data     *dataStore    // the site's data (nil: none)
+	built    *jobTrainer   // the trainer built for the latest job
+	metrics  *agentMetrics // nil: none
 }
 
 // TaskResult reports how a task ended, for tests and simulations.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
 )
 
 // StageError is a task failure with the stage it happened in ("data",

@@ -4,8 +4,8 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,9 +31,9 @@ type harness struct {
 	results []CommitResults
 	audit   []AuditEntry
 	ended   []JobEnded
-	held    []Unmask // unmaskings not run yet (holdUnmask)
+	held    []Unmask  // unmaskings not run yet (holdUnmask)
 	last    Committed // the last commit asked for, of a round or of results
-	log     []string // printed effects since the last take
+	log     []string  // printed effects since the last take
 
 	// holdUnmask keeps Unmask effects in held instead of running them.
 	holdUnmask bool

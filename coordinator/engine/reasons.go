@@ -79,7 +79,7 @@ const (
 // Reasons of calls the transport's access check refused
 // (Counters.CallsRefused, EventCallRefused).
 const (
-	ReasonCallRevoked    = ReasonCertRevoked
+	ReasonCallRevoked           = ReasonCertRevoked
 	ReasonCallRole       Reason = "role_not_allowed"
 	ReasonCallNoIdentity Reason = "no_identity"
 	ReasonCallDenied     Reason = "permission_denied"

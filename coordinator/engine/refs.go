@@ -66,4 +66,3 @@ func validateWeights(prefix, checkpoint, weights string) error {
 	}
 	return nil
 }
-
