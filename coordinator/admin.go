@@ -312,7 +312,7 @@ func (s *adminService) ClusterStatus(ctx context.Context, _ *fedpb.ClusterStatus
 
 // clusterStatus reads the coordinator's and the sites' state on the loop.
 func (c *Coordinator) clusterStatus(ctx context.Context) (*fedpb.ClusterStatusReply, error) {
-	reply := &fedpb.ClusterStatusReply{CoordinatorId: c.cfg.ID, Health: "SERVING", StartedUnixMs: c.x.started.UnixMilli(),
+	reply := &fedpb.ClusterStatusReply{CoordinatorId: c.cfg.ID, Health: "SERVING", StartedUnixMs: c.ops.started.UnixMilli(),
 		ProtocolVersion: protocol.Version, Counters: map[string]int64{}}
 	select {
 	case <-c.draining:
@@ -331,7 +331,7 @@ func (c *Coordinator) clusterStatus(ctx context.Context) (*fedpb.ClusterStatusRe
 			case s.Failed:
 				h.State = "failed"
 			}
-			if e, ok := c.x.lastErr[s.ID]; ok {
+			if e, ok := c.ops.lastErr[s.ID]; ok {
 				h.LastError = e.at.UTC().Format("2006-01-02T15:04:05Z") + " " + e.msg
 			}
 			reply.Sites = append(reply.Sites, h)

@@ -80,7 +80,7 @@ type Coordinator struct {
 	waiters  map[string][]chan JobStatus
 	gossip   string
 	fatal    error
-	x        extras
+	ops      operations
 	refusals chan engine.CallRefused
 }
 
@@ -124,8 +124,8 @@ func New(cfg Config, opts Options) (*Coordinator, error) {
 		opts.guard.setReport(c.queueRefusal)
 	}
 	c.engine = engine.New(engine.Config{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Secure: opts.Secure.engine(), Rand: opts.Rand})
-	c.x = extras{started: c.clk.Now()}
-	c.x.metrics = newCoordMetrics(c)
+	c.ops = operations{started: c.clk.Now()}
+	c.ops.metrics = newCoordMetrics(c)
 	if err := c.open(); err != nil {
 		return nil, err
 	}
@@ -404,7 +404,7 @@ func (c *Coordinator) flush() {
 			case engine.Unmask:
 				c.unmask(ef)
 			case engine.PhaseTimed:
-				c.x.metrics.phaseTimed(ef)
+				c.ops.metrics.phaseTimed(ef)
 			}
 		}
 		if err := c.store.Append(audit...); err != nil {

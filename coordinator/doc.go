@@ -21,9 +21,9 @@
 //     heartbeats, job contexts, checkpoints, task reports), health and
 //     reflection;
 //   - admin.go: the admin API, for admin certificates only;
-//   - workflow.go: resolving a job spec's references against the store,
-//     and the site-side job context; ema_ref.go, ema_store.go: the server
-//     EMA's references and checkpoints;
+//   - workflow.go, refs.go: resolving a job spec's references against the
+//     store, and the site-side job context; ema_store.go: the server EMA's
+//     checkpoints;
 //   - store*.go, checkpoint.go: the bbolt store (jobs, rounds, models,
 //     results, audit log) and checkpoints written atomically;
 //   - failures.go: each job's failure log; refusals.go: refused calls on

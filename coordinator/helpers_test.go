@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"testing"
-	"time"
 
 	"github.com/synthfed/synthfed/model"
 )
@@ -18,15 +17,23 @@ func vec(name string, vals ...float32) model.Tensor {
 	return model.Tensor{Name: name, Shape: []int{len(vals)}, Data: vals}
 }
 
-func initW() model.Weights { return model.MustWeights(vec("w", 0, 0)) }
-
-// testSpec is a train job of two rounds over sites a, b and c.
+// testSpec is a train job of two rounds over sites a, b and c, as an
+// operator writes it.
 func testSpec() JobSpec {
-	s := DefaultJobSpec()
-	s.ID = "job1"
-	s.Rounds = 2
-	s.Quorum = 2
-	s.Sites = []string{"a", "b", "c"}
-	s.Deadlines = Deadlines{Select: Duration(10 * time.Second), Init: Duration(5 * time.Second), Train: Duration(20 * time.Second)}
+	s, err := DecodeJobSpec([]byte(`id = "job1"
+kind = "train"
+model = "logreg"
+rounds = 2
+quorum = 2
+sites = ["a", "b", "c"]
+
+[deadlines]
+select = "10s"
+init = "5s"
+train = "20s"
+`), "job1.toml")
+	if err != nil {
+		panic(err)
+	}
 	return s
 }

@@ -75,11 +75,11 @@ func (m *coordMetrics) phaseTimed(ef engine.PhaseTimed) {
 
 // MetricsHandler returns the coordinator's /metrics handler.
 func (c *Coordinator) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(c.x.metrics.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(c.ops.metrics.reg, promhttp.HandlerOpts{})
 }
 
 // Registry returns the coordinator's metrics registry.
-func (c *Coordinator) Registry() *prometheus.Registry { return c.x.metrics.reg }
+func (c *Coordinator) Registry() *prometheus.Registry { return c.ops.metrics.reg }
 
 // serveMetrics serves /metrics on Config.MetricsListen until ctx ends.
 func (c *Coordinator) serveMetrics(ctx context.Context, lis net.Listener) error {
@@ -163,7 +163,7 @@ func (e *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range cnt.CallsRefused {
 		counter(descRefused, n, reason)
 	}
-	if n := e.c.x.refusalOverflow.Load(); n > 0 {
+	if n := e.c.ops.refusalOverflow.Load(); n > 0 {
 		counter(descRefused, n, "unaudited_queue_full")
 	}
 	counter(descTasksSent, cnt.TasksSent)
@@ -196,7 +196,7 @@ func (c *Coordinator) listenMetrics() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator metrics listen %s: %w", c.cfg.MetricsListen, err)
 	}
-	c.x.metricsAddr.Store(lis.Addr().String())
+	c.ops.metricsAddr.Store(lis.Addr().String())
 	c.log.Info("serving metrics", "addr", lis.Addr().String())
 	return lis, nil
 }
@@ -204,6 +204,6 @@ func (c *Coordinator) listenMetrics() (net.Listener, error) {
 // MetricsAddr returns the address /metrics is served on ("" when off). It
 // is set once Run has started.
 func (c *Coordinator) MetricsAddr() string {
-	s, _ := c.x.metricsAddr.Load().(string)
+	s, _ := c.ops.metricsAddr.Load().(string)
 	return s
 }

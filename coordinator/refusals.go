@@ -15,7 +15,7 @@ func (c *Coordinator) queueRefusal(who string, reason engine.Reason, detail stri
 	select {
 	case c.refusals <- engine.CallRefused{Who: who, Reason: reason, Detail: detail}:
 	default:
-		c.x.refusalOverflow.Add(1)
+		c.ops.refusalOverflow.Add(1)
 		c.log.Warn("refused call not audited: queue full", "caller", who, "reason", reason)
 	}
 }

@@ -305,7 +305,7 @@ func (c *Coordinator) initialModel(spec JobSpec) (*model.Weights, error) {
 
 // indexModel records a committed global model in the model index.
 func (c *Coordinator) indexModel(ef engine.CommitRound, file string) {
-	c.x.metrics.roundDone(JobTrain, ef.Summary)
+	c.ops.metrics.roundDone(JobTrain, ef.Summary)
 	if err := c.store.PutModel(ModelRecord{Hash: ef.Hash, File: file, Job: ef.Job, Round: ef.Round}); err != nil {
 		c.log.Error("index model", "job", ef.Job, "round", ef.Round, "hash", ef.Hash, "err", err)
 	}
@@ -325,7 +325,7 @@ func (c *Coordinator) persistResults(ef engine.CommitResults) error {
 	if err := c.store.CommitResults(rec, res); err != nil {
 		return err
 	}
-	c.x.metrics.roundDone(old.Spec.Kind, ef.Summary)
+	c.ops.metrics.roundDone(old.Spec.Kind, ef.Summary)
 	if c.opts.OnCommit != nil {
 		c.opts.OnCommit(ef.Summary)
 	}

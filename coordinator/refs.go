@@ -6,6 +6,10 @@ import (
 	"github.com/synthfed/synthfed/coordinator/engine"
 )
 
+// References to earlier jobs' outputs are parsed by the engine
+// (engine/refs.go); resolving them needs the store, so it happens here, at
+// submission (see also resolve in workflow.go).
+
 // samplingRef makes explicit which output of a train job a reference to a
 // DDPM to sample from names: "job:<id>" becomes "job:<id>#ema" or
 // "job:<id>#final" by weights (auto: #ema when the job keeps a server
