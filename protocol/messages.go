@@ -138,18 +138,19 @@ func ValidatePhase(m *fedpb.PhaseMessage) error {
 	return nil
 }
 
-// TrainSpecToModel converts a wire TrainSpec of a task to the trainer's form.
-func TrainSpecToModel(t *fedpb.Task) model.TrainSpec {
-	s := t.GetTrain()
+// TrainSpecToModel converts the wire TrainSpec of job's task in round to
+// the trainer's form (the site's one conversion of it).
+func TrainSpecToModel(job string, round int, s *fedpb.TrainSpec) model.TrainSpec {
 	return model.TrainSpec{
-		JobID: t.GetJobId(), Round: int(t.GetRound()),
+		JobID: job, Round: round,
 		LocalSteps: int(s.GetLocalSteps()), LocalEpochs: int(s.GetLocalEpochs()),
 		BatchSize: int(s.GetBatchSize()), LearningRate: s.GetLearningRate(),
 		ProxMu: s.GetProxMu(), Seed: s.GetSeed(), Params: s.GetParams(),
 	}
 }
 
-// TrainSpecFromModel converts a trainer TrainSpec to its wire form.
+// TrainSpecFromModel converts a trainer TrainSpec to its wire form (the
+// coordinator's one conversion of it).
 func TrainSpecFromModel(s model.TrainSpec, localOnly []string) *fedpb.TrainSpec {
 	return &fedpb.TrainSpec{
 		LocalSteps: int32(s.LocalSteps), LocalEpochs: int32(s.LocalEpochs),

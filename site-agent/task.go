@@ -103,9 +103,7 @@ func trainFromWire(t Task, s *fedpb.TrainSpec, localOnly func(string, []string) 
 	if err != nil {
 		return nil, err
 	}
-	spec := model.TrainSpec{JobID: t.Job, Round: t.Round, LocalSteps: int(s.GetLocalSteps()), LocalEpochs: int(s.GetLocalEpochs()),
-		BatchSize: int(s.GetBatchSize()), LearningRate: s.GetLearningRate(), ProxMu: s.GetProxMu(), Seed: s.GetSeed(), Params: s.GetParams()}
-	return &LocalTraining{Spec: spec, LocalOnly: lo, SecureMetrics: s.GetSecureMetrics(), SecureMetricBound: s.GetSecureMetricBound()}, nil
+	return &LocalTraining{Spec: protocol.TrainSpecToModel(t.Job, t.Round, s), LocalOnly: lo, SecureMetrics: s.GetSecureMetrics(), SecureMetricBound: s.GetSecureMetricBound()}, nil
 }
 
 // inputFromWire opens a secure round's InputRequest: its relay, and its
