@@ -32,9 +32,7 @@ func TestFailedTaskIsReported(t *testing.T) {
 	job.Rounds = 2
 	job.Deadlines = cluster.DefaultLocalConfig().Job.Deadlines
 	job.Deadlines.Train = coordinator.Duration(time.Minute) // a failure must not wait for it
-	cfg := localCluster(job, "a", "b", "c")
-	cfg.HeartbeatTimeout = coordinator.Duration(5 * time.Second)
-	cl := start(t, cfg, cluster.Options{Trainers: trainers(trs)})
+	cl := start(t, localCluster(job, "a", "b", "c"), cluster.Options{Trainers: trainers(trs)})
 	c := cl.Coordinator()
 	start := time.Now()
 	st := wait(t, cl, "fail")

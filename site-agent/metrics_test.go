@@ -96,9 +96,7 @@ func TestMetricsDuringRound(t *testing.T) {
 	for site, tr := range trs {
 		trs[site] = &gatedTrainer{Trainer: tr, gate: gate, started: begin}
 	}
-	cfg := localCluster(baseJob("m"), "a", "b")
-	cfg.HeartbeatTimeout = coordinator.Duration(5 * time.Second)
-	cl := start(t, cfg, cluster.Options{Trainers: trainers(trs),
+	cl := start(t, localCluster(baseJob("m"), "a", "b"), cluster.Options{Trainers: trainers(trs),
 		Coordinator: func(cc *coordinator.Config, _ *coordinator.Options) { cc.MetricsListen = "127.0.0.1:0" },
 		Agent: func(_ int, ac *siteagent.Config) {
 			ac.Monitor.Listen, ac.Monitor.HealthListen = "127.0.0.1:0", "127.0.0.1:0"

@@ -69,7 +69,8 @@ func TestFederatedJobOverBufconn(t *testing.T) {
 			co := c.Coordinator()
 			rounds, _ := co.Rounds("j")
 			if len(rounds) != 4 || len(rounds[3].Summary.Accepted) != 3 {
-				t.Fatalf("rounds %+v", rounds)
+				log, _ := co.AuditLog()
+				t.Fatalf("rounds %+v\naudit %+v", rounds, log)
 			}
 			first, last := rounds[1].Summary.Metrics["eval_loss"], rounds[3].Summary.Metrics["eval_loss"]
 			if !(last < first) {

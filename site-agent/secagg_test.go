@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/crypto/secagg"
@@ -75,7 +74,6 @@ func startSecure(t *testing.T, job coordinator.JobSpec, trs map[string]model.Tra
 	sites := slices.Sorted(maps.Keys(trs))
 	cfg := localCluster(job, sites...)
 	cfg.TLS = true
-	cfg.HeartbeatTimeout = coordinator.Duration(time.Second)
 	c := start(t, cfg, cluster.Options{Trainers: trainers(trs), Agent: func(i int, ac *siteagent.Config) {
 		ac.EvaluateGlobal = false
 		if p, ok := priv[sites[i]]; ok {

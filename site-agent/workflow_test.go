@@ -53,9 +53,7 @@ func startWorkflow(t *testing.T, rows int, sites []string, mod func(site string,
 	}
 	pc := phantom.DefaultConfig()
 	pc.Size, pc.Supersample = wfSize, 1
-	cfg := localCluster(baseJob("unused"), sites...)
-	cfg.HeartbeatTimeout = coordinator.Duration(5 * time.Second)
-	cl := start(t, cfg, cluster.Options{Logger: testLogger(t),
+	cl := start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Logger: testLogger(t),
 		Trainers: func(int, string) (map[string]model.Trainer, error) { return nil, nil },
 		Coordinator: func(cc *coordinator.Config, opts *coordinator.Options) {
 			cc.Jobs, opts.CheckModelConfig = nil, siteagent.CheckModelConfig

@@ -58,13 +58,16 @@ func DefaultConfig() Config {
 
 // DefaultLocalConfig is the deadline profile of in-process tests and
 // benchmarks: DefaultConfig over an in-memory transport (bufconn), with
-// heartbeats every 100 ms and a 2 s timeout, a 1 s graceful stop, agents
-// that rejoin within 200 ms, and 10 s for each phase of the job's rounds.
-// Tests that need other values change them on the result.
+// heartbeats every 100 ms and a 5 s timeout (a busy machine running the
+// race detector can hold a heartbeat for seconds; an agent that stops
+// closes its task stream, which the coordinator sees at once), a 1 s
+// graceful stop, agents that rejoin within 200 ms, and 10 s for each phase
+// of the job's rounds. Tests that need other values change them on the
+// result.
 func DefaultLocalConfig() Config {
 	c := DefaultConfig()
 	c.Transport = "bufconn"
-	c.HeartbeatInterval, c.HeartbeatTimeout = coordinator.Duration(100*time.Millisecond), coordinator.Duration(2*time.Second)
+	c.HeartbeatInterval, c.HeartbeatTimeout = coordinator.Duration(100*time.Millisecond), coordinator.Duration(5*time.Second)
 	c.StopGrace = coordinator.Duration(time.Second)
 	c.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(20 * time.Millisecond), Max: siteagent.Duration(200 * time.Millisecond), Multiplier: 2, Jitter: 0.1}
 	ten := coordinator.Duration(10 * time.Second)
