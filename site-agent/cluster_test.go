@@ -15,24 +15,22 @@ import (
 // coordinator and real agents in this process over bufconn, with its
 // local deadline profile (cluster.DefaultLocalConfig).
 
-// localCluster is the test profile for the named sites and job: the
-// job's round deadlines and training come from the profile unless set.
+// localCluster is the test profile for the named sites and job.
 func localCluster(job coordinator.JobSpec, sites ...string) cluster.Config {
 	cfg := cluster.DefaultLocalConfig()
 	cfg.Sites, cfg.Names = len(sites), sites
 	job.Sites = sites
-	if job.Deadlines == (coordinator.Deadlines{}) {
-		job.Deadlines = cfg.Job.Deadlines
-	}
 	cfg.Job = job
 	return cfg
 }
 
-// baseJob is a 3-round FedAvg job of quorum 2 on the logreg trainer.
-func baseJob(id string) coordinator.JobSpec {
+// baseJob is a 3-round FedAvg job of quorum 2 on the logreg trainer over
+// sites (localCluster sets them from the cluster's sites).
+func baseJob(id string, sites ...string) coordinator.JobSpec {
 	j := coordinator.DefaultJobSpec()
-	j.ID, j.Rounds, j.Quorum = id, 3, 2
+	j.ID, j.Sites, j.Rounds, j.Quorum = id, sites, 3, 2
 	j.Train = coordinator.TrainSpec{LocalSteps: 20, BatchSize: 16, LearningRate: 0.1}
+	j.Deadlines = cluster.DefaultLocalConfig().Job.Deadlines
 	return j
 }
 
@@ -72,11 +70,11 @@ func logregSites(t *testing.T, norm bool, names ...string) map[string]model.Trai
 }
 
 // wait waits up to a minute for job to end.
-func wait(t *testing.T, c *cluster.Cluster, job string) coordinator.JobStatus {
+func wait(t *testing.T, c *coordinator.Coordinator, job string) coordinator.JobStatus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := c.WaitJob(ctx, job)
+	st, err := c.Wait(ctx, job)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,12 +30,11 @@ func TestFailedTaskIsReported(t *testing.T) {
 	trs["c"] = failingTrainer{Trainer: trs["c"], err: errors.New("disk full while reading batch 3")}
 	job := baseJob("fail")
 	job.Rounds = 2
-	job.Deadlines = cluster.DefaultLocalConfig().Job.Deadlines
 	job.Deadlines.Train = coordinator.Duration(time.Minute) // a failure must not wait for it
 	cl := start(t, localCluster(job, "a", "b", "c"), cluster.Options{Trainers: trainers(trs)})
 	c := cl.Coordinator()
 	start := time.Now()
-	st := wait(t, cl, "fail")
+	st := wait(t, cl.Coordinator(), "fail")
 	if st.State != coordinator.JobDone {
 		t.Fatalf("job %s: %s", st.State, st.Err)
 	}

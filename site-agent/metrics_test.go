@@ -119,7 +119,7 @@ func TestMetricsDuringRound(t *testing.T) {
 			value(during, "synthfed_coordinator_sites", map[string]string{"state": "up"}))
 	}
 	open()
-	if st := wait(t, cl, "m"); st.State != coordinator.JobDone {
+	if st := wait(t, cl.Coordinator(), "m"); st.State != coordinator.JobDone {
 		t.Fatalf("job %s: %s", st.State, st.Err)
 	}
 	after := scrape(t, c.MetricsAddr())

@@ -62,7 +62,7 @@ func TestFederatedJobOverBufconn(t *testing.T) {
 			job.Strategy = tc.strategy
 			sites := []string{"s1", "s2", "s3"}
 			c := start(t, localCluster(job, sites...), cluster.Options{Trainers: trainers(logregSites(t, tc.norm, sites...))})
-			st := wait(t, c, "j")
+			st := wait(t, c.Coordinator(), "j")
 			if st.State != coordinator.JobDone || st.Committed != 3 {
 				t.Fatalf("status %+v", st)
 			}
@@ -103,7 +103,7 @@ func TestBadUpdatesRefusedRoundCompletes(t *testing.T) {
 	tr["nan"] = faulty{tr["nan"], "nan"}
 	tr["shape"] = faulty{tr["shape"], "shape"}
 	c := start(t, localCluster(job, sites...), cluster.Options{Trainers: trainers(tr)})
-	st := wait(t, c, "j")
+	st := wait(t, c.Coordinator(), "j")
 	if st.State != coordinator.JobDone {
 		t.Fatalf("status %+v", st)
 	}
@@ -170,7 +170,7 @@ func TestCoordinatorRestartResumes(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].Committed != st0.Committed || jobs[0].GlobalHash != st0.GlobalHash {
 		t.Fatalf("resumed %+v, stored %+v", jobs, st0)
 	}
-	st := wait(t, c, "j")
+	st := wait(t, c.Coordinator(), "j")
 	if st.State != coordinator.JobDone || st.Committed != 4 {
 		t.Fatalf("after resume %+v", st)
 	}
@@ -242,7 +242,7 @@ func TestSubmitToRunningCoordinator(t *testing.T) {
 	if err := co.Submit(ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	if st := wait(t, c, "ok"); st.State != coordinator.JobDone {
+	if st := wait(t, c.Coordinator(), "ok"); st.State != coordinator.JobDone {
 		t.Fatalf("status %+v", st)
 	}
 	if err := co.Submit(ctx, job); !errors.Is(err, coordinator.ErrJobExists) {

@@ -147,7 +147,7 @@ func TestSecureFedAvgOverMTLS(t *testing.T) {
 	sites := []string{"site-a", "site-b", "site-c"}
 	trs := threeTrainers()
 	sc := startSecure(t, secureJob(), asTrainers(trs), nil)
-	st := wait(t, sc.Cluster, "sj")
+	st := wait(t, sc.Coordinator(), "sj")
 	if st.State != coordinator.JobDone {
 		t.Fatalf("job %+v", st)
 	}
@@ -175,7 +175,7 @@ func TestSecureRoundSurvivesAKilledSite(t *testing.T) {
 	sc := startSecure(t, secureJob(), all, nil)
 	<-victim.block // site-b shared its keys and is training: kill it
 	sc.kill("site-b")
-	st := wait(t, sc.Cluster, "sj")
+	st := wait(t, sc.Coordinator(), "sj")
 	if st.State != coordinator.JobDone {
 		t.Fatalf("job %+v", st)
 	}
@@ -196,7 +196,7 @@ func TestSecureRoundBelowThresholdFailsCleanly(t *testing.T) {
 	<-v2.block
 	sc.kill("site-b")
 	sc.kill("site-c")
-	st := wait(t, sc.Cluster, "sj")
+	st := wait(t, sc.Coordinator(), "sj")
 	if st.State != coordinator.JobFailed || !strings.Contains(st.Err, "too few survivors") {
 		t.Fatalf("job %+v, want failed for too few survivors", st)
 	}
@@ -212,7 +212,7 @@ func TestPrivacyBudgetRefusal(t *testing.T) {
 	poor := siteagent.DefaultPrivacyConfig()
 	poor.EpsilonBudget = 0.01
 	sc := startSecure(t, job, asTrainers(trs), map[string]siteagent.PrivacyConfig{"site-c": poor})
-	st := wait(t, sc.Cluster, "sj")
+	st := wait(t, sc.Coordinator(), "sj")
 	if st.State != coordinator.JobDone {
 		t.Fatalf("job %+v", st)
 	}
@@ -253,7 +253,7 @@ func TestSecureFedBNOverMTLS(t *testing.T) {
 	job.Strategy = coordinator.StrategySpec{Name: coordinator.StrategyFedBN, LocalOnly: []string{`^norm\.`}}
 	job.Train = coordinator.TrainSpec{LocalSteps: 5, BatchSize: 16, LearningRate: 0.1}
 	sc := startSecure(t, job, logregSites(t, true, sites...), nil)
-	if st := wait(t, sc.Cluster, "sj"); st.State != coordinator.JobDone {
+	if st := wait(t, sc.Coordinator(), "sj"); st.State != coordinator.JobDone {
 		t.Fatalf("job %+v", st)
 	}
 	co := sc.Coordinator()
@@ -280,7 +280,7 @@ func TestSiteRefusesPlaintextTraining(t *testing.T) {
 	strict := siteagent.DefaultPrivacyConfig()
 	strict.RequireSecureAggregation = true
 	sc := startSecure(t, job, asTrainers(threeTrainers()), map[string]siteagent.PrivacyConfig{"site-c": strict})
-	if st := wait(t, sc.Cluster, "sj"); st.State != coordinator.JobDone {
+	if st := wait(t, sc.Coordinator(), "sj"); st.State != coordinator.JobDone {
 		t.Fatalf("job %+v", st)
 	}
 	co := sc.Coordinator()
