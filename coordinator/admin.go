@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"net"
 	"slices"
 	"sort"
@@ -186,10 +187,8 @@ func (c *Coordinator) jobDetail(ctx context.Context, id string) (*fedpb.GetJobRe
 	reply := &fedpb.GetJobReply{Job: storedSummary(rec)}
 	var sites []SiteTask
 	err = c.do(ctx, func() {
-		for _, st := range c.engine.Jobs() {
-			if st.ID == id {
-				reply.Job = liveSummary(st, rec.Spec)
-			}
+		if st, ok := c.engine.Job(id); ok {
+			reply.Job = liveSummary(st, rec.Spec)
 		}
 		sites = c.engine.RoundSites(id)
 	})
@@ -271,7 +270,7 @@ func (s *adminService) CancelJob(ctx context.Context, req *fedpb.CancelJobReques
 		return nil, protocol.ToStatus(err)
 	}
 	var cerr error
-	if err := c.do(ctx, func() { cerr = c.engine.Cancel(req.GetJobId(), who, c.clk.Now()) }); err != nil {
+	if err := c.do(ctx, func() { cerr = c.step(engine.Cancel{Job: req.GetJobId(), By: who}) }); err != nil {
 		return nil, protocol.ToStatus(err)
 	}
 	if errors.Is(cerr, protocol.ErrNotFound) { // in the store only: it ended in an earlier run
@@ -313,7 +312,7 @@ func (s *adminService) ClusterStatus(ctx context.Context, _ *fedpb.ClusterStatus
 
 // clusterStatus reads the coordinator's and the sites' state on the loop.
 func (c *Coordinator) clusterStatus(ctx context.Context) (*fedpb.ClusterStatusReply, error) {
-	reply := &fedpb.ClusterStatusReply{CoordinatorId: c.cfg.ID, Health: "SERVING", StartedUnixMs: c.x.started.UnixMilli(),
+	reply := &fedpb.ClusterStatusReply{CoordinatorId: c.cfg.ID, Health: "SERVING", StartedUnixMs: c.ops.started.UnixMilli(),
 		ProtocolVersion: protocol.Version, Counters: map[string]int64{}}
 	select {
 	case <-c.draining:
@@ -321,21 +320,18 @@ func (c *Coordinator) clusterStatus(ctx context.Context) (*fedpb.ClusterStatusRe
 	default:
 	}
 	err := c.do(ctx, func() {
-		for _, st := range c.engine.Jobs() {
-			if st.State == JobRunning {
-				reply.ActiveJob = st.ID
-			}
+		if st, ok := c.engine.Active(); ok {
+			reply.ActiveJob = st.ID
 		}
-		for _, id := range c.engine.sortedSites() {
-			s := c.engine.sites[id]
-			h := &fedpb.SiteHealth{SiteId: id, State: "absent", LastSeenUnixMs: s.lastSeen.UnixMilli()}
+		for _, s := range c.engine.Sites() {
+			h := &fedpb.SiteHealth{SiteId: s.ID, State: "absent", LastSeenUnixMs: s.LastSeen.UnixMilli()}
 			switch {
-			case s.up:
+			case s.Up:
 				h.State = "alive"
-			case s.failed:
+			case s.Failed:
 				h.State = "failed"
 			}
-			if e, ok := c.x.lastErr[id]; ok {
+			if e, ok := c.ops.lastErr[s.ID]; ok {
 				h.LastError = e.at.UTC().Format("2006-01-02T15:04:05Z") + " " + e.msg
 			}
 			reply.Sites = append(reply.Sites, h)

@@ -68,6 +68,10 @@ func TestAdminNeedsAdminCertificate(t *testing.T) {
 	if _, err := site.ClusterStatus(ctx, &fedpb.ClusterStatusRequest{}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("site certificate: %v, want PermissionDenied", err)
 	}
+	_, err := site.ListJobs(ctx, &fedpb.ListJobsRequest{})
+	if msg := status.Convert(err).Message(); strings.Count(msg, "permission denied") != 1 || !strings.Contains(msg, "may not call") {
+		t.Errorf("a site listing jobs reads %q: the refusal should say permission denied once and why", msg)
+	}
 	if _, err := site.SubmitJob(ctx, &fedpb.SubmitJobRequest{SpecToml: []byte(adminSpec)}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("site certificate submitting: %v, want PermissionDenied", err)
 	}

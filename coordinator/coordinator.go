@@ -15,10 +15,10 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
-	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
 // Options are the coordinator's injected parts. The zero value is usable.
@@ -40,8 +40,8 @@ type Options struct {
 	Listener net.Listener
 	// ServerOptions are extra gRPC server options (interceptors...).
 	ServerOptions []grpc.ServerOption
-	// Aggregator makes each round's aggregator (nil: NewWeightedSum).
-	Aggregator AggregatorFactory
+	// Secure enables secure aggregation (nil: none; UseTLS sets it).
+	Secure *SecureConfig
 	// OnCommit, when not nil, is called with each durable round's summary,
 	// on the coordinator's goroutine: it must not block.
 	OnCommit func(RoundSummary)
@@ -58,8 +58,9 @@ type Options struct {
 	guard *callGuard
 }
 
-// Coordinator runs the Engine in one goroutine and does its I/O: the gRPC
-// service, gossip, the store and checkpoints.
+// Coordinator is the engine's driver: it runs the Engine in one goroutine
+// and does its I/O: the gRPC services, gossip, the store and checkpoints,
+// the unmasking of secure rounds, logs and metrics.
 type Coordinator struct {
 	cfg      Config
 	opts     Options
@@ -67,9 +68,10 @@ type Coordinator struct {
 	clk      clock.Clock
 	store    *Store
 	ckpts    *Checkpoints
-	engine   *Engine
+	engine   *engine.Engine
 	lis      net.Listener
 	calls    chan func()
+	unmasked chan engine.Unmasked
 	stopped  chan struct{}
 	draining chan struct{}
 	uploads  chan struct{}
@@ -78,17 +80,14 @@ type Coordinator struct {
 	waiters  map[string][]chan JobStatus
 	gossip   string
 	fatal    error
-	x        extras
-	refusals chan refusal
+	ops      operations
+	refusals chan engine.CallRefused
 }
-
-// refusal is a call the access check refused, on its way to the loop.
-type refusal struct{ who, reason, detail string }
 
 // session is one joined agent connection.
 type session struct {
 	id, site string
-	tasks    chan Task
+	tasks    chan engine.Task
 	closed   chan struct{}
 }
 
@@ -120,13 +119,13 @@ func New(cfg Config, opts Options) (*Coordinator, error) {
 	c := &Coordinator{cfg: cfg, opts: opts, log: opts.Logger.With("component", "coordinator"), clk: opts.Clock,
 		calls: make(chan func()), stopped: make(chan struct{}), draining: make(chan struct{}), uploads: make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions: map[string]*session{}, bySite: map[string]*session{}, waiters: map[string][]chan JobStatus{},
-		refusals: make(chan refusal, refusalQueue)}
+		refusals: make(chan engine.CallRefused, refusalQueue), unmasked: make(chan engine.Unmasked, 1)}
 	if opts.guard != nil {
 		opts.guard.setReport(c.queueRefusal)
 	}
-	c.engine = NewEngine(EngineConfig{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Aggregator: opts.Aggregator}, opts.Rand)
-	c.x = extras{started: c.clk.Now()}
-	c.x.metrics = newCoordMetrics(c)
+	c.engine = engine.New(engine.Config{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Secure: opts.Secure.engine(), Rand: opts.Rand})
+	c.ops = operations{started: c.clk.Now()}
+	c.ops.metrics = newCoordMetrics(c)
 	if err := c.open(); err != nil {
 		return nil, err
 	}
@@ -213,7 +212,7 @@ func (c *Coordinator) resume(rec JobRecord, now time.Time) error {
 		return fmt.Errorf("resume job %s: %w", rec.Spec.ID, err)
 	}
 	c.log.Info("resumed job", "job", rec.Spec.ID, "round", rec.Committed, "hash", rec.GlobalHash, "ema", rec.EMAHash)
-	return c.engine.ResumeFrom(rec.Spec, ResumePoint{Committed: rec.Committed, Global: global, StrategyState: state, EMA: ema}, now)
+	return c.engine.Step(now, engine.Resume{Spec: rec.Spec, Point: engine.ResumePoint{Committed: rec.Committed, Global: global, StrategyState: state, EMA: ema}})
 }
 
 func (c *Coordinator) submit(spec JobSpec, now time.Time) error {
@@ -246,7 +245,7 @@ func (c *Coordinator) submitNoStore(spec JobSpec, now time.Time) error {
 		}
 		initial = w
 	}
-	return c.engine.Submit(spec, initial, now)
+	return c.engine.Step(now, engine.Submit{Spec: spec, Initial: initial})
 }
 
 // Addr returns the gRPC listen address.
@@ -271,11 +270,9 @@ func (c *Coordinator) Wait(ctx context.Context, jobID string) (JobStatus, error)
 	}
 	ch := make(chan JobStatus, 1)
 	err := c.do(ctx, func() {
-		for _, st := range c.engine.Jobs() {
-			if st.ID == jobID && (st.State == JobDone || st.State == JobFailed) {
-				ch <- st
-				return
-			}
+		if st, ok := c.engine.Job(jobID); ok && (st.State == JobDone || st.State == JobFailed) {
+			ch <- st
+			return
 		}
 		c.waiters[jobID] = append(c.waiters[jobID], ch)
 	})
@@ -346,7 +343,6 @@ func (c *Coordinator) loop(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		c.flush()
-		c.observePhases()
 		if c.fatal != nil {
 			return c.fatal
 		}
@@ -363,11 +359,16 @@ func (c *Coordinator) loop(ctx context.Context) error {
 			fn()
 		case rf := <-c.refusals:
 			c.callRefused(rf)
+		case m := <-c.unmasked:
+			c.step(m)
 		case <-timer.C():
 			c.engine.Tick(c.clk.Now())
 		}
 	}
 }
+
+// step gives the Engine one input at the current time (on the loop).
+func (c *Coordinator) step(m engine.Msg) error { return c.engine.Step(c.clk.Now(), m) }
 
 // flush carries out the Engine's effects until there are none.
 func (c *Coordinator) flush() {
@@ -379,27 +380,31 @@ func (c *Coordinator) flush() {
 		var audit []AuditEntry
 		for _, ef := range effs {
 			switch ef := ef.(type) {
-			case SendTask:
+			case engine.SendTask:
 				c.deliver(ef.Task)
-			case CommitRound:
+			case engine.CommitRound:
 				if err := c.persist(ef); err != nil {
 					c.log.Error("persist round failed; stopping", "job", ef.Job, "round", ef.Round, "err", err)
 					c.fatal = err
 					return
 				}
-				c.engine.Committed(ef.Job, ef.Round, c.clk.Now())
-			case CommitResults:
+				c.step(engine.Committed{Job: ef.Job, Round: ef.Round})
+			case engine.CommitResults:
 				if err := c.persistResults(ef); err != nil {
 					c.log.Error("persist results failed; stopping", "job", ef.Job, "round", ef.Round, "err", err)
 					c.fatal = err
 					return
 				}
-				c.engine.Committed(ef.Job, ef.Round, c.clk.Now())
-			case Audit:
+				c.step(engine.Committed{Job: ef.Job, Round: ef.Round})
+			case engine.Audit:
 				audit = append(audit, ef.Entry)
 				c.logAudit(ef.Entry)
-			case JobEnded:
+			case engine.JobEnded:
 				c.jobEnded(ef)
+			case engine.Unmask:
+				c.unmask(ef)
+			case engine.PhaseTimed:
+				c.ops.metrics.phaseTimed(ef)
 			}
 		}
 		if err := c.store.Append(audit...); err != nil {
@@ -425,7 +430,7 @@ func (c *Coordinator) logAudit(e AuditEntry) {
 
 // persist writes a round's checkpoints and then its records in one store
 // transaction: the round is committed once that transaction is.
-func (c *Coordinator) persist(ef CommitRound) error {
+func (c *Coordinator) persist(ef engine.CommitRound) error {
 	meta := map[string]string{"job": ef.Job, "round": strconv.Itoa(ef.Round), "hash": ef.Hash}
 	name, err := c.ckpts.Write(ef.Global, meta)
 	if err != nil {
@@ -473,7 +478,7 @@ func metricsString(m map[string]float64) string {
 	return s
 }
 
-func (c *Coordinator) jobEnded(ef JobEnded) {
+func (c *Coordinator) jobEnded(ef engine.JobEnded) {
 	rec, _, err := c.store.Job(ef.Job)
 	if err == nil {
 		rec.State, rec.Err = ef.State, ef.Err
@@ -483,11 +488,9 @@ func (c *Coordinator) jobEnded(ef JobEnded) {
 		c.log.Error("store job end", "job", ef.Job, "err", err)
 	}
 	c.log.Info("job ended", "job", ef.Job, "state", ef.State, "err", ef.Err)
-	for _, st := range c.engine.Jobs() {
-		if st.ID == ef.Job {
-			for _, ch := range c.waiters[ef.Job] {
-				ch <- st
-			}
+	if st, ok := c.engine.Job(ef.Job); ok {
+		for _, ch := range c.waiters[ef.Job] {
+			ch <- st
 		}
 	}
 	delete(c.waiters, ef.Job)
@@ -495,7 +498,7 @@ func (c *Coordinator) jobEnded(ef JobEnded) {
 
 // deliver queues a task on its site's session, if the site is connected;
 // a site that is not gets it again when its task stream reconnects.
-func (c *Coordinator) deliver(t Task) {
+func (c *Coordinator) deliver(t engine.Task) {
 	s, ok := c.bySite[t.Site]
 	if !ok {
 		return
@@ -505,21 +508,4 @@ func (c *Coordinator) deliver(t Task) {
 	default:
 		c.log.Warn("task queue full; site gets the task on reconnect", "site", t.Site, "task", t.ID)
 	}
-}
-
-// taskToProto converts a Task to its wire form.
-func taskToProto(t Task) *fedpb.Task {
-	p := &fedpb.Task{TaskId: t.ID, JobId: t.Job, Round: int64(t.Round), Attempt: int32(t.Attempt), Nonce: t.Nonce,
-		Kind: t.Kind, Phase: t.Phase, Model: t.Model, ModelHash: t.ModelHash, DeadlineUnixMs: t.Deadline.UnixMilli(), Cancel: t.Cancel}
-	switch t.Kind {
-	case protocol.KindInit:
-		p.Spec = &fedpb.Task_Init{Init: &fedpb.InitSpec{Seed: t.InitSeed}}
-	case protocol.KindTrain:
-		p.Spec = &fedpb.Task_Train{Train: protocol.TrainSpecFromModel(t.Train, t.LocalOnly)}
-	default:
-		if t.Extension != nil {
-			p.Spec = &fedpb.Task_Extension{Extension: t.Extension}
-		}
-	}
-	return p
 }

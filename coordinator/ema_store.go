@@ -3,6 +3,7 @@ package coordinator
 import (
 	"errors"
 	"fmt"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"strconv"
 
 	"github.com/synthfed/synthfed/model"
@@ -12,7 +13,7 @@ import (
 // writeEMA stores a round's server EMA as a checkpoint and returns its file
 // name: the global model's file when the two are equal (round 1), "" when
 // the round has no EMA.
-func (c *Coordinator) writeEMA(ef CommitRound, globalFile string) (string, error) {
+func (c *Coordinator) writeEMA(ef engine.CommitRound, globalFile string) (string, error) {
 	switch {
 	case ef.EMA.Len() == 0:
 		return "", nil
@@ -25,7 +26,7 @@ func (c *Coordinator) writeEMA(ef CommitRound, globalFile string) (string, error
 
 // indexEMA records a round's server EMA in the model index, so that it can
 // be referenced and downloaded by hash.
-func (c *Coordinator) indexEMA(ef CommitRound, file string) {
+func (c *Coordinator) indexEMA(ef engine.CommitRound, file string) {
 	if file == "" {
 		return
 	}

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,10 +54,13 @@ func driveUpdate(global model.Weights, site string, round int) model.Weights {
 // partial, the first site of round upto+1 uploads before it returns.
 func drive(t *testing.T, c *Coordinator, job string, sites []string, init model.Weights, upto int, partial bool) {
 	t.Helper()
-	now := c.clk.Now()
+	up := map[string]bool{}
+	for _, s := range c.engine.Sites() {
+		up[s.ID] = s.Up
+	}
 	for _, site := range sites {
-		if !c.engine.SiteUpNow(site) {
-			c.engine.SiteUp(site, now)
+		if !up[site] {
+			must(t, c.step(engine.SiteUp{Site: site}))
 		}
 	}
 	for range 100 {
@@ -74,13 +78,14 @@ func drive(t *testing.T, c *Coordinator, job string, sites []string, init model.
 			for _, tk := range c.engine.PendingTasks(site) {
 				w := init
 				if tk.Round > 0 {
-					g, ok := c.engine.Global(tk.ModelHash)
+					g, ok := c.engine.Model(tk.ModelHash)
 					if !ok {
 						t.Fatalf("task %s: global %s unknown", tk.ID, tk.ModelHash)
 					}
 					w = driveUpdate(g, site, tk.Round)
 				}
-				must(t, c.engine.Deliver(site, metaOf(tk, int64(10*len(site))), w, now))
+				meta := engine.UploadMeta{TaskID: tk.ID, Job: tk.Job, Round: tk.Round, Attempt: tk.Attempt, Nonce: tk.Nonce, NumSamples: int64(10 * len(site))}
+				must(t, c.step(engine.UploadReceived{Site: site, Meta: meta, Weights: w}))
 				c.flush()
 				if partial && tk.Round == upto+1 {
 					return

@@ -85,7 +85,7 @@ func (c *Coordinator) FailureLog(jobID, site string) ([]Failure, error) {
 // noteAudit keeps each site's most recent failure, for status. It runs on
 // the loop goroutine.
 func (c *Coordinator) noteAudit(e AuditEntry) {
-	c.x.metrics.audit(e)
+	c.ops.metrics.audit(e)
 	f, ok := failureOf(e)
 	if !ok || e.Site == "" {
 		return
@@ -95,10 +95,10 @@ func (c *Coordinator) noteAudit(e AuditEntry) {
 
 // noteSite records a site's last error (on the loop goroutine).
 func (c *Coordinator) noteSite(site, msg string) {
-	if c.x.lastErr == nil {
-		c.x.lastErr = map[string]siteError{}
+	if c.ops.lastErr == nil {
+		c.ops.lastErr = map[string]siteError{}
 	}
-	c.x.lastErr[site] = siteError{at: c.clk.Now(), msg: msg}
+	c.ops.lastErr[site] = siteError{at: c.clk.Now(), msg: msg}
 }
 
 // siteError is a site's last error.

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"slices"
 
 	"github.com/synthfed/synthfed/model"
@@ -60,7 +61,7 @@ func (s *jobsService) DownloadCheckpoint(req *fedpb.CheckpointRequest, stream fe
 	}
 	var w model.Weights
 	var inMemory bool
-	err := c.lookup(stream.Context(), req.GetSessionId(), func(*session) { w, inMemory = c.engine.Global(req.GetHash()) })
+	err := c.lookup(stream.Context(), req.GetSessionId(), func(*session) { w, inMemory = c.engine.Model(req.GetHash()) })
 	if err != nil {
 		return protocol.ToStatus(err)
 	}
@@ -78,7 +79,7 @@ func (s *jobsService) DownloadCheckpoint(req *fedpb.CheckpointRequest, stream fe
 		sent += int64(len(ch.GetData()))
 		return stream.Send(ch)
 	})
-	_ = c.do(context.WithoutCancel(stream.Context()), func() { c.engine.AddBytes(0, sent) })
+	_ = c.do(context.WithoutCancel(stream.Context()), func() { c.step(engine.BytesMoved{Out: sent}) })
 	return err
 }
 
@@ -87,12 +88,10 @@ func (s *jobsService) ReportTask(ctx context.Context, req *fedpb.TaskReport) (*f
 	if err := protocol.ValidateTaskReport(req); err != nil {
 		return nil, protocol.ToStatus(err)
 	}
-	m := UploadMeta{TaskID: req.GetTaskId(), Job: req.GetJobId(), Round: int(req.GetRound()), Attempt: int(req.GetAttempt()), Nonce: req.GetNonce()}
-	rep := TaskReport{Failed: req.GetFailed(), Stage: req.GetStage(), Error: req.GetError(), Result: req.GetResultJson(), Metrics: req.GetMetrics()}
 	var repErr error
 	err := c.lookup(ctx, req.GetSessionId(), func(ss *session) {
-		c.engine.AddBytes(int64(len(rep.Result)), 0)
-		repErr = c.engine.Report(ss.site, m, rep, c.clk.Now())
+		c.step(engine.BytesMoved{In: int64(len(req.GetResultJson()))})
+		repErr = c.step(reportFromWire(ss.site, req))
 	})
 	if err == nil {
 		err = repErr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"net"
 	"net/http"
 	"time"
@@ -15,7 +16,8 @@ import (
 
 // coordMetrics are the coordinator's Prometheus metrics, in a registry of
 // its own. Counters that the Engine keeps are read at scrape time through
-// the loop; durations are observed as rounds and phases end. A nil
+// the loop; durations are observed as rounds end and as the engine reports
+// its phases' (PhaseTimed). A nil
 // *coordMetrics records nothing.
 type coordMetrics struct {
 	reg          *prometheus.Registry
@@ -23,12 +25,6 @@ type coordMetrics struct {
 	phaseSeconds *prometheus.HistogramVec
 	taskFailures *prometheus.CounterVec
 	events       *prometheus.CounterVec
-
-	// The phase being timed (loop goroutine only).
-	job            string
-	round, attempt int
-	phase          Phase
-	since          time.Time
 }
 
 func newCoordMetrics(c *Coordinator) *coordMetrics {
@@ -69,50 +65,21 @@ func (m *coordMetrics) roundDone(kind JobKind, s RoundSummary) {
 	m.roundSeconds.WithLabelValues(string(kind)).Observe(s.Finished.Sub(s.Started).Seconds())
 }
 
-// observePhase notes the active round's phase after the Engine moved, and
-// observes the duration of the phase that ended. A phase that begins and
-// ends within one batch of effects (a select that finds its sites at once)
-// takes no time and is not observed.
-func (m *coordMetrics) observePhase(st *JobStatus, now time.Time) {
+// phaseTimed observes the duration of a round phase the engine reports.
+func (m *coordMetrics) phaseTimed(ef engine.PhaseTimed) {
 	if m == nil {
 		return
 	}
-	var job string
-	var round, attempt int
-	var phase Phase
-	if st != nil {
-		job, round, attempt, phase = st.ID, st.Round, st.Attempt, st.Phase
-	}
-	if job == m.job && round == m.round && attempt == m.attempt && phase == m.phase {
-		return
-	}
-	if m.phase != "" {
-		m.phaseSeconds.WithLabelValues(string(m.phase)).Observe(now.Sub(m.since).Seconds())
-	}
-	m.job, m.round, m.attempt, m.phase, m.since = job, round, attempt, phase, now
-}
-
-// observePhases runs after each batch of effects on the loop goroutine.
-func (c *Coordinator) observePhases() {
-	if c.x.metrics == nil {
-		return
-	}
-	var active *JobStatus
-	for _, st := range c.engine.Jobs() {
-		if st.State == JobRunning {
-			active = &st
-		}
-	}
-	c.x.metrics.observePhase(active, c.clk.Now())
+	m.phaseSeconds.WithLabelValues(string(ef.Phase)).Observe(ef.Seconds)
 }
 
 // MetricsHandler returns the coordinator's /metrics handler.
 func (c *Coordinator) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(c.x.metrics.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(c.ops.metrics.reg, promhttp.HandlerOpts{})
 }
 
 // Registry returns the coordinator's metrics registry.
-func (c *Coordinator) Registry() *prometheus.Registry { return c.x.metrics.reg }
+func (c *Coordinator) Registry() *prometheus.Registry { return c.ops.metrics.reg }
 
 // serveMetrics serves /metrics on Config.MetricsListen until ctx ends.
 func (c *Coordinator) serveMetrics(ctx context.Context, lis net.Listener) error {
@@ -169,11 +136,11 @@ func (e *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	err := e.c.do(ctx, func() {
 		cnt, jobs = e.c.engine.Counters(), e.c.engine.Jobs()
-		for _, s := range e.c.engine.sites {
+		for _, s := range e.c.engine.Sites() {
 			switch {
-			case s.up:
+			case s.Up:
 				sites["up"]++
-			case s.failed:
+			case s.Failed:
 				sites["failed"]++
 			default:
 				sites["down"]++
@@ -196,7 +163,7 @@ func (e *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range cnt.CallsRefused {
 		counter(descRefused, n, reason)
 	}
-	if n := e.c.x.refusalOverflow.Load(); n > 0 {
+	if n := e.c.ops.refusalOverflow.Load(); n > 0 {
 		counter(descRefused, n, "unaudited_queue_full")
 	}
 	counter(descTasksSent, cnt.TasksSent)
@@ -229,7 +196,7 @@ func (c *Coordinator) listenMetrics() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator metrics listen %s: %w", c.cfg.MetricsListen, err)
 	}
-	c.x.metricsAddr.Store(lis.Addr().String())
+	c.ops.metricsAddr.Store(lis.Addr().String())
 	c.log.Info("serving metrics", "addr", lis.Addr().String())
 	return lis, nil
 }
@@ -237,6 +204,6 @@ func (c *Coordinator) listenMetrics() (net.Listener, error) {
 // MetricsAddr returns the address /metrics is served on ("" when off). It
 // is set once Run has started.
 func (c *Coordinator) MetricsAddr() string {
-	s, _ := c.x.metricsAddr.Load().(string)
+	s, _ := c.ops.metricsAddr.Load().(string)
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"io"
 	"time"
 
@@ -19,6 +20,16 @@ import (
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
+
+// sendTask converts t to its wire form and sends it.
+func (c *Coordinator) sendTask(stream fedpb.Federation_TasksServer, t engine.Task) error {
+	p, err := taskToWire(t)
+	if err != nil {
+		c.log.Error("task not sent", "site", t.Site, "task", t.ID, "err", err)
+		return nil
+	}
+	return stream.Send(p)
+}
 
 // serviceName is the health-checked service.
 const serviceName = "synthfed.fed.v1.Federation"
@@ -114,7 +125,7 @@ func (c *Coordinator) siteFailed(ctx context.Context, site string) {
 			c.closeSession(s)
 		}
 		c.noteSite(site, "gossip: node failed")
-		c.engine.siteDown(site, ReasonGossipFailed, "memberlist declared the node dead or it left", c.clk.Now())
+		c.step(engine.SiteDown{Site: site, Reason: engine.ReasonGossipFailed, Detail: "memberlist declared the node dead or it left"})
 	})
 }
 
@@ -146,13 +157,13 @@ func (s *service) Join(ctx context.Context, req *fedpb.JoinRequest) (*fedpb.Join
 	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	sess := &session{id: hex.EncodeToString(b[:]), site: site, tasks: make(chan Task, 64), closed: make(chan struct{})}
+	sess := &session{id: hex.EncodeToString(b[:]), site: site, tasks: make(chan engine.Task, 64), closed: make(chan struct{})}
 	err = c.do(ctx, func() {
 		if old, ok := c.bySite[site]; ok {
 			c.closeSession(old)
 		}
 		c.sessions[sess.id], c.bySite[site] = sess, sess
-		c.engine.SiteUp(site, c.clk.Now())
+		c.step(engine.SiteUp{Site: site})
 	})
 	if err != nil {
 		return nil, protocol.ToStatus(err)
@@ -187,7 +198,7 @@ func (c *Coordinator) lookup(ctx context.Context, id string, fn func(*session)) 
 func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksServer) error {
 	c := s.c
 	var sess *session
-	var pending []Task
+	var pending []engine.Task
 	err := c.lookup(stream.Context(), req.GetSessionId(), func(ss *session) {
 		sess = ss
 		pending = c.engine.PendingTasks(ss.site)
@@ -196,7 +207,7 @@ func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksSe
 		return protocol.ToStatus(err)
 	}
 	for _, t := range pending {
-		if err := stream.Send(taskToProto(t)); err != nil {
+		if err := c.sendTask(stream, t); err != nil {
 			c.streamClosed(stream.Context(), sess, err)
 			return err
 		}
@@ -204,7 +215,7 @@ func (s *service) Tasks(req *fedpb.TasksRequest, stream fedpb.Federation_TasksSe
 	for {
 		select {
 		case t := <-sess.tasks:
-			if err := stream.Send(taskToProto(t)); err != nil {
+			if err := c.sendTask(stream, t); err != nil {
 				c.streamClosed(stream.Context(), sess, err)
 				return err
 			}
@@ -244,7 +255,7 @@ func (c *Coordinator) streamClosed(ctx context.Context, sess *session, cause err
 		}
 		c.closeSession(sess)
 		c.log.Warn("task stream closed; site marked down", "site", sess.site, "cause", cause)
-		c.engine.siteDown(sess.site, ReasonStreamClosed, detail, c.clk.Now())
+		c.step(engine.SiteDown{Site: sess.site, Reason: engine.ReasonStreamClosed, Detail: detail})
 	})
 }
 
@@ -255,11 +266,9 @@ func (s *service) Heartbeat(ctx context.Context, req *fedpb.HeartbeatRequest) (*
 	}
 	reply := &fedpb.HeartbeatReply{ServerUnixMs: c.clk.Now().UnixMilli()}
 	err := c.lookup(ctx, req.GetSessionId(), func(ss *session) {
-		c.engine.SiteSeen(ss.site, c.clk.Now())
-		for _, j := range c.engine.Jobs() {
-			if j.State == JobRunning {
-				reply.ActiveJob, reply.ActiveRound = j.ID, int64(j.Round)
-			}
+		c.step(engine.SiteSeen{Site: ss.site})
+		if j, ok := c.engine.Active(); ok {
+			reply.ActiveJob, reply.ActiveRound = j.ID, int64(j.Round)
 		}
 	})
 	if err != nil {
@@ -275,7 +284,7 @@ func (s *service) DownloadModel(req *fedpb.DownloadRequest, stream fedpb.Federat
 	}
 	var w model.Weights
 	var ok bool
-	err := c.lookup(stream.Context(), req.GetSessionId(), func(*session) { w, ok = c.engine.Global(req.GetModelHash()) })
+	err := c.lookup(stream.Context(), req.GetSessionId(), func(*session) { w, ok = c.engine.Model(req.GetModelHash()) })
 	if err != nil {
 		return protocol.ToStatus(err)
 	}
@@ -291,7 +300,7 @@ func (s *service) DownloadModel(req *fedpb.DownloadRequest, stream fedpb.Federat
 		sent += int64(len(ch.GetData()))
 		return stream.Send(ch)
 	})
-	_ = c.do(context.WithoutCancel(stream.Context()), func() { c.engine.AddBytes(0, sent) })
+	_ = c.do(context.WithoutCancel(stream.Context()), func() { c.step(engine.BytesMoved{Out: sent}) })
 	return err
 }
 
@@ -309,13 +318,15 @@ func (s *service) UploadUpdate(stream fedpb.Federation_UploadUpdateServer) error
 	if err := protocol.ValidateUpdateMeta(meta); err != nil {
 		return protocol.ToStatus(err)
 	}
-	m := metaFromProto(meta)
+	m := metaFromWire(meta)
 	var site string
 	var expect []model.TensorSpec
 	var checkErr error
 	err = c.lookup(ctx, meta.GetSessionId(), func(ss *session) {
 		site = ss.site
-		expect, checkErr = c.engine.CheckUpload(site, m, c.clk.Now())
+		if checkErr = c.step(engine.UploadOpened{Site: site, Meta: m}); checkErr == nil {
+			expect = c.engine.ExpectedSpecs(m.Job)
+		}
 	})
 	if err == nil {
 		err = checkErr
@@ -325,13 +336,16 @@ func (s *service) UploadUpdate(stream fedpb.Federation_UploadUpdateServer) error
 	}
 	w, n, err := c.receiveBody(ctx, stream, expect)
 	if err != nil {
-		_ = c.do(context.WithoutCancel(ctx), func() { c.engine.AddBytes(n, 0); c.engine.Reject(site, m, err, c.clk.Now()) })
+		_ = c.do(context.WithoutCancel(ctx), func() {
+			c.step(engine.BytesMoved{In: n})
+			c.step(engine.UploadFailed{Site: site, Meta: m, Err: err})
+		})
 		return protocol.ToStatus(err)
 	}
 	var delErr error
 	if err := c.do(ctx, func() {
-		c.engine.AddBytes(n, 0)
-		delErr = c.engine.Deliver(site, m, w, c.clk.Now())
+		c.step(engine.BytesMoved{In: n})
+		delErr = c.step(engine.UploadReceived{Site: site, Meta: m, Weights: w})
 	}); err != nil {
 		return protocol.ToStatus(err)
 	}
@@ -376,27 +390,19 @@ func (c *Coordinator) receiveBody(ctx context.Context, stream fedpb.Federation_U
 	return w, n, err
 }
 
-func metaFromProto(m *fedpb.UpdateMeta) UploadMeta {
-	return UploadMeta{TaskID: m.GetTaskId(), Job: m.GetJobId(), Round: int(m.GetRound()), Attempt: int(m.GetAttempt()),
-		Nonce: m.GetNonce(), NumSamples: m.GetNumSamples(), Metrics: m.GetMetrics(), BaseHash: m.GetBaseHash()}
-}
-
 func (s *service) Exchange(ctx context.Context, req *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {
 	if err := protocol.ValidatePhase(req); err != nil {
 		return nil, protocol.ToStatus(err)
 	}
-	var reply *fedpb.PhaseMessage
 	var herr error
-	err := s.c.lookup(ctx, req.GetSessionId(), func(ss *session) {
-		reply, herr = s.c.engine.Exchange(ss.site, req, s.c.clk.Now())
-	})
+	err := s.c.lookup(ctx, req.GetSessionId(), func(ss *session) { herr = s.c.step(phaseFromWire(ss.site, req)) })
 	if err == nil {
 		err = herr
 	}
 	if err != nil {
 		return nil, protocol.ToStatus(err)
 	}
-	return reply, nil
+	return &fedpb.PhaseMessage{JobId: req.GetJobId(), Round: req.GetRound(), Attempt: req.GetAttempt(), Phase: req.GetPhase()}, nil
 }
 
 func (s *service) Status(ctx context.Context, _ *fedpb.StatusRequest) (*fedpb.StatusReply, error) {
@@ -406,13 +412,12 @@ func (s *service) Status(ctx context.Context, _ *fedpb.StatusRequest) (*fedpb.St
 		for _, j := range c.engine.Jobs() {
 			reply.Jobs = append(reply.Jobs, &fedpb.JobStatus{JobId: j.ID, State: string(j.State), Round: int64(j.Round), Rounds: int64(j.Rounds), GlobalHash: j.GlobalHash})
 		}
-		for _, id := range c.engine.sortedSites() {
-			st := c.engine.sites[id]
+		for _, st := range c.engine.Sites() {
 			state := "down"
-			if st.up {
+			if st.Up {
 				state = "up"
 			}
-			reply.Sites = append(reply.Sites, &fedpb.SiteStatus{SiteId: id, State: state, LastSeenUnixMs: st.lastSeen.UnixMilli()})
+			reply.Sites = append(reply.Sites, &fedpb.SiteStatus{SiteId: st.ID, State: state, LastSeenUnixMs: st.LastSeen.UnixMilli()})
 		}
 	})
 	if err != nil {

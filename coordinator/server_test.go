@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"net"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestTaskStreamCloseDropsSite(t *testing.T) {
 			drops = append(drops, e)
 		}
 	}
-	if len(drops) != 1 || drops[0].Site != "b" || drops[0].Reason != ReasonStreamClosed || drops[0].Phase != string(PhaseTrain) {
+	if len(drops) != 1 || drops[0].Site != "b" || drops[0].Reason != string(engine.ReasonStreamClosed) || drops[0].Phase != string(engine.PhaseTrain) {
 		t.Fatalf("dropouts %+v, want b's task_stream_closed alone", drops)
 	}
 }

@@ -16,10 +16,10 @@ func (c *Coordinator) registerServices(srv *grpc.Server) {
 	fedpb.RegisterAdminServer(srv, &adminService{c: c})
 }
 
-// extras is the coordinator's state beside the Engine for operations:
+// operations is the coordinator's state beside the Engine for operators:
 // metrics, each site's last error and the start time. lastErr is touched
 // only on the loop goroutine.
-type extras struct {
+type operations struct {
 	metrics *coordMetrics
 	lastErr map[string]siteError
 	started time.Time

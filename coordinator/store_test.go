@@ -56,7 +56,7 @@ func TestStoreCommitAndAudit(t *testing.T) {
 		must(t, st.CommitRound(JobRecord{Spec: spec, State: JobRunning, Committed: r, GlobalHash: "h"},
 			RoundRecord{Summary: RoundSummary{Job: spec.ID, Round: r}}))
 	}
-	must(t, st.Append(AuditEntry{Event: EventRejected, Reason: ReasonNonFinite}, AuditEntry{Event: EventDropout}))
+	must(t, st.Append(AuditEntry{Event: EventRejected, Reason: string(ReasonNonFinite)}, AuditEntry{Event: EventDropout}))
 	must(t, st.Close())
 
 	st, err = OpenStore(path, time.Second)
@@ -74,7 +74,7 @@ func TestStoreCommitAndAudit(t *testing.T) {
 	}
 	log, err := st.AuditLog()
 	must(t, err)
-	if len(log) != 2 || log[0].Reason != ReasonNonFinite {
+	if len(log) != 2 || log[0].Reason != string(ReasonNonFinite) {
 		t.Fatalf("audit %v", log)
 	}
 	// A second opener is refused while the file is held.

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"github.com/synthfed/synthfed/crypto/pki"
-	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
@@ -29,8 +29,8 @@ import (
 //     revocation list (so a revocation also ends established connections'
 //     use) and by role: sites use the federation and jobs services, admins
 //     the admin service;
-//   - opts.Aggregator (unless set): SecureAggregation, on for jobs that
-//     leave secure_aggregation unset, identity keys bound to certificates;
+//   - opts.Secure (unless set): secure aggregation, on for jobs that leave
+//     secure_aggregation unset, identity keys bound to certificates;
 //   - cfg.Gossip: keyed with the consortium's gossip key, and a site's node
 //     admitted only under its certificate's site ID at the address its
 //     authenticated Join gave (gossip without a key is refused).
@@ -61,13 +61,8 @@ func UseTLS(cfg *Config, base string, opts *Options) (*pki.CRLWatcher, error) {
 	opts.guard = g
 	opts.Authenticator = protocol.CertAuthenticator{SiteFromURI: pki.SiteFromURI}
 	opts.ServerOptions = append(opts.ServerOptions, grpc.ChainUnaryInterceptor(g.unary), grpc.ChainStreamInterceptor(g.stream))
-	if opts.Aggregator == nil {
-		clk := opts.Clock
-		if clk == nil {
-			clk = clock.New()
-		}
-		opts.Aggregator = SecureAggregation(SecureConfig{Verify: creds.Verifier(opts.Clock).VerifySiteKey, Default: true,
-			Clock: clk, Logger: log})
+	if opts.Secure == nil {
+		opts.Secure = &SecureConfig{Verify: creds.Verifier(opts.Clock).VerifySiteKey, Default: true}
 	}
 	if cfg.Gossip.Enabled {
 		if creds.GossipKey == nil {
@@ -109,15 +104,7 @@ type callGuard struct {
 // refusalSink receives a refused caller (a site ID, role/ID for other
 // roles, "" when the certificate names nobody), the reason key and the
 // detail.
-type refusalSink func(who, reason, detail string)
-
-// Reasons of refused calls (EventCallRefused, Counters.CallsRefused).
-const (
-	ReasonCallRevoked    = ReasonCertRevoked
-	ReasonCallRole       = "role_not_allowed"
-	ReasonCallNoIdentity = "no_identity"
-	ReasonCallDenied     = "permission_denied"
-)
+type refusalSink func(who string, reason engine.Reason, detail string)
 
 // setReport directs refusals to sink; Coordinator.New calls it.
 func (g *callGuard) setReport(sink refusalSink) {
@@ -145,16 +132,16 @@ func (g *callGuard) refused(id pki.Identity, where string, err error) {
 }
 
 // refusalReason names a refusal by its sentinel.
-func refusalReason(err error) string {
+func refusalReason(err error) engine.Reason {
 	switch {
 	case errors.Is(err, pki.ErrRevoked):
-		return ReasonCallRevoked
+		return engine.ReasonCallRevoked
 	case errors.Is(err, pki.ErrRole):
-		return ReasonCallRole
+		return engine.ReasonCallRole
 	case errors.Is(err, pki.ErrNoIdentity):
-		return ReasonCallNoIdentity
+		return engine.ReasonCallNoIdentity
 	}
-	return ReasonCallDenied
+	return engine.ReasonCallDenied
 }
 
 // watchHandshakes reports the refusals of tc's own peer check (a revoked

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"strings"
 
 	"github.com/synthfed/synthfed/model"
@@ -35,7 +36,7 @@ func (c *Coordinator) SubmitJobs(ctx context.Context, spec JobSpec) ([]string, e
 	var errs []error
 	for _, s := range specs {
 		ids = append(ids, s.ID)
-		if !jobIDRe.MatchString(s.ID) {
+		if engine.ValidJobID(s.ID) != nil {
 			errs = append(errs, fmt.Errorf("job %q (from %s): too long an ID: %w", s.ID, spec.ID, protocol.ErrMalformed))
 		}
 		if _, found, err := c.store.Job(s.ID); err != nil || found {
@@ -120,7 +121,7 @@ func (c *Coordinator) checkModelConfig(spec JobSpec) error {
 	if c.opts.CheckModelConfig == nil || spec.Kind != JobTrain {
 		return nil
 	}
-	cfg, err := spec.modelConfigJSON()
+	cfg, err := spec.ModelConfigJSON()
 	if err == nil {
 		err = c.opts.CheckModelConfig(spec.Model, cfg)
 	}
@@ -134,7 +135,7 @@ func (c *Coordinator) checkModelConfig(spec JobSpec) error {
 // model it names and the model configuration of the job that produced it.
 func (c *Coordinator) resolveModel(ref string) (protocol.ModelRef, error) {
 	hash := ref
-	if id, output, ok := jobRef(ref); ok {
+	if id, output, ok := engine.JobRef(ref); ok {
 		rec, found, err := c.store.Job(id)
 		switch {
 		case err != nil:
@@ -159,7 +160,7 @@ func (c *Coordinator) resolveModel(ref string) (protocol.ModelRef, error) {
 	if err != nil || !found {
 		return protocol.ModelRef{}, errors.Join(err, fmt.Errorf("%s: producing job %s is not in the store: %w", ref, mr.Job, ErrReference))
 	}
-	cfg, err := rec.Spec.modelConfigJSON()
+	cfg, err := rec.Spec.ModelConfigJSON()
 	if err != nil {
 		return protocol.ModelRef{}, err
 	}
@@ -201,7 +202,7 @@ func sampleSetID(spec JobSpec, ddpm string) string {
 
 // JobContext builds the site-side view of a stored job.
 func JobContext(spec JobSpec) (*protocol.JobContext, error) {
-	cfg, err := spec.modelConfigJSON()
+	cfg, err := spec.ModelConfigJSON()
 	if err != nil {
 		return nil, err
 	}
@@ -304,15 +305,15 @@ func (c *Coordinator) initialModel(spec JobSpec) (*model.Weights, error) {
 }
 
 // indexModel records a committed global model in the model index.
-func (c *Coordinator) indexModel(ef CommitRound, file string) {
-	c.x.metrics.roundDone(JobTrain, ef.Summary)
+func (c *Coordinator) indexModel(ef engine.CommitRound, file string) {
+	c.ops.metrics.roundDone(JobTrain, ef.Summary)
 	if err := c.store.PutModel(ModelRecord{Hash: ef.Hash, File: file, Job: ef.Job, Round: ef.Round}); err != nil {
 		c.log.Error("index model", "job", ef.Job, "round", ef.Round, "hash", ef.Hash, "err", err)
 	}
 }
 
 // persistResults makes a sample or evaluate round durable.
-func (c *Coordinator) persistResults(ef CommitResults) error {
+func (c *Coordinator) persistResults(ef engine.CommitResults) error {
 	old, _, err := c.store.Job(ef.Job)
 	if err != nil {
 		return err
@@ -325,7 +326,7 @@ func (c *Coordinator) persistResults(ef CommitResults) error {
 	if err := c.store.CommitResults(rec, res); err != nil {
 		return err
 	}
-	c.x.metrics.roundDone(old.Spec.Kind, ef.Summary)
+	c.ops.metrics.roundDone(old.Spec.Kind, ef.Summary)
 	if c.opts.OnCommit != nil {
 		c.opts.OnCommit(ef.Summary)
 	}

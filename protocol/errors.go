@@ -4,40 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/synthfed/synthfed/protocol/fed"
 )
 
-// Sentinel errors shared by the coordinator and the agents. Components wrap
-// them with %w and a message that names the site, round or tensor; only
-// ToStatus and FromStatus translate them to and from gRPC status codes.
+// Sentinel errors shared by the coordinator and the agents (package fed
+// holds them; they are the same values here). Components wrap them with %w
+// and a message that names the site, round or tensor; only ToStatus and
+// FromStatus translate them to and from gRPC status codes.
 var (
-	// ErrVersion reports an unsupported protocol version.
-	ErrVersion = errors.New("protocol version mismatch")
-	// ErrUnknownSession reports a session the coordinator does not know
-	// (for example after a restart); the agent joins again.
-	ErrUnknownSession = errors.New("unknown session")
-	// ErrPermission reports a site that may not do what it asked.
-	ErrPermission = errors.New("permission denied")
-	// ErrStale reports a message for a round or attempt that is over.
-	ErrStale = errors.New("stale round")
-	// ErrLate reports an update that arrived after its phase's deadline.
-	ErrLate = errors.New("late update")
-	// ErrDuplicate reports a second update for the same task.
-	ErrDuplicate = errors.New("duplicate update")
-	// ErrBadNonce reports an update whose nonce does not match its task.
-	ErrBadNonce = errors.New("nonce mismatch")
-	// ErrInvalidUpdate reports an update refused by validation.
-	ErrInvalidUpdate = errors.New("invalid update")
-	// ErrMalformed reports a message or stream that breaks the protocol.
-	ErrMalformed = errors.New("malformed message")
-	// ErrNotFound reports an unknown job, model or task.
-	ErrNotFound = errors.New("not found")
-	// ErrUnavailable reports a coordinator that cannot serve now.
-	ErrUnavailable = errors.New("unavailable")
-	// ErrTooLarge reports a stream over the configured limits.
-	ErrTooLarge = errors.New("stream too large")
+	ErrVersion        = fed.ErrVersion
+	ErrUnknownSession = fed.ErrUnknownSession
+	ErrPermission     = fed.ErrPermission
+	ErrStale          = fed.ErrStale
+	ErrLate           = fed.ErrLate
+	ErrDuplicate      = fed.ErrDuplicate
+	ErrBadNonce       = fed.ErrBadNonce
+	ErrInvalidUpdate  = fed.ErrInvalidUpdate
+	ErrMalformed      = fed.ErrMalformed
+	ErrNotFound       = fed.ErrNotFound
+	ErrUnavailable    = fed.ErrUnavailable
+	ErrTooLarge       = fed.ErrTooLarge
 )
 
 var codeOf = []struct {
@@ -74,7 +65,11 @@ func ToStatus(err error) error {
 	}
 	for _, c := range codeOf {
 		if errors.Is(err, c.err) {
-			return status.Error(c.code, reasonKey+c.err.Error()+": "+err.Error())
+			msg := reasonKey + c.err.Error()
+			if rest := without(err.Error(), c.err.Error()); rest != "" {
+				msg += ": " + rest
+			}
+			return status.Error(c.code, msg)
 		}
 	}
 	switch {
@@ -84,6 +79,21 @@ func ToStatus(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	}
 	return status.Error(codes.Internal, err.Error())
+}
+
+// without removes the sentinel's own text from an error message that
+// wraps it at its start or end, so that the status message, which names
+// the sentinel first, says it once.
+func without(msg, sentinel string) string {
+	switch {
+	case msg == sentinel:
+		return ""
+	case strings.HasPrefix(msg, sentinel+": "):
+		return msg[len(sentinel)+2:]
+	case strings.HasSuffix(msg, ": "+sentinel):
+		return msg[:len(msg)-len(sentinel)-2]
+	}
+	return msg
 }
 
 // FromStatus converts a gRPC status error back to an error that wraps the
@@ -99,9 +109,11 @@ func FromStatus(err error) error {
 	}
 	msg := st.Message()
 	for _, c := range codeOf {
-		prefix := reasonKey + c.err.Error() + ": "
-		if st.Code() == c.code && len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
-			return &remoteError{sentinel: c.err, msg: msg[len(prefix):], st: err}
+		if st.Code() != c.code {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(msg, reasonKey+c.err.Error()); ok && (rest == "" || strings.HasPrefix(rest, ": ")) {
+			return &remoteError{sentinel: c.err, msg: strings.TrimPrefix(rest, ": "), st: err}
 		}
 	}
 	if st.Code() == codes.Unavailable {
@@ -117,7 +129,12 @@ type remoteError struct {
 	st       error
 }
 
-func (e *remoteError) Error() string { return fmt.Sprintf("remote: %s", e.msg) }
+func (e *remoteError) Error() string {
+	if e.msg == "" {
+		return "remote: " + e.sentinel.Error()
+	}
+	return fmt.Sprintf("remote: %v: %s", e.sentinel, e.msg)
+}
 
 // Is matches the sentinel.
 func (e *remoteError) Is(target error) bool { return target == e.sentinel }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -62,6 +63,26 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	if ToStatus(nil) != nil || FromStatus(nil) != nil {
 		t.Error("nil not preserved")
+	}
+}
+
+// TestStatusSaysTheSentinelOnce: a refusal that wraps its sentinel at
+// the start or the end reads it once in the status and once on the
+// receiving side.
+func TestStatusSaysTheSentinelOnce(t *testing.T) {
+	cases := []error{
+		fmt.Errorf("%w: synthfed://site/a may not call /synthfed.admin.v1.Admin/ListJobs: role not allowed", ErrPermission),
+		fmt.Errorf("site a job j round 2 attempt 0: current is none: %w", ErrStale),
+		ErrLate,
+	}
+	for _, err := range cases {
+		st := ToStatus(err)
+		sentinel := FromStatus(st).(*remoteError).sentinel.Error()
+		for _, got := range []string{status.Convert(st).Message(), FromStatus(st).Error()} {
+			if n := strings.Count(got, sentinel); n != 1 {
+				t.Errorf("%q says %q %d times", got, sentinel, n)
+			}
+		}
 	}
 }
 

@@ -5,18 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
+
+	"github.com/synthfed/synthfed/protocol/fed"
 )
 
 // Task kinds of the study's workflow beyond init and train. Their tasks
 // carry a fedpb.JobTask extension; the settings come from JobContext.
 const (
-	// KindSample asks a site to draw synthetic replicas of its training rows
-	// from a DDPM checkpoint and keep them in its local synthetic folder.
-	KindSample = "sample"
-	// KindEvaluate asks a site to score classifier checkpoints on its test
-	// set and return aggregate metrics only.
-	KindEvaluate = "evaluate"
+	KindSample   = fed.KindSample
+	KindEvaluate = fed.KindEvaluate
 )
 
 // MaxContextBytes bounds a JobContext document.
@@ -25,16 +22,8 @@ const MaxContextBytes = 1 << 20
 // MaxResultBytes bounds the result of one task report.
 const MaxResultBytes = 1 << 20
 
-var hashRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// ValidHash reports whether h is a content hash: 64 lower-case hex digits
-// (the SHA-256 of model.Weights.Hash).
-func ValidHash(h string) error {
-	if !hashRe.MatchString(h) {
-		return fmt.Errorf("content hash %q: want 64 lower-case hex digits: %w", h, ErrMalformed)
-	}
-	return nil
-}
+// ValidHash reports whether h is a content hash (fed.ValidHash).
+func ValidHash(h string) error { return fed.ValidHash(h) }
 
 // JobContext is a job as a site sees it: what to build and run for the
 // job's tasks. The coordinator serves it (Jobs.JobContext) with every
@@ -59,15 +48,8 @@ type JobContext struct {
 	Evaluate *EvaluateSettings `json:"evaluate,omitempty"`
 }
 
-// ModelRef names a stored model by content hash, with the job that made it
-// and that job's model name and configuration (so the site can build the
-// architecture the weights belong to).
-type ModelRef struct {
-	Hash        string          `json:"hash"`
-	Job         string          `json:"job"`
-	Model       string          `json:"model"`
-	ModelConfig json.RawMessage `json:"model_config,omitempty"`
-}
+// ModelRef names a stored model by content hash (fed.ModelRef).
+type ModelRef = fed.ModelRef
 
 // DataRecipe says what a classifier trains on at each site.
 type DataRecipe struct {
@@ -119,30 +101,16 @@ type SampleSettings struct {
 	AsSite string `json:"as_site,omitempty"`
 }
 
-// The site conditions a sample job can ask a site-conditioned DDPM for.
+// The site conditions a sample job can ask a site-conditioned DDPM for
+// (fed.AsSiteOwn and its siblings, re-exported).
 const (
-	// AsSiteOwn draws every replica as acquired at the sampling site.
-	AsSiteOwn = "own"
-	// AsSiteAny draws with the "any site" embedding: the sites' mixture.
-	AsSiteAny = "any"
-	// AsSiteOthers draws replica r as acquired at the r-th other site of
-	// the model's list (cycling): the site's own rows in the other sites'
-	// acquisitions.
-	AsSiteOthers = "others"
+	AsSiteOwn    = fed.AsSiteOwn
+	AsSiteAny    = fed.AsSiteAny
+	AsSiteOthers = fed.AsSiteOthers
 )
 
-// ValidAsSite accepts "", AsSiteOwn, AsSiteAny, AsSiteOthers or one site
-// ID (every replica as acquired at that site).
-func ValidAsSite(s string) error {
-	switch s {
-	case "", AsSiteOwn, AsSiteAny, AsSiteOthers:
-		return nil
-	}
-	if err := ValidSiteID(s); err != nil {
-		return fmt.Errorf("as_site %q: want own, any, others or a site ID: %w", s, err)
-	}
-	return nil
-}
+// ValidAsSite is fed.ValidAsSite.
+func ValidAsSite(s string) error { return fed.ValidAsSite(s) }
 
 // EvaluateSettings are an evaluate job's settings.
 type EvaluateSettings struct {
@@ -223,7 +191,7 @@ func isObject(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &m) == nil && m != nil
 }
 
-func (r ModelRef) validate(what string, bad func(string, ...any) error) error {
+func validateRef(r ModelRef, what string, bad func(string, ...any) error) error {
 	if ValidHash(r.Hash) != nil {
 		return bad("%s: hash %q", what, r.Hash)
 	}
@@ -254,7 +222,7 @@ func (d *DataRecipe) validate(bad func(string, ...any) error) error {
 		if !(f.Threshold > 0 && f.Threshold < 0.5) {
 			return bad("fidelity threshold %v: want in (0, 0.5)", f.Threshold)
 		}
-		return f.Model.validate("fidelity model", bad)
+		return validateRef(f.Model, "fidelity model", bad)
 	}
 	return nil
 }
@@ -272,7 +240,7 @@ func (s *SampleSettings) validate(bad func(string, ...any) error) error {
 	case ValidAsSite(s.AsSite) != nil:
 		return bad("%v", ValidAsSite(s.AsSite))
 	}
-	return s.DDPM.validate("ddpm", bad)
+	return validateRef(s.DDPM, "ddpm", bad)
 }
 
 func (e *EvaluateSettings) validate(bad func(string, ...any) error) error {
@@ -280,12 +248,12 @@ func (e *EvaluateSettings) validate(bad func(string, ...any) error) error {
 		return bad("%d models: want 1..256", len(e.Models))
 	}
 	for i, m := range e.Models {
-		if err := m.validate(fmt.Sprintf("models[%d]", i), bad); err != nil {
+		if err := validateRef(m, fmt.Sprintf("models[%d]", i), bad); err != nil {
 			return err
 		}
 	}
 	if e.Baseline != nil {
-		if err := e.Baseline.validate("baseline", bad); err != nil {
+		if err := validateRef(*e.Baseline, "baseline", bad); err != nil {
 			return err
 		}
 	}

@@ -3,41 +3,29 @@ package protocol
 import (
 	"fmt"
 	"math"
-	"regexp"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/protocol/fed"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
-// Task kinds. New kinds are added here and carried in Task.extension.
+// Task kinds, the nonce length and site IDs (package fed holds them).
 const (
-	// KindInit asks a site for freshly initialised weights (Trainer.Init).
-	KindInit = "init"
-	// KindTrain asks a site for one round of local training.
-	KindTrain = "train"
-	// KindPhase opens an aggregator-defined round phase (for example secure
-	// aggregation's key exchange); Task.extension carries its payload and
-	// the site answers with Exchange.
-	KindPhase = "phase"
+	KindInit  = fed.KindInit
+	KindTrain = fed.KindTrain
+	KindPhase = fed.KindPhase
+	NonceLen  = fed.NonceLen
 )
-
-// NonceLen is the length of the random nonce that binds an upload to a task.
-const NonceLen = 16
 
 // MaxMetrics bounds the number of metrics in one update.
 const MaxMetrics = 256
 
-var siteIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// MaxLocalOnly bounds the local-only patterns of one train spec.
+const MaxLocalOnly = 256
 
-// ValidSiteID reports whether id is a well-formed site identity: 1 to 128
-// letters, digits, dots, underscores or dashes, starting with a letter or
-// digit.
-func ValidSiteID(id string) error {
-	if !siteIDRe.MatchString(id) {
-		return fmt.Errorf("site id %q: want 1-128 of [A-Za-z0-9._-], starting alphanumeric: %w", id, ErrMalformed)
-	}
-	return nil
-}
+// ValidSiteID reports whether id is a well-formed site identity
+// (fed.ValidSiteID).
+func ValidSiteID(id string) error { return fed.ValidSiteID(id) }
 
 // ValidateJoin checks a decoded JoinRequest (the version is checked apart,
 // with CheckVersion, so that a mismatch gets its own refusal).
@@ -77,7 +65,7 @@ func ValidateTask(m *fedpb.Task) error {
 		if m.GetTrain() == nil || m.GetModelHash() == "" {
 			return fmt.Errorf("task %s: train task without train spec or model hash: %w", id, ErrMalformed)
 		}
-		return validateTrainSpec(id, m.GetTrain())
+		return ValidateTrainSpec(id, m.GetTrain())
 	default:
 		if m.GetExtension() == nil {
 			return fmt.Errorf("task %s: kind %q without extension spec: %w", id, m.GetKind(), ErrMalformed)
@@ -86,19 +74,19 @@ func ValidateTask(m *fedpb.Task) error {
 	return nil
 }
 
-func validateTrainSpec(id string, s *fedpb.TrainSpec) error {
+// ValidateTrainSpec checks the local training of task id: of a train task,
+// or of a secure round's masked-input phase. The local-only patterns are
+// the site's to compile (once per job).
+func ValidateTrainSpec(id string, s *fedpb.TrainSpec) error {
 	switch {
 	case s.GetLocalSteps() < 0 || s.GetLocalEpochs() < 0 || s.GetBatchSize() < 0:
 		return fmt.Errorf("task %s: negative steps, epochs or batch size: %w", id, ErrMalformed)
 	case !finite(s.GetLearningRate()) || s.GetLearningRate() < 0 || !finite(s.GetProxMu()) || s.GetProxMu() < 0:
 		return fmt.Errorf("task %s: learning rate %v, prox mu %v: %w", id, s.GetLearningRate(), s.GetProxMu(), ErrMalformed)
+	case len(s.GetLocalOnly()) > MaxLocalOnly:
+		return fmt.Errorf("task %s: %d local-only patterns: %w", id, len(s.GetLocalOnly()), ErrMalformed)
 	}
-	for _, p := range s.GetLocalOnly() {
-		if _, err := regexp.Compile(p); err != nil {
-			return fmt.Errorf("task %s: local-only pattern %q: %v: %w", id, p, err, ErrMalformed)
-		}
-	}
-	if err := ValidateSecureMetrics(s.GetSecureMetrics(), s.GetSecureMetricBound()); err != nil {
+	if err := fed.ValidateSecureMetrics(s.GetSecureMetrics(), s.GetSecureMetricBound()); err != nil {
 		return fmt.Errorf("task %s: %w", id, err)
 	}
 	return nil
@@ -150,18 +138,19 @@ func ValidatePhase(m *fedpb.PhaseMessage) error {
 	return nil
 }
 
-// TrainSpecToModel converts a wire TrainSpec of a task to the trainer's form.
-func TrainSpecToModel(t *fedpb.Task) model.TrainSpec {
-	s := t.GetTrain()
+// TrainSpecToModel converts the wire TrainSpec of job's task in round to
+// the trainer's form (the site's one conversion of it).
+func TrainSpecToModel(job string, round int, s *fedpb.TrainSpec) model.TrainSpec {
 	return model.TrainSpec{
-		JobID: t.GetJobId(), Round: int(t.GetRound()),
+		JobID: job, Round: round,
 		LocalSteps: int(s.GetLocalSteps()), LocalEpochs: int(s.GetLocalEpochs()),
 		BatchSize: int(s.GetBatchSize()), LearningRate: s.GetLearningRate(),
 		ProxMu: s.GetProxMu(), Seed: s.GetSeed(), Params: s.GetParams(),
 	}
 }
 
-// TrainSpecFromModel converts a trainer TrainSpec to its wire form.
+// TrainSpecFromModel converts a trainer TrainSpec to its wire form (the
+// coordinator's one conversion of it).
 func TrainSpecFromModel(s model.TrainSpec, localOnly []string) *fedpb.TrainSpec {
 	return &fedpb.TrainSpec{
 		LocalSteps: int32(s.LocalSteps), LocalEpochs: int32(s.LocalEpochs),

@@ -32,7 +32,7 @@ func TestValidateTask(t *testing.T) {
 		{"short nonce", train(func(t *fedpb.Task) { t.Nonce = []byte{1} }), false},
 		{"negative round", train(func(t *fedpb.Task) { t.Round = -1 }), false},
 		{"no model hash", train(func(t *fedpb.Task) { t.ModelHash = "" }), false},
-		{"bad pattern", train(func(t *fedpb.Task) { t.GetTrain().LocalOnly = []string{"("} }), false},
+		{"too many patterns", train(func(t *fedpb.Task) { t.GetTrain().LocalOnly = make([]string, MaxLocalOnly+1) }), false},
 		{"negative mu", train(func(t *fedpb.Task) { t.GetTrain().ProxMu = -1 }), false},
 		{"init without spec", train(func(t *fedpb.Task) { t.Kind = KindInit; t.Spec = nil }), false},
 		{"init", train(func(t *fedpb.Task) { t.Kind = KindInit; t.Spec = &fedpb.Task_Init{Init: &fedpb.InitSpec{Seed: 1}} }), true},

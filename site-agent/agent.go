@@ -110,9 +110,6 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	data.log = a.log
 	a.exec = newExecutor(cfg, a.log, a.clk, opts.Trainers, a)
 	a.exec.results, a.exec.phases = opts.Results, opts.Phases
-	if b, ok := opts.Phases.(interface{ bindExecutor(*executor) }); ok {
-		b.bindExecutor(a.exec) // the secure runner trains through the executor
-	}
 	a.exec.data, a.exec.metrics = data, a.metrics
 	return a, nil
 }
@@ -255,20 +252,26 @@ func (a *Agent) tasks(ctx, runCtx context.Context, session string) error {
 		return protocol.FromStatus(err)
 	}
 	for {
-		t, err := stream.Recv()
+		wt, err := stream.Recv()
 		if err == io.EOF {
 			return fmt.Errorf("task stream closed: %w", protocol.ErrUnavailable)
 		}
 		if err != nil {
 			return fmt.Errorf("task stream: %w", protocol.FromStatus(err))
 		}
-		if err := protocol.ValidateTask(t); err != nil {
+		if err := protocol.ValidateTask(wt); err != nil {
 			a.log.Warn("refused malformed task", "err", err)
 			continue
 		}
-		a.log.Info("task received", "task", t.GetTaskId(), "kind", t.GetKind(), "job", t.GetJobId(), "round", t.GetRound(), "cancel", t.GetCancel())
+		t, err := taskFromWire(wt, a.exec.localOnly)
+		if err != nil {
+			a.log.Warn("refused malformed task", "task", wt.GetTaskId(), "err", err)
+			go a.exec.reportFailure(taskIDs(wt), stageErr("task", err)) // the coordinator stops waiting for this site
+			continue
+		}
+		a.log.Info("task received", "task", t.ID, "kind", t.Kind, "job", t.Job, "round", t.Round, "cancel", t.Cancel)
 		if err := a.cfg.Privacy.admits(t); err != nil {
-			a.log.Warn("task refused by site policy", "task", t.GetTaskId(), "err", err)
+			a.log.Warn("task refused by site policy", "task", t.ID, "err", err)
 			go a.exec.reportFailure(t, stageErr("policy", err)) // the coordinator stops waiting for this site
 			continue
 		}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,13 +29,33 @@ type transport interface {
 	exchange(ctx context.Context, m *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error)
 }
 
-// PhaseRunner runs aggregator-defined round phases at the site (secure
-// aggregation's key exchange, unmasking...). It gets each task of kind
-// protocol.KindPhase, with its payload in the task's extension, and an
-// exchange function that sends a payload to the coordinator's phase handler
-// for the same round and returns the answer.
+// PhaseRunner runs the phases of a secure round at the site (key exchange,
+// masked input, unmasking). It gets each task of kind protocol.KindPhase
+// and what it may do for that task: exchange payloads with the
+// coordinator, and, in the masked-input phase, train.
 type PhaseRunner interface {
-	RunPhase(ctx context.Context, t *fedpb.Task, exchange func(context.Context, *anypb.Any) (*anypb.Any, error)) error
+	RunPhase(ctx context.Context, t Task, env PhaseEnv) error
+}
+
+// PhaseEnv is what the executor lends a PhaseRunner for one phase task.
+type PhaseEnv struct {
+	// Exchange sends one payload in the task's phase and returns the
+	// coordinator's answer.
+	Exchange func(ctx context.Context, p Payload) (Payload, error)
+	// TrainDelta downloads the task's global model, trains on it (t.Train)
+	// and returns the delta of the shared tensors (the masked-input phase
+	// only).
+	TrainDelta func(ctx context.Context) (Delta, error)
+}
+
+// Delta is a site's contribution to a secure round before masking: the
+// shared tensors' local weights minus the global ones, flattened in name
+// order (FedBN's local tensors never enter it), with its sample count and
+// the task's metrics. The plain path uploads the local model itself.
+type Delta struct {
+	Values  []float32
+	Samples int64
+	Metrics map[string]float64
 }
 
 // executor runs one task at a time; a newer task supersedes the running one.
@@ -55,12 +75,13 @@ type executor struct {
 		hash string
 		w    model.Weights
 	}
-	local   map[string]model.Weights // job -> local-only tensors (FedBN)
-	phases  PhaseRunner
-	results chan TaskResult
-	data    *dataStore    // the site's data (nil: none)
-	built   *jobTrainer   // the trainer built for the latest job
-	metrics *agentMetrics // nil: none
+	local    map[string]model.Weights   // job -> local-only tensors (FedBN)
+	patterns map[string]model.LocalOnly // job -> its compiled local-only patterns
+	phases   PhaseRunner
+	results  chan TaskResult
+	data     *dataStore    // the site's data (nil: none)
+	built    *jobTrainer   // the trainer built for the latest job
+	metrics  *agentMetrics // nil: none
 }
 
 // TaskResult reports how a task ended, for tests and simulations.
@@ -73,31 +94,32 @@ type TaskResult struct {
 }
 
 func newExecutor(cfg Config, log *slog.Logger, clk clock.Clock, trainers map[string]model.Trainer, tr transport) *executor {
-	return &executor{cfg: cfg, log: log, clk: clk, trainers: trainers, tr: tr, seen: map[string]bool{}, local: map[string]model.Weights{}}
+	return &executor{cfg: cfg, log: log, clk: clk, trainers: trainers, tr: tr, seen: map[string]bool{}, local: map[string]model.Weights{},
+		patterns: map[string]model.LocalOnly{}}
 }
 
 // submit starts task t unless it is known; a cancel stops the named task.
-func (x *executor) submit(ctx context.Context, t *fedpb.Task) {
+func (x *executor) submit(ctx context.Context, t Task) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if t.GetCancel() {
-		if x.current == t.GetTaskId() && x.cancel != nil {
-			x.log.Info("task cancelled by coordinator", "task", t.GetTaskId())
+	if t.Cancel {
+		if x.current == t.ID && x.cancel != nil {
+			x.log.Info("task cancelled by coordinator", "task", t.ID)
 			x.cancel()
 		}
-		x.seen[t.GetTaskId()] = true
+		x.seen[t.ID] = true
 		return
 	}
-	if x.seen[t.GetTaskId()] {
+	if x.seen[t.ID] {
 		return
 	}
-	x.seen[t.GetTaskId()] = true
+	x.seen[t.ID] = true
 	if x.cancel != nil {
 		x.cancel() // the coordinator moved on
 	}
 	tctx, cancel := context.WithCancel(ctx)
 	done, prev := make(chan struct{}), x.done
-	x.current, x.cancel, x.done = t.GetTaskId(), cancel, done
+	x.current, x.cancel, x.done = t.ID, cancel, done
 	go func() {
 		defer close(done)
 		defer cancel()
@@ -126,58 +148,57 @@ func (x *executor) wait(timeout time.Duration) {
 	}
 }
 
-func (x *executor) report(t *fedpb.Task, err error, took time.Duration) {
-	log := x.log.With("task", t.GetTaskId(), "job", t.GetJobId(), "round", t.GetRound())
+func (x *executor) report(t Task, err error, took time.Duration) {
+	log := x.log.With("task", t.ID, "job", t.Job, "round", t.Round)
 	switch {
 	case err == nil:
 		log.Info("task done", "took", took)
-		x.metrics.taskEnded(t.GetKind(), "done", took.Seconds())
+		x.metrics.taskEnded(t.Kind, "done", took.Seconds())
 	case errors.Is(err, context.Canceled):
 		log.Info("task stopped", "err", err)
-		x.metrics.taskEnded(t.GetKind(), "cancelled", took.Seconds())
+		x.metrics.taskEnded(t.Kind, "cancelled", took.Seconds())
 	default:
 		log.Warn("task failed", "stage", stageOf(err), "err", err)
-		x.metrics.taskEnded(t.GetKind(), "failed", took.Seconds())
+		x.metrics.taskEnded(t.Kind, "failed", took.Seconds())
 		x.reportFailure(t, err)
 	}
 	if x.results != nil {
-		x.results <- TaskResult{TaskID: t.GetTaskId(), Job: t.GetJobId(), Round: int(t.GetRound()), Kind: t.GetKind(), Err: err}
+		x.results <- TaskResult{TaskID: t.ID, Job: t.Job, Round: t.Round, Kind: t.Kind, Err: err}
 	}
 }
 
-// run executes one task: init or train, then the upload.
-func (x *executor) run(ctx context.Context, t *fedpb.Task) error {
-	if err := protocol.ValidateTask(t); err != nil {
-		return err
-	}
-	if t.GetKind() == protocol.KindPhase {
-		return x.runPhase(ctx, t)
-	}
-	if dl := t.GetDeadlineUnixMs(); dl > 0 {
+// run executes one task: init or train and the upload, a sample or
+// evaluate task, or a secure round's phase. A task that trains runs under
+// its deadline.
+func (x *executor) run(ctx context.Context, t Task) error {
+	if !t.Deadline.IsZero() && (t.Kind != protocol.KindPhase || t.Train != nil) {
 		var cancel context.CancelFunc
-		ctx, cancel = x.withDeadline(ctx, time.UnixMilli(dl))
+		ctx, cancel = x.withDeadline(ctx, t.Deadline)
 		defer cancel()
 	}
-	if k := t.GetKind(); k == protocol.KindSample || k == protocol.KindEvaluate {
+	switch t.Kind {
+	case protocol.KindPhase:
+		return x.runPhase(ctx, t)
+	case protocol.KindSample, protocol.KindEvaluate:
 		return x.runJobTask(ctx, t)
 	}
-	trainer, batch, err := x.trainerFor(ctx, refOf(t))
+	trainer, batch, err := x.trainerFor(ctx, t)
 	if err != nil {
 		return err
 	}
-	meta := &fedpb.UpdateMeta{TaskId: t.GetTaskId(), JobId: t.GetJobId(), Round: t.GetRound(), Attempt: t.GetAttempt(), Nonce: t.GetNonce()}
+	meta := metaOf(t)
 	var w model.Weights
-	switch t.GetKind() {
+	switch t.Kind {
 	case protocol.KindInit:
-		w, err = trainer.Init(ctx, t.GetInit().GetSeed())
+		w, err = trainer.Init(ctx, t.InitSeed)
 		err = stageErr("init", err)
 	case protocol.KindTrain:
 		start := x.clk.Now()
-		w, err = x.train(ctx, trainer, t, meta)
+		w, err = x.trainLocal(ctx, trainer, t, meta)
 		err = stageErr("train", err)
 		x.recordTrain(t, meta, batch, x.clk.Since(start))
 	default:
-		err = fmt.Errorf("task %s: kind %q not supported by this agent: %w", t.GetTaskId(), t.GetKind(), protocol.ErrMalformed)
+		err = fmt.Errorf("task %s: kind %q not supported by this agent: %w", t.ID, t.Kind, protocol.ErrMalformed)
 	}
 	if err != nil {
 		return err
@@ -185,17 +206,21 @@ func (x *executor) run(ctx context.Context, t *fedpb.Task) error {
 	return stageErr("upload", x.uploadWithRetry(ctx, meta, w))
 }
 
-// runPhase hands a phase task to the PhaseRunner.
-func (x *executor) runPhase(ctx context.Context, t *fedpb.Task) error {
+// runPhase hands a phase task to the PhaseRunner, with the exchange of
+// its phase and, for the masked-input phase, the training.
+func (x *executor) runPhase(ctx context.Context, t Task) error {
 	if x.phases == nil {
-		return fmt.Errorf("task %s: phase %q but this agent has no phase runner: %w", t.GetTaskId(), t.GetPhase(), protocol.ErrNotFound)
+		return fmt.Errorf("task %s: phase %q but this agent has no phase runner: %w", t.ID, t.Phase, protocol.ErrNotFound)
 	}
-	send := func(ctx context.Context, payload *anypb.Any) (*anypb.Any, error) {
-		reply, err := x.tr.exchange(ctx, &fedpb.PhaseMessage{SessionId: x.tr.sessionID(), JobId: t.GetJobId(), Round: t.GetRound(),
-			Attempt: t.GetAttempt(), Nonce: t.GetNonce(), Phase: t.GetPhase(), Payload: payload})
-		return reply.GetPayload(), err
+	env := PhaseEnv{Exchange: func(ctx context.Context, p Payload) (Payload, error) {
+		reply, err := x.tr.exchange(ctx, &fedpb.PhaseMessage{SessionId: x.tr.sessionID(), JobId: t.Job, Round: int64(t.Round),
+			Attempt: int32(t.Attempt), Nonce: t.Nonce, Phase: t.Phase, Payload: &anypb.Any{TypeUrl: p.Type, Value: p.Value}})
+		return Payload{Type: reply.GetPayload().GetTypeUrl(), Value: reply.GetPayload().GetValue()}, err
+	}}
+	if t.Train != nil {
+		env.TrainDelta = func(ctx context.Context) (Delta, error) { return x.trainDelta(ctx, t) }
 	}
-	return x.phases.RunPhase(ctx, t, send)
+	return x.phases.RunPhase(ctx, t, env)
 }
 
 // withDeadline cancels ctx at the coordinator's deadline, read on x.clk.
@@ -213,30 +238,28 @@ func (x *executor) withDeadline(ctx context.Context, at time.Time) (context.Cont
 	return ctx, func() { cancel(context.Canceled) }
 }
 
-// train downloads the global model, restores the local-only tensors, trains
-// and returns the tensors to upload.
-func (x *executor) train(ctx context.Context, trainer model.Trainer, t *fedpb.Task, meta *fedpb.UpdateMeta) (model.Weights, error) {
+// trainLocal downloads the global model, restores the local-only tensors,
+// trains, and returns the local model to upload: the shared tensors of the
+// trained weights (the local-only ones stay at the site).
+func (x *executor) trainLocal(ctx context.Context, trainer model.Trainer, t Task, meta *fedpb.UpdateMeta) (model.Weights, error) {
 	global, err := x.fetch(ctx, t)
 	if err != nil {
 		return model.Weights{}, err
 	}
-	pats := make([]*regexp.Regexp, 0, len(t.GetTrain().GetLocalOnly()))
-	for _, p := range t.GetTrain().GetLocalOnly() {
-		pats = append(pats, regexp.MustCompile(p)) // ValidateTask compiled them
-	}
-	start := x.withLocal(t.GetJobId(), global, pats)
-	meta.BaseHash = t.GetModelHash()
+	lo := t.Train.LocalOnly
+	start := x.withLocal(t.Job, global, lo)
+	meta.BaseHash = t.ModelHash
 	meta.Metrics = map[string]float64{}
 	if x.cfg.EvaluateGlobal {
 		ev, err := trainer.Evaluate(ctx, start)
 		if err != nil {
-			return model.Weights{}, fmt.Errorf("evaluate global %.12s: %w", t.GetModelHash(), err)
+			return model.Weights{}, fmt.Errorf("evaluate global %.12s: %w", t.ModelHash, err)
 		}
 		for k, v := range ev {
 			meta.Metrics["eval_"+k] = v
 		}
 	}
-	res, err := trainer.Train(ctx, start, protocol.TrainSpecToModel(t))
+	res, err := trainer.Train(ctx, start, t.Train.Spec)
 	if err != nil {
 		return model.Weights{}, err
 	}
@@ -244,60 +267,78 @@ func (x *executor) train(ctx context.Context, trainer model.Trainer, t *fedpb.Ta
 		meta.Metrics["train_"+k] = v
 	}
 	meta.NumSamples = int64(res.NumSamples)
-	if len(pats) == 0 {
+	if lo.Empty() {
 		return res.Weights, nil
 	}
 	x.mu.Lock()
-	x.local[t.GetJobId()] = res.Weights.Filter(func(n string) bool { return matchAny(pats, n) })
+	x.local[t.Job] = lo.Local(res.Weights)
 	x.mu.Unlock()
-	return res.Weights.Filter(func(n string) bool { return !matchAny(pats, n) }), nil
+	return lo.Shared(res.Weights), nil
+}
+
+// trainDelta trains as trainLocal does and returns the secure round's
+// delta: the local model minus the shared tensors of the global one.
+func (x *executor) trainDelta(ctx context.Context, t Task) (Delta, error) {
+	trainer, _, err := x.trainerFor(ctx, t)
+	if err != nil {
+		return Delta{}, err
+	}
+	meta := &fedpb.UpdateMeta{}
+	local, err := x.trainLocal(ctx, trainer, t, meta)
+	if err != nil {
+		return Delta{}, stageErr("train", err)
+	}
+	global, err := x.fetch(ctx, t)
+	if err != nil {
+		return Delta{}, err
+	}
+	shared := t.Train.LocalOnly.Shared(global)
+	if err := shared.CheckSameSpec(local); err != nil {
+		return Delta{}, fmt.Errorf("%w: %w", errBadUpdate, err)
+	}
+	g, d := shared.Flatten(), local.Flatten()
+	for i := range d {
+		d[i] -= g[i]
+	}
+	return Delta{Values: d, Samples: meta.NumSamples, Metrics: meta.Metrics}, nil
 }
 
 // fetch downloads the task's global model, reusing the last one.
-func (x *executor) fetch(ctx context.Context, t *fedpb.Task) (model.Weights, error) {
+func (x *executor) fetch(ctx context.Context, t Task) (model.Weights, error) {
 	x.mu.Lock()
-	if x.cache.hash == t.GetModelHash() {
+	if x.cache.hash == t.ModelHash {
 		w := x.cache.w
 		x.mu.Unlock()
 		return w, nil
 	}
 	x.mu.Unlock()
-	w, err := x.tr.download(ctx, x.tr.sessionID(), t.GetJobId(), t.GetModelHash())
+	w, err := x.tr.download(ctx, x.tr.sessionID(), t.Job, t.ModelHash)
 	if err != nil {
-		return model.Weights{}, stageErr("download", fmt.Errorf("download model %.12s: %w", t.GetModelHash(), err))
+		return model.Weights{}, stageErr("download", fmt.Errorf("download model %.12s: %w", t.ModelHash, err))
 	}
 	x.mu.Lock()
-	x.cache.hash, x.cache.w = t.GetModelHash(), w
+	x.cache.hash, x.cache.w = t.ModelHash, w
 	x.mu.Unlock()
 	return w, nil
 }
 
 // withLocal replaces global's local-only tensors by the site's own copies,
 // when it has them from an earlier round of the job.
-func (x *executor) withLocal(job string, global model.Weights, pats []*regexp.Regexp) model.Weights {
+func (x *executor) withLocal(job string, global model.Weights, lo model.LocalOnly) model.Weights {
 	x.mu.Lock()
 	local, ok := x.local[job]
 	x.mu.Unlock()
-	if len(pats) == 0 || !ok {
+	if lo.Empty() || !ok {
 		return global
 	}
 	ts := make([]model.Tensor, 0, global.Len())
 	for _, t := range global.Tensors() {
-		if lt, ok := local.Get(t.Name); ok && matchAny(pats, t.Name) && fmt.Sprint(lt.Shape) == fmt.Sprint(t.Shape) {
+		if lt, ok := local.Get(t.Name); ok && lo.Match(t.Name) && slices.Equal(lt.Shape, t.Shape) {
 			t = lt
 		}
 		ts = append(ts, t)
 	}
 	return model.MustWeights(ts...)
-}
-
-func matchAny(pats []*regexp.Regexp, name string) bool {
-	for _, p := range pats {
-		if p.MatchString(name) {
-			return true
-		}
-	}
-	return false
 }
 
 // uploadWithRetry uploads, retrying transient failures with backoff until

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
@@ -78,6 +77,19 @@ func trainTask(id string, round int64, localOnly ...string) *fedpb.Task {
 		Model: "m", ModelHash: "h", Spec: &fedpb.Task_Train{Train: &fedpb.TrainSpec{LocalOnly: localOnly}}}
 }
 
+// task converts a wire task as the agent does when it arrives.
+func (x *executor) task(t *testing.T, w *fedpb.Task) Task {
+	t.Helper()
+	if err := protocol.ValidateTask(w); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := taskFromWire(w, x.localOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
 func newTestExecutor(tr model.Trainer, ft *fakeTransport) *executor {
 	cfg := DefaultConfig()
 	cfg.Backoff = BackoffConfig{Initial: Duration(time.Millisecond), Max: Duration(time.Millisecond), Multiplier: 1}
@@ -95,7 +107,7 @@ func TestExecutorFedBNKeepsLocalLayers(t *testing.T) {
 	x := newTestExecutor(stepTrainer{}, ft)
 	ctx := context.Background()
 	for r := int64(1); r <= 2; r++ {
-		x.submit(ctx, trainTask("t"+string(rune('0'+r)), r, `^bn\.`))
+		x.submit(ctx, x.task(t, trainTask("t"+string(rune('0'+r)), r, `^bn\.`)))
 		if res := <-x.results; res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -118,7 +130,7 @@ func TestExecutorFedBNKeepsLocalLayers(t *testing.T) {
 func TestExecutorRetriesTransientUpload(t *testing.T) {
 	ft := &fakeTransport{global: model.MustWeights(model.Tensor{Name: "w", Shape: []int{1}, Data: []float32{0}}), failFirst: 2}
 	x := newTestExecutor(stepTrainer{}, ft)
-	x.submit(context.Background(), trainTask("t1", 1))
+	x.submit(context.Background(), x.task(t, trainTask("t1", 1)))
 	if res := <-x.results; res.Err != nil || len(ft.uploads) != 1 {
 		t.Fatalf("err %v, uploads %d", res.Err, len(ft.uploads))
 	}
@@ -130,9 +142,9 @@ func TestExecutorCancel(t *testing.T) {
 	ft := &fakeTransport{global: model.MustWeights(model.Tensor{Name: "w", Shape: []int{1}, Data: []float32{0}})}
 	x := newTestExecutor(stepTrainer{slow: true}, ft)
 	ctx := context.Background()
-	x.submit(ctx, trainTask("t1", 1))
-	x.submit(ctx, trainTask("t1", 1)) // redelivered on reconnect: ignored
-	x.submit(ctx, &fedpb.Task{TaskId: "t1", Cancel: true})
+	x.submit(ctx, x.task(t, trainTask("t1", 1)))
+	x.submit(ctx, x.task(t, trainTask("t1", 1))) // redelivered on reconnect: ignored
+	x.submit(ctx, x.task(t, &fedpb.Task{TaskId: "t1", Cancel: true}))
 	res := <-x.results
 	if !errors.Is(res.Err, context.Canceled) || len(ft.uploads) != 0 {
 		t.Fatalf("err %v uploads %d", res.Err, len(ft.uploads))
@@ -148,7 +160,7 @@ func TestExecutorUnknownModel(t *testing.T) {
 	x := newTestExecutor(stepTrainer{}, &fakeTransport{})
 	tk := trainTask("t1", 1)
 	tk.Model = "ddpm"
-	x.submit(context.Background(), tk)
+	x.submit(context.Background(), x.task(t, tk))
 	if res := <-x.results; !errors.Is(res.Err, ErrNoTrainer) {
 		t.Fatalf("err %v", res.Err)
 	}
@@ -192,32 +204,28 @@ func contains(s, sub string) bool {
 
 type echoRunner struct{ got chan string }
 
-func (e echoRunner) RunPhase(ctx context.Context, t *fedpb.Task, exchange func(context.Context, *anypb.Any) (*anypb.Any, error)) error {
-	reply, err := exchange(ctx, t.GetExtension())
+func (e echoRunner) RunPhase(ctx context.Context, t Task, env PhaseEnv) error {
+	reply, err := env.Exchange(ctx, t.Payload)
 	if err != nil {
 		return err
 	}
-	var s wrapperspb.StringValue
-	if err := reply.UnmarshalTo(&s); err != nil {
-		return err
-	}
-	e.got <- t.GetPhase() + ":" + s.GetValue()
+	e.got <- t.Phase + ":" + string(reply.Value)
 	return nil
 }
 
 func TestExecutorRunsPhaseTasks(t *testing.T) {
 	x := newTestExecutor(stepTrainer{}, &fakeTransport{})
 	r := echoRunner{got: make(chan string, 1)}
-	payload, _ := anypb.New(wrapperspb.String("keys"))
+	payload := &anypb.Any{TypeUrl: "test/keys", Value: []byte("keys")}
 	tk := &fedpb.Task{TaskId: "p1", JobId: "j", Round: 1, Nonce: make([]byte, protocol.NonceLen), Kind: protocol.KindPhase, Phase: "advertise",
 		Spec: &fedpb.Task_Extension{Extension: payload}}
-	x.submit(context.Background(), tk)
+	x.submit(context.Background(), x.task(t, tk))
 	if res := <-x.results; !errors.Is(res.Err, protocol.ErrNotFound) {
 		t.Fatalf("phase task without runner: %v", res.Err)
 	}
 	x.phases = r
 	tk.TaskId = "p2"
-	x.submit(context.Background(), tk)
+	x.submit(context.Background(), x.task(t, tk))
 	if res := <-x.results; res.Err != nil {
 		t.Fatal(res.Err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
 // StageError is a task failure with the stage it happened in ("data",
@@ -51,7 +49,7 @@ const reportTimeout = 10 * time.Second
 // happened. Cancellations are not failures; a failed upload is not
 // reported either (the coordinator already knows a refusal, and a report
 // would not pass where the upload did not).
-func (x *executor) reportFailure(t *fedpb.Task, err error) {
+func (x *executor) reportFailure(t Task, err error) {
 	jt, ok := x.tr.(jobTransport)
 	if st := stageOf(err); !ok || errors.Is(err, context.Canceled) || st == "upload" || st == "report" {
 		return
@@ -66,9 +64,9 @@ func (x *executor) reportFailure(t *fedpb.Task, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
-	rep := &fedpb.TaskReport{TaskId: t.GetTaskId(), JobId: t.GetJobId(), Round: t.GetRound(), Attempt: t.GetAttempt(),
-		Nonce: t.GetNonce(), Failed: true, Stage: stageOf(err), Error: msg}
+	rep := reportOf(t)
+	rep.Failed, rep.Stage, rep.Error = true, stageOf(err), msg
 	if rerr := jt.reportTask(ctx, rep); rerr != nil {
-		x.log.Warn("failure report not delivered", "task", t.GetTaskId(), "err", rerr)
+		x.log.Warn("failure report not delivered", "task", t.ID, "err", rerr)
 	}
 }

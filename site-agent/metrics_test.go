@@ -2,7 +2,6 @@ package siteagent_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -14,10 +13,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/sims/cluster"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
@@ -93,42 +92,24 @@ func value(fams map[string]*dto.MetricFamily, name string, want map[string]strin
 func TestMetricsDuringRound(t *testing.T) {
 	gate, started := make(chan struct{}), make(chan struct{})
 	open, begin := sync.OnceFunc(func() { close(gate) }), sync.OnceFunc(func() { close(started) })
-	trainers := logregSites(t, false, "a", "b")
-	lis := bufconn.Listen(1 << 20)
-	cfg := coordinator.DefaultConfig()
-	cfg.Insecure, cfg.DataDir, cfg.Gossip.Enabled, cfg.MetricsListen = true, t.TempDir(), false, "127.0.0.1:0"
-	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = coordinator.Duration(100*time.Millisecond), coordinator.Duration(5*time.Second)
-	cfg.StopGrace = coordinator.Duration(time.Second)
-	cfg.Jobs = []coordinator.JobSpec{baseJob("m", "a", "b")}
-	c, err := coordinator.New(cfg, coordinator.Options{Listener: lis})
-	if err != nil {
-		t.Fatal(err)
+	trs := logregSites(t, false, "a", "b")
+	for site, tr := range trs {
+		trs[site] = &gatedTrainer{Trainer: tr, gate: gate, started: begin}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { open(); cancel(); wg.Wait() }()
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = c.Run(ctx) }()
-	agents := map[string]*siteagent.Agent{}
-	for site, tr := range trainers {
-		acfg := siteagent.DefaultConfig()
-		acfg.SiteID, acfg.Coordinator, acfg.Insecure, acfg.Gossip.Enabled = site, "bufconn:0", true, false
-		acfg.StopGrace, acfg.Monitor.Listen, acfg.Monitor.HealthListen = siteagent.Duration(time.Second), "127.0.0.1:0", "127.0.0.1:0"
-		a, err := siteagent.New(acfg, siteagent.Options{Trainers: map[string]model.Trainer{"logreg": &gatedTrainer{Trainer: tr, gate: gate, started: begin}},
-			Dialer: func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		agents[site] = a
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = a.Run(ctx) }()
-	}
+	cl := start(t, localCluster(baseJob("m"), "a", "b"), cluster.Options{Trainers: trainers(trs),
+		Coordinator: func(cc *coordinator.Config, _ *coordinator.Options) { cc.MetricsListen = "127.0.0.1:0" },
+		Agent: func(_ int, ac *siteagent.Config) {
+			ac.Monitor.Listen, ac.Monitor.HealthListen = "127.0.0.1:0", "127.0.0.1:0"
+		}})
+	defer open()
+	c := cl.Coordinator()
+	agentA, _ := cl.Agent(0)
 	select {
 	case <-started:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no round started")
 	}
-	checkAgentHealth(t, agents["a"])
+	checkAgentHealth(t, agentA)
 	during := scrape(t, c.MetricsAddr())
 	if value(during, "synthfed_coordinator_active_round", map[string]string{"job": "m"}) != 1 {
 		t.Errorf("active round during round 1: %v", during["synthfed_coordinator_active_round"])
@@ -138,7 +119,7 @@ func TestMetricsDuringRound(t *testing.T) {
 			value(during, "synthfed_coordinator_sites", map[string]string{"state": "up"}))
 	}
 	open()
-	if st := wait(t, c, "m"); st.State != coordinator.JobDone {
+	if st := wait(t, cl.Coordinator(), "m"); st.State != coordinator.JobDone {
 		t.Fatalf("job %s: %s", st.State, st.Err)
 	}
 	after := scrape(t, c.MetricsAddr())
@@ -154,7 +135,7 @@ func TestMetricsDuringRound(t *testing.T) {
 	if value(after, "synthfed_coordinator_phase_duration_seconds", map[string]string{"phase": "train"}) < 2 {
 		t.Error("train phase durations not observed")
 	}
-	am := scrape(t, agents["a"].MetricsAddr())
+	am := scrape(t, agentA.MetricsAddr())
 	if value(am, "synthfed_agent_tasks_total", map[string]string{"kind": "train", "outcome": "done"}) != 3 ||
 		value(am, "synthfed_agent_bytes_received_total", nil) == 0 || value(am, "synthfed_agent_connected", nil) != 1 {
 		t.Errorf("agent metrics: tasks %v, bytes in %v, connected %v", am["synthfed_agent_tasks_total"], am["synthfed_agent_bytes_received_total"], am["synthfed_agent_connected"])

@@ -4,138 +4,21 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net"
-	"sync"
-	"sync/atomic"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/logreg"
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
-	siteagent "github.com/synthfed/synthfed/site-agent"
+	"github.com/synthfed/synthfed/sims/cluster"
 )
-
-// net is a swappable in-memory network: a restarted coordinator gets a new
-// listener and the agents' dialer follows it.
-type memNet struct {
-	cur atomic.Pointer[bufconn.Listener]
-}
-
-func (n *memNet) listen() *bufconn.Listener {
-	l := bufconn.Listen(1 << 20)
-	n.cur.Store(l)
-	return l
-}
-
-func (n *memNet) dial(ctx context.Context, _ string) (net.Conn, error) {
-	return n.cur.Load().DialContext(ctx)
-}
-
-type coordProc struct {
-	c      *coordinator.Coordinator
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func (p *coordProc) stop(t *testing.T) {
-	t.Helper()
-	start := time.Now()
-	defer func() {
-		if d := time.Since(start); d > 900*time.Millisecond { // StopGrace is 1 s
-			t.Errorf("graceful stop took %v: something held it to the deadline", d)
-		}
-	}()
-	p.cancel()
-	if err := <-p.done; err != nil {
-		t.Errorf("coordinator run: %v", err)
-	}
-}
-
-func baseJob(id string, sites ...string) coordinator.JobSpec {
-	j := coordinator.DefaultJobSpec()
-	j.ID, j.Sites, j.Rounds, j.Quorum = id, sites, 3, 2
-	j.Deadlines = coordinator.Deadlines{Select: coordinator.Duration(10 * time.Second), Init: coordinator.Duration(10 * time.Second), Train: coordinator.Duration(10 * time.Second)}
-	j.Train = coordinator.TrainSpec{LocalSteps: 20, BatchSize: 16, LearningRate: 0.1}
-	return j
-}
-
-func startCoord(t *testing.T, n *memNet, dir string, jobs ...coordinator.JobSpec) *coordProc {
-	t.Helper()
-	cfg := coordinator.DefaultConfig()
-	cfg.Insecure, cfg.DataDir, cfg.Listen = true, dir, "127.0.0.1:0"
-	cfg.Gossip.Enabled = false
-	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = coordinator.Duration(100*time.Millisecond), coordinator.Duration(2*time.Second)
-	cfg.StopGrace = coordinator.Duration(time.Second)
-	cfg.Jobs = jobs
-	c, err := coordinator.New(cfg, coordinator.Options{Listener: n.listen()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &coordProc{c: c, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- c.Run(ctx) }()
-	return p
-}
-
-type agents struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func (a *agents) stop() { a.cancel(); a.wg.Wait() }
-
-func startAgents(t *testing.T, n *memNet, trainers map[string]model.Trainer) *agents {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	as := &agents{cancel: cancel}
-	for site, tr := range trainers {
-		cfg := siteagent.DefaultConfig()
-		cfg.SiteID, cfg.Coordinator, cfg.Insecure, cfg.Gossip.Enabled = site, "bufconn:0", true, false
-		cfg.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(20 * time.Millisecond), Max: siteagent.Duration(200 * time.Millisecond), Multiplier: 2, Jitter: 0.1}
-		cfg.StopGrace = siteagent.Duration(time.Second)
-		a, err := siteagent.New(cfg, siteagent.Options{Trainers: map[string]model.Trainer{"logreg": tr}, Dialer: n.dial})
-		if err != nil {
-			t.Fatal(err)
-		}
-		as.wg.Add(1)
-		go func() { defer as.wg.Done(); _ = a.Run(ctx) }()
-	}
-	return as
-}
-
-func logregSites(t *testing.T, norm bool, names ...string) map[string]model.Trainer {
-	t.Helper()
-	out := map[string]model.Trainer{}
-	for i, n := range names {
-		cfg := logreg.DefaultConfig()
-		cfg.Site, cfg.Norm, cfg.Dim, cfg.TrainSamples = i, norm, 8, 200
-		tr, err := logreg.New(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[n] = tr
-	}
-	return out
-}
-
-func wait(t *testing.T, c *coordinator.Coordinator, job string) coordinator.JobStatus {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Wait(ctx, job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 // faulty wraps a trainer and corrupts its updates.
 type faulty struct {
@@ -175,27 +58,25 @@ func TestFederatedJobOverBufconn(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			n := &memNet{}
-			job := baseJob("j", "s1", "s2", "s3")
+			job := baseJob("j")
 			job.Strategy = tc.strategy
-			co := startCoord(t, n, t.TempDir(), job)
-			defer co.stop(t)
-			trainers := logregSites(t, tc.norm, "s1", "s2", "s3")
-			as := startAgents(t, n, trainers)
-			defer as.stop()
-			st := wait(t, co.c, "j")
+			sites := []string{"s1", "s2", "s3"}
+			c := start(t, localCluster(job, sites...), cluster.Options{Trainers: trainers(logregSites(t, tc.norm, sites...))})
+			st := wait(t, c.Coordinator(), "j")
 			if st.State != coordinator.JobDone || st.Committed != 3 {
 				t.Fatalf("status %+v", st)
 			}
-			rounds, _ := co.c.Rounds("j")
+			co := c.Coordinator()
+			rounds, _ := co.Rounds("j")
 			if len(rounds) != 4 || len(rounds[3].Summary.Accepted) != 3 {
-				t.Fatalf("rounds %+v", rounds)
+				log, _ := co.AuditLog()
+				t.Fatalf("rounds %+v\naudit %+v", rounds, log)
 			}
 			first, last := rounds[1].Summary.Metrics["eval_loss"], rounds[3].Summary.Metrics["eval_loss"]
 			if !(last < first) {
 				t.Errorf("global eval loss did not fall: %v -> %v", first, last)
 			}
-			g, err := co.c.Global("j")
+			g, err := co.Global("j")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,56 +96,57 @@ func TestFederatedJobOverBufconn(t *testing.T) {
 // shape; both are refused with reasons in the audit log and the counters,
 // and the job completes with the quorum of the good sites.
 func TestBadUpdatesRefusedRoundCompletes(t *testing.T) {
-	n := &memNet{}
-	job := baseJob("j", "good1", "good2", "nan", "shape")
+	job := baseJob("j")
 	job.Rounds = 2
-	co := startCoord(t, n, t.TempDir(), job)
-	defer co.stop(t)
-	tr := logregSites(t, false, "good1", "good2", "nan", "shape")
+	sites := []string{"good1", "good2", "nan", "shape"}
+	tr := logregSites(t, false, sites...)
 	tr["nan"] = faulty{tr["nan"], "nan"}
 	tr["shape"] = faulty{tr["shape"], "shape"}
-	as := startAgents(t, n, tr)
-	defer as.stop()
-	st := wait(t, co.c, "j")
+	c := start(t, localCluster(job, sites...), cluster.Options{Trainers: trainers(tr)})
+	st := wait(t, c.Coordinator(), "j")
 	if st.State != coordinator.JobDone {
 		t.Fatalf("status %+v", st)
 	}
-	cnt, _ := co.c.Counters(context.Background())
-	if cnt.Rejected[coordinator.ReasonNonFinite] != 2 || cnt.Rejected[coordinator.ReasonShape] != 2 {
+	co := c.Coordinator()
+	cnt, _ := co.Counters(context.Background())
+	if cnt.Rejected[string(coordinator.ReasonNonFinite)] != 2 || cnt.Rejected[string(coordinator.ReasonShape)] != 2 {
 		t.Fatalf("rejections %v", cnt.Rejected)
 	}
-	log, _ := co.c.AuditLog()
+	log, _ := co.AuditLog()
 	var sawNaN bool
 	for _, e := range log {
-		if e.Event == coordinator.EventRejected && e.Site == "nan" && e.Reason == coordinator.ReasonNonFinite && e.Detail != "" {
+		if e.Event == coordinator.EventRejected && e.Site == "nan" && e.Reason == string(coordinator.ReasonNonFinite) && e.Detail != "" {
 			sawNaN = true
 		}
 	}
 	if !sawNaN {
 		t.Fatal("NaN refusal not in the audit log")
 	}
-	rounds, _ := co.c.Rounds("j")
-	if r := rounds[1].Summary; len(r.Accepted) != 2 || r.Rejected["nan"] != coordinator.ReasonNonFinite || r.Rejected["shape"] != coordinator.ReasonShape {
+	rounds, _ := co.Rounds("j")
+	if r := rounds[1].Summary; len(r.Accepted) != 2 || r.Rejected["nan"] != string(coordinator.ReasonNonFinite) || r.Rejected["shape"] != string(coordinator.ReasonShape) {
 		t.Fatalf("round 1 summary %+v", r)
 	}
 }
 
 // TestCoordinatorRestartResumes stops the coordinator after a committed
-// round and starts a new one on the same data directory: it resumes at the
-// committed round with the same model hash, the agents reconnect by
-// themselves, and the job completes.
+// round (gracefully, within its stop grace) and starts it again on the
+// same state directory: it resumes at the committed round with the same
+// model hash from its store, the agents reconnect by themselves, and the
+// job completes.
 func TestCoordinatorRestartResumes(t *testing.T) {
-	n := &memNet{}
-	dir := t.TempDir()
-	job := baseJob("j", "s1", "s2", "s3")
+	job := baseJob("j")
 	job.Rounds = 4
 	job.Train.Params = map[string]string{"delay_ms": "200"}
-	co := startCoord(t, n, dir, job)
-	as := startAgents(t, n, logregSites(t, false, "s1", "s2", "s3"))
-	defer as.stop()
+	sites := []string{"s1", "s2", "s3"}
+	dir := t.TempDir()
+	c, err := cluster.Start(context.Background(), localCluster(job, sites...), dir, cluster.Options{Trainers: trainers(logregSites(t, false, sites...))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		jobs, _ := co.c.Jobs(context.Background())
+		jobs, _ := c.Coordinator().Jobs(context.Background())
 		if len(jobs) == 1 && jobs[0].Committed >= 2 {
 			break
 		}
@@ -273,41 +155,52 @@ func TestCoordinatorRestartResumes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	co.stop(t)
-	st0, _ := storeJob(t, dir)
-	co2 := startCoord(t, n, dir) // the job comes from the store, not the config
-	defer co2.stop(t)
-	jobs, _ := co2.c.Jobs(context.Background())
+	stop := time.Now()
+	if err := c.StopCoordinator(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(stop); d > 900*time.Millisecond { // StopGrace is 1 s
+		t.Errorf("graceful stop took %v: something held it to the deadline", d)
+	}
+	st0 := storeJob(t, filepath.Join(dir, "coordinator"))
+	if err := c.StartCoordinator(); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := c.Coordinator().Jobs(context.Background())
 	if len(jobs) != 1 || jobs[0].Committed != st0.Committed || jobs[0].GlobalHash != st0.GlobalHash {
 		t.Fatalf("resumed %+v, stored %+v", jobs, st0)
 	}
-	st := wait(t, co2.c, "j")
+	st := wait(t, c.Coordinator(), "j")
 	if st.State != coordinator.JobDone || st.Committed != 4 {
 		t.Fatalf("after resume %+v", st)
 	}
 }
 
-// storeJob reads a job's durable record through a short-lived coordinator
-// store handle (the coordinator must be stopped).
-func storeJob(t *testing.T, dir string) (coordinator.JobRecord, bool) {
+// storeJob reads job j's durable record through a short-lived store
+// handle (the coordinator must be stopped).
+func storeJob(t *testing.T, dir string) coordinator.JobRecord {
 	t.Helper()
-	st, err := coordinator.OpenStore(dir+"/state.db", time.Second)
+	st, err := coordinator.OpenStore(filepath.Join(dir, "state.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	rec, ok, err := st.Job("j")
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !ok {
+		t.Fatalf("job j in the store: %v %v", ok, err)
 	}
-	return rec, ok
+	return rec
 }
 
+// TestJoinVersionMismatchRefused calls the coordinator by hand: it is
+// healthy, refuses another protocol version, an unknown session and a
+// malformed site ID.
 func TestJoinVersionMismatchRefused(t *testing.T) {
-	n := &memNet{}
-	co := startCoord(t, n, t.TempDir())
-	defer co.stop(t)
-	conn, err := grpc.NewClient("passthrough:///bufconn", grpc.WithContextDialer(n.dial), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	job := baseJob("j")
+	job.Quorum = 1
+	c := start(t, localCluster(job, "s1"), cluster.Options{Trainers: trainers(logregSites(t, false, "s1"))})
+	conn, err := grpc.NewClient("passthrough:///bufconn", grpc.WithContextDialer(c.Network().Dialer("probe")),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,33 +224,31 @@ func TestJoinVersionMismatchRefused(t *testing.T) {
 	}
 }
 
-// TestSubmitToRunningCoordinator submits jobs the way the admin API will:
+// TestSubmitToRunningCoordinator submits jobs the way the admin API does:
 // an invalid spec is refused and not stored, a valid one runs, and a
 // repeated ID is refused.
 func TestSubmitToRunningCoordinator(t *testing.T) {
-	n := &memNet{}
-	co := startCoord(t, n, t.TempDir())
-	defer co.stop(t)
-	as := startAgents(t, n, logregSites(t, false, "s1", "s2"))
-	defer as.stop()
-	ctx := context.Background()
-	bad := baseJob("bad", "s1", "s2")
-	bad.Quorum = 0
-	if err := co.c.Submit(ctx, bad); err == nil {
+	sites := []string{"s1", "s2"}
+	c := start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Trainers: trainers(logregSites(t, false, sites...)),
+		Coordinator: func(cfg *coordinator.Config, _ *coordinator.Options) { cfg.Jobs = nil }})
+	co, ctx := c.Coordinator(), context.Background()
+	bad := baseJob("bad")
+	bad.Sites, bad.Quorum = sites, 0
+	if err := co.Submit(ctx, bad); err == nil {
 		t.Fatal("invalid job accepted")
 	}
-	job := baseJob("ok", "s1", "s2")
-	job.Rounds = 1
-	if err := co.c.Submit(ctx, job); err != nil {
+	job := baseJob("ok")
+	job.Sites, job.Rounds = sites, 1
+	if err := co.Submit(ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	if st := wait(t, co.c, "ok"); st.State != coordinator.JobDone {
+	if st := wait(t, c.Coordinator(), "ok"); st.State != coordinator.JobDone {
 		t.Fatalf("status %+v", st)
 	}
-	if err := co.c.Submit(ctx, job); !errors.Is(err, coordinator.ErrJobExists) {
+	if err := co.Submit(ctx, job); !errors.Is(err, coordinator.ErrJobExists) {
 		t.Fatalf("repeated id: %v", err)
 	}
-	jobs, _ := co.c.Jobs(ctx)
+	jobs, _ := co.Jobs(ctx)
 	if len(jobs) != 1 {
 		t.Fatalf("jobs %+v", jobs)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/protocol"
-	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
 // PrivacyConfig is the site's own privacy policy for secure rounds. The
@@ -46,10 +45,10 @@ type PrivacyConfig struct {
 var ErrPolicy = errors.New("refused by the site's policy")
 
 // admits checks a task against the site's policy before it runs.
-func (c PrivacyConfig) admits(t *fedpb.Task) error {
-	if c.RequireSecureAggregation && !t.GetCancel() && t.GetKind() == protocol.KindTrain {
+func (c PrivacyConfig) admits(t Task) error {
+	if c.RequireSecureAggregation && !t.Cancel && t.Kind == protocol.KindTrain {
 		return fmt.Errorf("task %s (job %s round %d) would upload a plaintext update and this site requires secure aggregation: %w",
-			t.GetTaskId(), t.GetJobId(), t.GetRound(), ErrPolicy)
+			t.ID, t.Job, t.Round, ErrPolicy)
 	}
 	return nil
 }

@@ -10,13 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 
-	"google.golang.org/protobuf/types/known/anypb"
-
 	"github.com/synthfed/synthfed/crypto/dp"
 	"github.com/synthfed/synthfed/crypto/secagg"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/protocol"
-	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
 // ErrRefused reports a secure round this site declined (its policy, its
@@ -68,13 +65,13 @@ type SecureSite struct {
 // SecureRunner is a site's PhaseRunner for secure aggregation. It answers
 // each phase of a secure round with a crypto/secagg Client, and in the
 // masked-input phase opens the share-keys relay, expands its whole mask on
-// another goroutine while it downloads the global model and trains, and
-// prepares its update (local weights minus the global ones, FedBN local tensors
-// excluded) before masking it: a non-finite update is refused, the L2 norm
-// is clipped to the job's bound, the weight is capped, and under a job's
-// differential privacy the site checks its budget when the round opens,
-// adds its share of Gaussian noise and charges its ledger before the
-// masked input leaves. One runner serves one Agent (Options.Phases).
+// another goroutine while the executor downloads the global model and
+// trains (PhaseEnv.TrainDelta), and prepares the delta before masking it:
+// a non-finite delta is refused, the L2 norm is clipped to the job's
+// bound, the weight is capped, and under a job's differential privacy the
+// site checks its budget when the round opens, adds its share of Gaussian
+// noise and charges its ledger before the masked input leaves. One runner
+// serves one Agent (Options.Phases).
 type SecureRunner struct {
 	cfg  SecureSite
 	log  *slog.Logger
@@ -82,14 +79,13 @@ type SecureRunner struct {
 	done *contributed
 
 	mu    sync.Mutex
-	x     *executor
 	round *siteRound
 }
 
 // siteRound is the round in progress at the site.
 type siteRound struct {
 	job            string
-	round, attempt int64
+	round, attempt int
 	spec           *secagg.RoundSpec
 	c              *secagg.Client
 }
@@ -131,14 +127,6 @@ func NewSecureRunner(cfg SecureSite) (*SecureRunner, error) {
 	return &SecureRunner{cfg: cfg, log: cfg.Logger.With("site", cfg.Site, "component", "secagg"), acct: acct, done: done}, nil
 }
 
-// bindExecutor gives the runner the agent's executor (download, training,
-// FedBN local tensors); Agent.New calls it.
-func (r *SecureRunner) bindExecutor(x *executor) {
-	r.mu.Lock()
-	r.x = x
-	r.mu.Unlock()
-}
-
 // Spent returns the rho and epsilon this site has spent so far.
 func (r *SecureRunner) Spent() (rho, epsilon float64) {
 	r.mu.Lock()
@@ -146,44 +134,41 @@ func (r *SecureRunner) Spent() (rho, epsilon float64) {
 	return r.acct.Spent()
 }
 
-// exchangeFunc sends one payload in the task's phase.
-type exchangeFunc = func(context.Context, *anypb.Any) (*anypb.Any, error)
-
 // RunPhase answers one phase task of a secure round.
-func (r *SecureRunner) RunPhase(ctx context.Context, t *fedpb.Task, exchange exchangeFunc) error {
-	kind, err := secagg.KindOf(t.GetExtension().GetTypeUrl())
-	if err != nil {
-		return fmt.Errorf("task %s: %w: %w", t.GetTaskId(), protocol.ErrMalformed, err)
-	}
-	switch kind {
-	case secagg.KindRoundSpec:
-		err = r.begin(ctx, t, exchange)
-	case secagg.KindInputRequest:
-		err = r.input(ctx, t, exchange)
+func (r *SecureRunner) RunPhase(ctx context.Context, t Task, env PhaseEnv) error {
+	var err error
+	switch {
+	case t.Relay != nil:
+		err = r.input(ctx, t, env)
+	case t.Payload.Type == secagg.TypeURL(secagg.KindRoundSpec):
+		err = r.begin(ctx, t, env.Exchange)
 	default:
-		err = r.step(ctx, t, exchange)
+		err = r.step(ctx, t, env.Exchange)
 	}
 	if err != nil && !errors.Is(err, ErrRefused) && ctx.Err() == nil {
-		r.refuse(ctx, t, exchange, RefuseTaskFailed, err.Error()) // the round stops waiting for this site
+		r.refuse(ctx, t, env.Exchange, RefuseTaskFailed, err.Error()) // the round stops waiting for this site
 	}
 	return err
 }
 
+// exchangeFunc sends one payload in the task's phase.
+type exchangeFunc = func(context.Context, Payload) (Payload, error)
+
 // refuse tells the coordinator that this site leaves the round and why,
 // forgets the round and returns an error wrapping ErrRefused.
-func (r *SecureRunner) refuse(ctx context.Context, t *fedpb.Task, exchange exchangeFunc, reason, detail string) error {
+func (r *SecureRunner) refuse(ctx context.Context, t Task, exchange exchangeFunc, reason, detail string) error {
 	r.mu.Lock()
-	if r.round != nil && r.round.job == t.GetJobId() {
+	if r.round != nil && r.round.job == t.Job {
 		r.round.c.Forget()
 		r.round = nil
 	}
 	r.mu.Unlock()
-	r.log.Warn("refusing secure round", "job", t.GetJobId(), "round", t.GetRound(), "reason", reason, "detail", detail)
+	r.log.Warn("refusing secure round", "job", t.Job, "round", t.Round, "reason", reason, "detail", detail)
 	b, _ := (&secagg.Refusal{Reason: reason, Detail: detail}).MarshalBinary()
-	if _, err := exchange(ctx, &anypb.Any{TypeUrl: secagg.TypeURL(secagg.KindRefusal), Value: b}); err != nil {
+	if _, err := exchange(ctx, Payload{Type: secagg.TypeURL(secagg.KindRefusal), Value: b}); err != nil {
 		r.log.Debug("refusal not delivered", "err", err)
 	}
-	return fmt.Errorf("site %s job %s round %d: %s: %s: %w", r.cfg.Site, t.GetJobId(), t.GetRound(), reason, detail, ErrRefused)
+	return fmt.Errorf("site %s job %s round %d: %s: %s: %w", r.cfg.Site, t.Job, t.Round, reason, detail, ErrRefused)
 }
 
 // send marshals m and exchanges it, in parts when it is large.
@@ -193,12 +178,12 @@ func (r *SecureRunner) send(ctx context.Context, m secagg.Message, exchange exch
 		return err
 	}
 	if len(b) <= r.cfg.PartSize {
-		_, err = exchange(ctx, &anypb.Any{TypeUrl: secagg.TypeURL(m.Type().String()), Value: b})
+		_, err = exchange(ctx, Payload{Type: secagg.TypeURL(m.Type().String()), Value: b})
 		return err
 	}
 	for _, p := range secagg.SplitPayload(m.Type().String(), b, r.cfg.PartSize) {
 		pb, _ := p.MarshalBinary()
-		if _, err := exchange(ctx, &anypb.Any{TypeUrl: secagg.TypeURL(secagg.KindPart), Value: pb}); err != nil {
+		if _, err := exchange(ctx, Payload{Type: secagg.TypeURL(secagg.KindPart), Value: pb}); err != nil {
 			return fmt.Errorf("%s part %d of %d: %w", m.Type(), p.Index+1, p.Count, err)
 		}
 	}
@@ -207,10 +192,10 @@ func (r *SecureRunner) send(ctx context.Context, m secagg.Message, exchange exch
 
 // begin checks the announced round against the site's policy and budget,
 // starts a Client and advertises its keys.
-func (r *SecureRunner) begin(ctx context.Context, t *fedpb.Task, exchange exchangeFunc) error {
-	spec, err := secagg.DecodeRoundSpec(t.GetExtension().GetValue())
+func (r *SecureRunner) begin(ctx context.Context, t Task, exchange exchangeFunc) error {
+	spec, err := secagg.DecodeRoundSpec(t.Payload.Value)
 	if err != nil {
-		return fmt.Errorf("task %s: %w: %w", t.GetTaskId(), protocol.ErrMalformed, err)
+		return fmt.Errorf("task %s: %w: %w", t.ID, protocol.ErrMalformed, err)
 	}
 	if reason, detail := r.admit(t, spec); reason != "" {
 		return r.refuse(ctx, t, exchange, reason, detail)
@@ -228,7 +213,7 @@ func (r *SecureRunner) begin(ctx context.Context, t *fedpb.Task, exchange exchan
 	if r.round != nil {
 		r.round.c.Forget() // an older round this site never finished
 	}
-	r.round = &siteRound{job: t.GetJobId(), round: t.GetRound(), attempt: int64(t.GetAttempt()), spec: spec, c: c}
+	r.round = &siteRound{job: t.Job, round: t.Round, attempt: t.Attempt, spec: spec, c: c}
 	r.mu.Unlock()
 	r.log.Info("joined secure round", "job", spec.Job, "round", spec.Context.Round, "sites", len(spec.Context.Roster),
 		"threshold", spec.Context.Params.Threshold, "privacy", spec.Privacy.Enabled)
@@ -237,10 +222,10 @@ func (r *SecureRunner) begin(ctx context.Context, t *fedpb.Task, exchange exchan
 
 // admit checks a round spec against the task and the site's policy; it
 // returns a refusal reason and detail, or "" to take part.
-func (r *SecureRunner) admit(t *fedpb.Task, spec *secagg.RoundSpec) (string, string) {
+func (r *SecureRunner) admit(t Task, spec *secagg.RoundSpec) (string, string) {
 	p := r.cfg.Privacy
 	switch {
-	case spec.Job != t.GetJobId() || int64(spec.Context.Round) != t.GetRound() || spec.Attempt != int(t.GetAttempt()):
+	case spec.Job != t.Job || spec.Context.Round != uint64(t.Round) || spec.Attempt != t.Attempt:
 		return RefusePolicy, fmt.Sprintf("spec names job %s round %d attempt %d", spec.Job, spec.Context.Round, spec.Attempt)
 	case spec.Context.Params.Threshold < p.MinThreshold:
 		return RefusePolicy, fmt.Sprintf("threshold %d below this site's minimum %d", spec.Context.Params.Threshold, p.MinThreshold)
@@ -271,25 +256,25 @@ func (r *SecureRunner) roundRho(spec *secagg.RoundSpec) (float64, error) {
 }
 
 // current returns the site's round for task t, or nil.
-func (r *SecureRunner) current(t *fedpb.Task) *siteRound {
+func (r *SecureRunner) current(t Task) *siteRound {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := r.round
-	if cur == nil || cur.job != t.GetJobId() || cur.round != t.GetRound() || cur.attempt != int64(t.GetAttempt()) {
+	if cur == nil || cur.job != t.Job || cur.round != t.Round || cur.attempt != t.Attempt {
 		return nil
 	}
 	return cur
 }
 
 // step answers a share-keys, consistency or unmask phase.
-func (r *SecureRunner) step(ctx context.Context, t *fedpb.Task, exchange exchangeFunc) error {
+func (r *SecureRunner) step(ctx context.Context, t Task, exchange exchangeFunc) error {
 	cur := r.current(t)
 	if cur == nil {
 		return r.refuse(ctx, t, exchange, RefuseNoRound, "no secure round in progress for this task (site restarted?)")
 	}
-	m, err := secagg.DecodeTyped(t.GetExtension().GetTypeUrl(), t.GetExtension().GetValue())
+	m, err := secagg.DecodeTyped(t.Payload.Type, t.Payload.Value)
 	if err != nil {
-		return fmt.Errorf("task %s: %w: %w", t.GetTaskId(), protocol.ErrMalformed, err)
+		return fmt.Errorf("task %s: %w: %w", t.ID, protocol.ErrMalformed, err)
 	}
 	reply, err := cur.c.Handle(m)
 	if err != nil {

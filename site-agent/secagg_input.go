@@ -5,131 +5,65 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
-	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/synthfed/synthfed/crypto/dp"
 	"github.com/synthfed/synthfed/crypto/secagg"
-	"github.com/synthfed/synthfed/protocol"
-	"github.com/synthfed/synthfed/protocol/fedpb"
+	"github.com/synthfed/synthfed/protocol/fed"
 )
 
-// errBadUpdate reports a local update this site will not contribute.
+// errBadUpdate reports a local delta this site will not contribute.
 var errBadUpdate = errors.New("unusable local update")
 
-// input runs the masked-input phase: train, prepare the update, mask it,
-// charge the privacy ledger, and send the masked input in parts.
-func (r *SecureRunner) input(ctx context.Context, t *fedpb.Task, exchange exchangeFunc) error {
+// input runs the masked-input phase: train (env.TrainDelta), prepare the
+// delta, mask it, charge the privacy ledger, and send the masked input in
+// parts.
+func (r *SecureRunner) input(ctx context.Context, t Task, env PhaseEnv) error {
 	cur := r.current(t)
 	if cur == nil {
-		return r.refuse(ctx, t, exchange, RefuseNoRound, "no secure round in progress for this task (site restarted?)")
+		return r.refuse(ctx, t, env.Exchange, RefuseNoRound, "no secure round in progress for this task (site restarted?)")
 	}
-	q, err := secagg.DecodeInputRequest(t.GetExtension().GetValue())
-	if err != nil {
-		return fmt.Errorf("task %s: %w: %w", t.GetTaskId(), protocol.ErrMalformed, err)
+	if env.TrainDelta == nil {
+		return fmt.Errorf("site %s task %s: a masked-input phase without training: %w", r.cfg.Site, t.ID, ErrNoTrainer)
 	}
-	tt, err := phaseTrainTask(t, q.Train)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	x := r.x
-	r.mu.Unlock()
-	if x == nil {
-		return fmt.Errorf("site %s: secure runner is not bound to an agent: %w", r.cfg.Site, ErrNoTrainer)
-	}
-	if dl := t.GetDeadlineUnixMs(); dl > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = x.withDeadline(ctx, time.UnixMilli(dl))
-		defer cancel()
-	}
-	names := tt.GetTrain().GetSecureMetrics()
+	names := t.Train.SecureMetrics
 	if cur.spec.Privacy.Enabled && len(names) > 0 {
-		return r.refuse(ctx, t, exchange, RefusePolicy, "the round asks for metrics, which would leave outside the differential-privacy accounting")
+		return r.refuse(ctx, t, env.Exchange, RefusePolicy, "the round asks for metrics, which would leave outside the differential-privacy accounting")
 	}
-	// The relay and the mask do not depend on the update: open the relay
+	// The relay and the mask do not depend on the delta: open the relay
 	// now (a bad one is refused before any training) and expand the whole
 	// mask while the site trains, so that masking is one addition after.
-	expand, err := r.openRelay(cur, q.Relay)
+	expand, err := r.openRelay(cur, t.Relay)
 	if err != nil {
-		return r.refuse(ctx, t, exchange, RefuseProtocol, err.Error())
+		return r.refuse(ctx, t, env.Exchange, RefuseProtocol, err.Error())
 	}
 	maskc := make(chan []uint32, 1)
 	go func() { maskc <- expand() }()
-	delta, samples, metrics, err := trainDelta(ctx, x, tt)
+	delta, err := env.TrainDelta(ctx)
 	mask := <-maskc
 	var in secagg.Input
 	if err == nil {
-		in, err = r.prepare(cur.spec, delta, samples, protocol.SecureMetricElems*len(names))
+		in, err = r.prepare(cur.spec, delta.Values, delta.Samples, fed.SecureMetricElems*len(names))
 	}
 	if err == nil {
-		in = r.appendMetrics(cur.spec, in, metrics, tt.GetTrain())
+		in = r.appendMetrics(cur.spec, in, delta.Metrics, t.Train)
 	}
 	if errors.Is(err, errBadUpdate) {
-		return r.refuse(ctx, t, exchange, RefuseBadUpdate, err.Error())
+		return r.refuse(ctx, t, env.Exchange, RefuseBadUpdate, err.Error())
 	}
 	if err != nil {
 		return err
 	}
 	mi, err := r.mask(cur, mask, in)
 	if err != nil {
-		return r.refuse(ctx, t, exchange, RefuseProtocol, err.Error())
+		return r.refuse(ctx, t, env.Exchange, RefuseProtocol, err.Error())
 	}
 	if reason, err := r.commit(cur); err != nil {
-		return r.refuse(ctx, t, exchange, reason, err.Error())
+		return r.refuse(ctx, t, env.Exchange, reason, err.Error())
 	}
-	return r.send(ctx, mi, exchange)
+	return r.send(ctx, mi, env.Exchange)
 }
 
-// phaseTrainTask rebuilds the train task the phase task stands for, from the
-// training instructions of the InputRequest.
-func phaseTrainTask(t *fedpb.Task, train []byte) (*fedpb.Task, error) {
-	spec := &fedpb.TrainSpec{}
-	if err := proto.Unmarshal(train, spec); err != nil {
-		return nil, fmt.Errorf("task %s: train spec: %v: %w", t.GetTaskId(), err, protocol.ErrMalformed)
-	}
-	tt := &fedpb.Task{TaskId: t.GetTaskId(), JobId: t.GetJobId(), Round: t.GetRound(), Attempt: t.GetAttempt(),
-		Nonce: t.GetNonce(), Kind: protocol.KindTrain, Phase: t.GetPhase(), Model: t.GetModel(), ModelHash: t.GetModelHash(),
-		DeadlineUnixMs: t.GetDeadlineUnixMs(), Spec: &fedpb.Task_Train{Train: spec}}
-	return tt, protocol.ValidateTask(tt)
-}
-
-// trainDelta downloads the global model, trains, and returns the shared
-// tensors' update (local weights minus the global ones, flattened in name
-// order; FedBN local tensors stay at the site), the sample count and the
-// task's metrics (train_*, and eval_* with evaluate_global).
-func trainDelta(ctx context.Context, x *executor, tt *fedpb.Task) ([]float32, int64, map[string]float64, error) {
-	trainer, _, err := x.trainerFor(ctx, refOf(tt))
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	meta := &fedpb.UpdateMeta{}
-	w, err := x.train(ctx, trainer, tt, meta)
-	if err != nil {
-		return nil, 0, nil, stageErr("train", err)
-	}
-	global, err := x.fetch(ctx, tt)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	pats := make([]*regexp.Regexp, 0, len(tt.GetTrain().GetLocalOnly()))
-	for _, p := range tt.GetTrain().GetLocalOnly() {
-		pats = append(pats, regexp.MustCompile(p)) // ValidateTask compiled them
-	}
-	shared := global.Filter(func(n string) bool { return !matchAny(pats, n) })
-	if err := shared.CheckSameSpec(w); err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: %w", errBadUpdate, err)
-	}
-	g, d := shared.Flatten(), w.Flatten()
-	for i := range d {
-		d[i] -= g[i]
-	}
-	return d, meta.NumSamples, meta.Metrics, nil
-}
-
-// prepare turns the update into the secure-aggregation input: finite
+// prepare turns the delta into the secure-aggregation input: finite
 // values only, L2 norm clipped to the job's bound (and to the DP clip
 // norm), the weight capped, pre-scaled, and the site's share of the DP
 // noise added.
@@ -172,19 +106,19 @@ func (r *SecureRunner) prepare(spec *secagg.RoundSpec, delta []float32, samples 
 	return in, err
 }
 
-// appendMetrics puts the site's metrics the round names after its update
-// (protocol.EncodeSecureMetrics: each times the pre-scaled weight, and the
+// appendMetrics puts the site's metrics the round names after its delta
+// (fed.EncodeSecureMetrics: each times the pre-scaled weight, and the
 // weight), so that the coordinator learns only their weighted means over
 // the survivors. DP noise, added before, never touches them; rounds with
 // DP carry none.
-func (r *SecureRunner) appendMetrics(spec *secagg.RoundSpec, in secagg.Input, metrics map[string]float64, train *fedpb.TrainSpec) secagg.Input {
-	names := train.GetSecureMetrics()
+func (r *SecureRunner) appendMetrics(spec *secagg.RoundSpec, in secagg.Input, metrics map[string]float64, train *LocalTraining) secagg.Input {
+	names := train.SecureMetrics
 	if len(names) == 0 {
 		return in
 	}
-	tail, clipped := protocol.EncodeSecureMetrics(metrics, names, train.GetSecureMetricBound(), in.Weight, spec.Context.Params.Clip)
+	tail, clipped := fed.EncodeSecureMetrics(metrics, names, train.SecureMetricBound, in.Weight, spec.Context.Params.Clip)
 	if clipped > 0 {
-		r.log.Info("metrics clipped to the secure bound", "clipped", clipped, "bound", train.GetSecureMetricBound())
+		r.log.Info("metrics clipped to the secure bound", "clipped", clipped, "bound", train.SecureMetricBound)
 	}
 	in.Values = append(in.Values, tail...)
 	return in

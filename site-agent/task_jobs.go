@@ -10,25 +10,18 @@ import (
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
-// taskRef is what trainer lookup needs of a task.
-type taskRef struct{ id, job, model string }
-
-func refOf(t *fedpb.Task) taskRef {
-	return taskRef{id: t.GetTaskId(), job: t.GetJobId(), model: t.GetModel()}
-}
-
 // runJobTask runs a sample or evaluate task and reports its aggregate
 // result to the coordinator.
-func (x *executor) runJobTask(ctx context.Context, t *fedpb.Task) error {
+func (x *executor) runJobTask(ctx context.Context, t Task) error {
 	if x.data == nil || !x.data.available() {
-		return stageErr("data", fmt.Errorf("task %s (%s): this agent has no [data] section: %w", t.GetTaskId(), t.GetKind(), ErrNoData))
+		return stageErr("data", fmt.Errorf("task %s (%s): this agent has no [data] section: %w", t.ID, t.Kind, ErrNoData))
 	}
-	jc, err := x.context(ctx, t.GetJobId())
+	jc, err := x.context(ctx, t.Job)
 	if err != nil {
 		return stageErr("context", err)
 	}
-	if jc.Kind != t.GetKind() {
-		return stageErr("context", fmt.Errorf("task %s is a %s task, its job is %s: %w", t.GetTaskId(), t.GetKind(), jc.Kind, protocol.ErrMalformed))
+	if jc.Kind != t.Kind {
+		return stageErr("context", fmt.Errorf("task %s is a %s task, its job is %s: %w", t.ID, t.Kind, jc.Kind, protocol.ErrMalformed))
 	}
 	var result any
 	metrics := map[string]float64{}
@@ -57,8 +50,8 @@ func (x *executor) runJobTask(ctx context.Context, t *fedpb.Task) error {
 	if err != nil {
 		return stageErr("report", err)
 	}
-	rep := &fedpb.TaskReport{TaskId: t.GetTaskId(), JobId: t.GetJobId(), Round: t.GetRound(), Attempt: t.GetAttempt(),
-		Nonce: t.GetNonce(), ResultJson: b, Metrics: metrics}
+	rep := reportOf(t)
+	rep.ResultJson, rep.Metrics = b, metrics
 	return stageErr("report", x.reportWithRetry(ctx, rep))
 }
 
@@ -84,14 +77,14 @@ func (x *executor) reportWithRetry(ctx context.Context, rep *fedpb.TaskReport) e
 
 // recordTrain records a train task's loss and images/s in the metrics and
 // in the update's metrics ("train_images_per_second").
-func (x *executor) recordTrain(t *fedpb.Task, meta *fedpb.UpdateMeta, batch int, took time.Duration) {
+func (x *executor) recordTrain(t Task, meta *fedpb.UpdateMeta, batch int, took time.Duration) {
 	m := meta.GetMetrics()
 	loss, ok := m["train_loss"]
 	if !ok {
 		return
 	}
-	if b := t.GetTrain().GetBatchSize(); b > 0 {
-		batch = int(b)
+	if b := t.Train.Spec.BatchSize; b > 0 {
+		batch = b
 	}
 	images := int(m["train_steps"]) * batch
 	rate := 0.0
@@ -99,5 +92,5 @@ func (x *executor) recordTrain(t *fedpb.Task, meta *fedpb.UpdateMeta, batch int,
 		rate = float64(images) / took.Seconds()
 		meta.Metrics["train_images_per_second"] = rate
 	}
-	x.metrics.trained(t.GetJobId(), loss, images, rate)
+	x.metrics.trained(t.Job, loss, images, rate)
 }

@@ -90,20 +90,20 @@ type jobTrainer struct {
 
 // trainerFor returns the trainer of a task: a fixed one by model name, or
 // the one built for the task's job (built on the first task of the job).
-func (x *executor) trainerFor(ctx context.Context, t taskRef) (model.Trainer, int, error) {
-	if tr, ok := x.trainers[t.model]; ok {
+func (x *executor) trainerFor(ctx context.Context, t Task) (model.Trainer, int, error) {
+	if tr, ok := x.trainers[t.Model]; ok {
 		return tr, 0, nil
 	}
 	x.mu.Lock()
 	cur := x.built
 	x.mu.Unlock()
-	if cur != nil && cur.job == t.job {
+	if cur != nil && cur.job == t.Job {
 		return cur.tr, cur.batch, nil
 	}
-	if x.data == nil || !x.data.available() || (t.model != ModelDDPM && t.model != ModelClassifier) {
-		return nil, 0, fmt.Errorf("task %s model %q: %w", t.id, t.model, ErrNoTrainer)
+	if x.data == nil || !x.data.available() || (t.Model != ModelDDPM && t.Model != ModelClassifier) {
+		return nil, 0, fmt.Errorf("task %s model %q: %w", t.ID, t.Model, ErrNoTrainer)
 	}
-	jc, err := x.context(ctx, t.job)
+	jc, err := x.context(ctx, t.Job)
 	if err != nil {
 		return nil, 0, stageErr("context", err)
 	}

@@ -6,32 +6,25 @@ import (
 	"encoding/csv"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/sims/cluster"
 	"github.com/synthfed/synthfed/sims/phantom"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // wfCluster is a coordinator and phantom-data agents over bufconn.
 type wfCluster struct {
-	c      *coordinator.Coordinator
-	lis    *bufconn.Listener
-	synth  map[string]string // site -> synthetic dir
-	agents map[string]*siteagent.Agent
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	c     *coordinator.Coordinator
+	synth map[string]string // site -> synthetic dir
 }
 
 // wfSize is the side of the phantom images of the workflow tests.
@@ -50,54 +43,39 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // startWorkflow starts a coordinator and one agent per site on phantom
-// sites of rows images at wfSize pixels; mod may change each agent's config.
+// sites of rows images at wfSize pixels, with no job yet; mod may change
+// each agent's config.
 func startWorkflow(t *testing.T, rows int, sites []string, mod func(site string, cfg *siteagent.Config)) *wfCluster {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &wfCluster{lis: bufconn.Listen(1 << 20), synth: map[string]string{}, agents: map[string]*siteagent.Agent{}, cancel: cancel}
-	cfg := coordinator.DefaultConfig()
-	cfg.ID, cfg.Insecure, cfg.DataDir = "wf", true, t.TempDir()
-	cfg.Gossip.Enabled = false
-	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = coordinator.Duration(100*time.Millisecond), coordinator.Duration(5*time.Second)
-	cfg.StopGrace = coordinator.Duration(time.Second)
-	c, err := coordinator.New(cfg, coordinator.Options{Listener: w.lis, CheckModelConfig: siteagent.CheckModelConfig, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
+	w := &wfCluster{synth: map[string]string{}}
+	for _, site := range sites {
+		w.synth[site] = filepath.Join(t.TempDir(), "synthetic")
 	}
-	w.c = c
-	w.wg.Add(1)
-	go func() { defer w.wg.Done(); _ = c.Run(ctx) }()
 	pc := phantom.DefaultConfig()
 	pc.Size, pc.Supersample = wfSize, 1
-	for i, site := range sites {
-		acfg := siteagent.DefaultConfig()
-		acfg.SiteID, acfg.Coordinator, acfg.Insecure, acfg.Gossip.Enabled = site, "bufconn:0", true, false
-		acfg.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(20 * time.Millisecond), Max: siteagent.Duration(200 * time.Millisecond), Multiplier: 2, Jitter: 0.1}
-		acfg.StopGrace = siteagent.Duration(time.Second)
-		acfg.EvaluateGlobal = false
-		acfg.Data.ImageSize, acfg.Data.Split = wfSize, []float64{0.6, 0.2, 0.2}
-		acfg.Data.SyntheticDir = filepath.Join(t.TempDir(), "synthetic")
-		w.synth[site] = acfg.Data.SyntheticDir
-		if mod != nil {
-			mod(site, &acfg)
-		}
-		src := func(ctx context.Context) ([]dataset.Record, *model.ImageSet, error) {
-			s, err := pc.RenderSite(ctx, i, rows)
-			if err != nil {
-				return nil, nil, err
+	cl := start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Logger: testLogger(t),
+		Trainers: func(int, string) (map[string]model.Trainer, error) { return nil, nil },
+		Coordinator: func(cc *coordinator.Config, opts *coordinator.Options) {
+			cc.Jobs, opts.CheckModelConfig = nil, siteagent.CheckModelConfig
+		},
+		Agent: func(i int, acfg *siteagent.Config) {
+			acfg.EvaluateGlobal = false
+			acfg.Data.ImageSize, acfg.Data.Split = wfSize, []float64{0.6, 0.2, 0.2}
+			acfg.Data.SyntheticDir = w.synth[sites[i]]
+			if mod != nil {
+				mod(sites[i], acfg)
 			}
-			return s.Records, s.Images, nil
-		}
-		a, err := siteagent.New(acfg, siteagent.Options{Dialer: func(ctx context.Context, _ string) (net.Conn, error) { return w.lis.DialContext(ctx) },
-			Data: src, Logger: testLogger(t).With("site", site)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.agents[site] = a
-		w.wg.Add(1)
-		go func() { defer w.wg.Done(); _ = a.Run(ctx) }()
-	}
-	t.Cleanup(func() { w.cancel(); w.wg.Wait() })
+		},
+		AgentOptions: func(i int, opts *siteagent.Options) {
+			opts.Data = func(ctx context.Context) ([]dataset.Record, *model.ImageSet, error) {
+				s, err := pc.RenderSite(ctx, i, rows)
+				if err != nil {
+					return nil, nil, err
+				}
+				return s.Records, s.Images, nil
+			}
+		}})
+	w.c = cl.Coordinator()
 	return w
 }
 

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/synthfed/synthfed/coordinator"
-	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/crypto/secagg/secaggtest"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/sims/cluster"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
@@ -68,12 +68,12 @@ type GRPCStats struct {
 	MaxMeanDifference float64 `json:"max_mean_difference"`
 }
 
-// grpcCluster is one provisioned consortium with its coordinator and agents.
+// grpcCluster is one provisioned consortium with its coordinator and agents
+// (sims/cluster over loopback TCP with mTLS kits).
 type grpcCluster struct {
 	dir    string
+	c      *cluster.Cluster
 	co     *coordinator.Coordinator
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
 	mu     sync.Mutex
 	rounds map[string]coordinator.RoundSummary // job -> round 1
 	cpu0   map[string]time.Duration            // job -> process CPU at round 0's commit
@@ -112,19 +112,15 @@ const warmupRep = -1
 
 // benchJobs runs one unmeasured warm-up job per variant, then interleaves
 // the variants' one-round jobs, repetition by repetition.
-func benchJobs(n, reps int, vs []grpcVariant, wl workload) []coordinator.JobSpec {
+func benchJobs(sites []string, reps int, vs []grpcVariant, wl workload) []coordinator.JobSpec {
 	var out []coordinator.JobSpec
-	sites := make([]string, n)
-	for i := range sites {
-		sites[i] = fmt.Sprintf("site-%03d", i)
-	}
 	for r := warmupRep; r < reps; r++ {
 		for _, v := range vs {
 			j := coordinator.DefaultJobSpec()
 			j.ID = jobID(v, r)
 			on := v.k >= 0
 			j.SecureAggregation = &on
-			j.Sites, j.Rounds, j.Quorum, j.MaxAttempts = sites, 1, n, 1
+			j.Sites, j.Rounds, j.Quorum, j.MaxAttempts = sites, 1, len(sites), 1
 			j.Model = wl.model()
 			if wl.trained() {
 				j.Train = coordinator.TrainSpec{LocalSteps: wl.steps, BatchSize: trainedBatch}
@@ -140,63 +136,35 @@ func benchJobs(n, reps int, vs []grpcVariant, wl workload) []coordinator.JobSpec
 	return out
 }
 
-// startGRPC provisions n sites and starts the coordinator and agents.
+// startGRPC starts n sites and the coordinator with every job queued: a
+// cluster over loopback TCP with mTLS kits and secure aggregation, the
+// coordinator's default heartbeats, and no per-round evaluation.
 func startGRPC(n, reps int, vs []grpcVariant, wl workload) (*grpcCluster, error) {
 	dir, err := os.MkdirTemp("", "cryptobench-")
 	if err != nil {
 		return nil, err
 	}
 	gc := &grpcCluster{dir: dir, rounds: map[string]coordinator.RoundSummary{}, cpu0: map[string]time.Duration{}, cpu: map[string]time.Duration{}}
-	cons := pki.DefaultConsortium()
-	cons.Coordinator.Address = "127.0.0.1:7443"
-	for i := 0; i < n; i++ {
-		cons.Sites = append(cons.Sites, pki.Participant{ID: fmt.Sprintf("site-%03d", i)})
+	sites := make([]string, n)
+	for i := range sites {
+		sites[i] = fmt.Sprintf("site-%03d", i)
 	}
-	if _, err := pki.Provision(cons, dir, pki.ProvisionOptions{}); err != nil {
+	jobs := benchJobs(sites, reps, vs, wl)
+	cfg := cluster.DefaultConfig()
+	cfg.Sites, cfg.Names, cfg.Transport, cfg.TLS, cfg.Job = n, sites, "tcp", true, jobs[0]
+	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = coordinator.DefaultConfig().HeartbeatInterval, coordinator.Duration(time.Minute)
+	opts := cluster.Options{OnCommit: gc.commit,
+		Trainers: func(i int, _ string) (map[string]model.Trainer, error) {
+			tr, err := wl.trainer(i)
+			return map[string]model.Trainer{wl.model(): tr}, err
+		},
+		Coordinator: func(cc *coordinator.Config, _ *coordinator.Options) { cc.Jobs = jobs },
+		Agent:       func(_ int, ac *siteagent.Config) { ac.EvaluateGlobal = false }}
+	if gc.c, err = cluster.Start(context.Background(), cfg, dir, opts); err != nil {
 		return gc, err
 	}
-	cfg := coordinator.DefaultConfig()
-	cfg.Listen, cfg.DataDir, cfg.Gossip.Enabled, cfg.Jobs = "127.0.0.1:0", dir+"/coordinator", false, benchJobs(n, reps, vs, wl)
-	cfg.HeartbeatTimeout = coordinator.Duration(time.Minute)
-	opts := coordinator.Options{OnCommit: gc.commit}
-	if _, err := coordinator.UseKit(pki.KitDir(dir, pki.Identity{Role: pki.RoleCoordinator, ID: "coordinator"}), &cfg, &opts); err != nil {
-		return gc, err
-	}
-	if gc.co, err = coordinator.New(cfg, opts); err != nil {
-		return gc, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	gc.stop = cancel
-	gc.wg.Add(1)
-	go func() { defer gc.wg.Done(); _ = gc.co.Run(ctx) }()
-	for i := 0; i < n; i++ {
-		if err := gc.startAgent(ctx, i, wl); err != nil {
-			return gc, err
-		}
-	}
+	gc.co = gc.c.Coordinator()
 	return gc, nil
-}
-
-func (gc *grpcCluster) startAgent(ctx context.Context, i int, wl workload) error {
-	tr, err := wl.trainer(i)
-	if err != nil {
-		return err
-	}
-	site := fmt.Sprintf("site-%03d", i)
-	cfg := siteagent.DefaultConfig()
-	cfg.Coordinator, cfg.Gossip.Enabled, cfg.EvaluateGlobal = gc.co.Addr().String(), false, false
-	cfg.Privacy.StateDir = gc.dir + "/state-" + site
-	opts := siteagent.Options{Trainers: map[string]model.Trainer{wl.model(): tr}}
-	if _, err := siteagent.UseKit(pki.KitDir(gc.dir, pki.Identity{Role: pki.RoleSite, ID: site}), &cfg, &opts); err != nil {
-		return err
-	}
-	a, err := siteagent.New(cfg, opts)
-	if err != nil {
-		return err
-	}
-	gc.wg.Add(1)
-	go func() { defer gc.wg.Done(); _ = a.Run(ctx) }()
-	return nil
 }
 
 // commit records round 1 of each job (OnCommit, coordinator goroutine).
@@ -217,10 +185,9 @@ func (gc *grpcCluster) commit(s coordinator.RoundSummary) {
 }
 
 func (gc *grpcCluster) close() {
-	if gc.stop != nil {
-		gc.stop()
+	if gc.c != nil {
+		_ = gc.c.Close()
 	}
-	gc.wg.Wait()
 	os.RemoveAll(gc.dir)
 }
 

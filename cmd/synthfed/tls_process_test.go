@@ -84,7 +84,9 @@ max_weight = 1000
 	})
 	coord.waitLog(t, "round 2 commit", 30*time.Second, msgIs("committed round", "round", 2, "accepted", 2))
 	coord.waitLog(t, "job end", 10*time.Second, msgIs("job ended", "job", "sj", "state", "done"))
-	coord.waitLog(t, "secure round", time.Second, msgIs("secure round", "round", 2, "threshold", 2))
+	coord.waitLog(t, "secure round", time.Second, func(m map[string]any) bool {
+		return m["msg"] == "secure_round_opened" && fmt.Sprint(m["round"]) == "2" && strings.Contains(fmt.Sprint(m["detail"]), "threshold 2")
+	})
 	if os.Getenv("SHOWLOG") != "" {
 		coord.mu.Lock()
 		t.Log(strings.Join(coord.raw, "\n"))

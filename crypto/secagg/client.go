@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/cloudflare/circl/group"
 	"github.com/cloudflare/circl/kem"
@@ -32,7 +31,7 @@ type ClientConfig struct {
 	// Workers bounds the goroutines that expand masks; 0 means GOMAXPROCS.
 	Workers int
 	// Logger receives debug events; nil discards them.
-	Logger *slog.Logger
+	Logger Logger
 }
 
 // peer is what a site knows about one neighbour.
@@ -58,7 +57,7 @@ type Client struct {
 	self  int
 	g     graph
 	phase Phase
-	log   *slog.Logger
+	log   logger
 
 	maskSecret, selfSecret group.Scalar
 	keys                   maskKeys
@@ -104,15 +103,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &Client{cfg: cfg, self: self, phase: PhaseAdvertise, revealed: map[string]byte{}}
 	c.ctx = &c.cfg.Context
 	c.hash = c.ctx.Hash()
 	c.g = newGraph(c.ctx, c.hash)
-	c.log = log.With("site", cfg.Self, "session", c.ctx.Session, "round", c.ctx.Round)
+	c.log = newLogger(cfg.Logger, "site", cfg.Self, "session", c.ctx.Session, "round", c.ctx.Round)
 	return c, nil
 }
 

@@ -85,9 +85,19 @@
 // than one transport message (a masked input of 1M elements is 4 MB) travel
 // as Parts (SplitPayload) joined in order by an Assembler whose memory is
 // one payload per unfinished sender, bounded by a limit. In synthfed the
-// coordinator's driver is coordinator.SecureAggregation and the site's is
-// siteagent.SecureRunner; update validation that needs plaintext (finite
-// values, the norm bound) happens at the sites before encoding.
+// aggregator runs inside the coordinator's engine (coordinator/engine,
+// secure_round.go) and the site's side is siteagent.SecureRunner; update
+// validation that needs plaintext (finite values, the norm bound) happens
+// at the sites before encoding.
+//
+// # Unmasking off the caller's loop
+//
+// Closing the unmask phase expands one PRG stream of the vector's length
+// per mask still in the sum, the round's costliest step. Advance does it
+// in place; a caller that must not block (the coordinator's engine) calls
+// BeginUnmask instead, runs the returned Unmasking elsewhere (Run), and
+// hands it back with FinishUnmask. The package logs only through the
+// optional Logger hook and imports no logging package.
 //
 // # Threat model
 //
@@ -113,4 +123,24 @@
 // same context (a restarted site joins the next round instead), because two
 // different masked inputs under the same masks would leak their
 // difference. Its long-term identity key comes from its startup kit.
+//
+// # Where things are
+//
+//   - context.go, config.go: a round's Context (session, round, roster,
+//     Params) and the operator's Config; graph.go: the SecAgg+ neighbour
+//     graph; identity.go, keys.go: identity verification and key sizes;
+//   - server.go, server_unmask.go: the aggregator (Server), its phases and
+//     the unmasking (BeginUnmask, Unmasking, FinishUnmask);
+//   - client.go, client_share.go, client_premask.go, client_unmask.go: a
+//     site (Client): key advertisement and sharing, the mask expanded
+//     ahead of the input (MaskExpander, SetMask), and the unmask answer;
+//   - encode.go, ring.go (with ring_amd64.s): fixed-point encoding in
+//     Z/2^32 and vector arithmetic; prg.go (with prg_amd64.s): mask
+//     expansion (AES-256-CTR); shamir.go: secret sharing over circl;
+//   - messages.go, codec.go: the protocol messages and their binary
+//     encoding; envelope.go, parts.go: RoundSpec, InputRequest, Refusal
+//     and payloads split into Parts; errors.go: the sentinels and
+//     RefusalError; logger.go: the optional Logger hook;
+//   - secaggtest: sites with pinned keys and in-process rounds for tests
+//     and benchmarks.
 package secagg

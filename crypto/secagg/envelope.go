@@ -169,11 +169,17 @@ func (q *InputRequest) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := wire.NewWriter(16 + len(relay) + len(q.Train))
+	return EncodeInputRequest(relay, q.Train), nil
+}
+
+// EncodeInputRequest encodes an InputRequest from its relay, already
+// encoded (ShareKeysRelay.MarshalBinary), and the training instructions.
+func EncodeInputRequest(relay, train []byte) []byte {
+	w := wire.NewWriter(16 + len(relay) + len(train))
 	w.Fixed([]byte("SFIR"))
 	w.Blob(relay)
-	w.Blob(q.Train)
-	return w.Bytes(), nil
+	w.Blob(train)
+	return w.Bytes()
 }
 
 // DecodeInputRequest decodes an InputRequest.

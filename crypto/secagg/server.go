@@ -3,7 +3,6 @@ package secagg
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 )
@@ -17,7 +16,7 @@ type ServerConfig struct {
 	// Workers bounds the goroutines that expand masks; 0 means GOMAXPROCS.
 	Workers int
 	// Logger receives debug events; nil discards them.
-	Logger *slog.Logger
+	Logger Logger
 }
 
 // Result is the output of a completed round: only the sum over the
@@ -54,7 +53,7 @@ type Server struct {
 	hash  [32]byte
 	g     graph
 	phase Phase
-	log   *slog.Logger
+	log   logger
 
 	bundles   map[string]*AdvertiseKeys
 	shareKeys map[string]*ShareKeys
@@ -69,6 +68,7 @@ type Server struct {
 	u1, u2    []string
 	u3, u4    []string
 	dropped   []string
+	unmasking *Unmasking // between BeginUnmask and FinishUnmask
 	result    *Result
 	failure   error
 }
@@ -86,10 +86,6 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	s := &Server{cfg: cfg, phase: PhaseAdvertise,
 		bundles: map[string]*AdvertiseKeys{}, shareKeys: map[string]*ShareKeys{},
 		entries: map[[2]string]*ShareEntry{}, inputs: map[string]bool{},
@@ -98,7 +94,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.ctx = &s.cfg.Context
 	s.hash = s.ctx.Hash()
 	s.g = newGraph(s.ctx, s.hash)
-	s.log = log.With("session", s.ctx.Session, "round", s.ctx.Round)
+	s.log = newLogger(cfg.Logger, "session", s.ctx.Session, "round", s.ctx.Round)
 	return s, nil
 }
 
@@ -119,6 +115,9 @@ func (s *Server) Result() (*Result, error) {
 // Pending lists the sites the aggregator still expects a message from in
 // the current phase; when it is empty the caller may Advance at once.
 func (s *Server) Pending() []string {
+	if s.unmasking != nil {
+		return nil
+	}
 	var from []string
 	var got func(string) bool
 	switch s.phase {
@@ -157,6 +156,9 @@ func (s *Server) fail(site string, f *fault) error {
 func (s *Server) Handle(from string, m Message) error {
 	if s.phase == PhaseFailed || s.phase == PhaseDone {
 		return s.fail(from, failf(ErrAborted, "round is %s", s.phase))
+	}
+	if s.unmasking != nil {
+		return s.fail(from, failf(ErrPhase, "the unmask phase has closed"))
 	}
 	if m == nil {
 		return s.fail(from, failf(ErrMalformed, "nil message"))
@@ -267,7 +269,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func (s *Server) abort(f *fault) error {
 	err := s.fail("", f)
 	s.phase, s.failure = PhaseFailed, err
-	s.sum = nil
+	s.sum, s.unmasking = nil, nil
 	s.maskSh, s.selfSh = nil, nil
 	s.log.Info("secagg round aborted", "err", err)
 	return err

@@ -136,38 +136,104 @@ func (s *Server) checkRevealed(holder string, list []RevealedShare, kind byte, a
 // mask-key secrets of the dropped sites, removes every mask from the running
 // sum and decodes it.
 func (s *Server) closeUnmask() error {
+	u, err := s.BeginUnmask()
+	if err != nil {
+		return err
+	}
+	u.Run(s.cfg.Workers)
+	return s.FinishUnmask(u)
+}
+
+// Unmasking is the work that ends a round once the unmask phase has
+// closed and the secrets are recovered: expanding the self mask of every
+// survivor and the pair masks of every dropped site, removing them from
+// the running sum, and decoding it. It is the round's expensive part (one
+// PRG stream of the vector's length per mask), so a caller that must not
+// block, such as the coordinator's engine, runs it elsewhere: BeginUnmask
+// returns it, Run does the work on any goroutine (it shares nothing with
+// the Server), and FinishUnmask hands the result back to the Server.
+type Unmasking struct {
+	sum       []uint32
+	terms     []maskTerm
+	params    Params
+	n         int
+	survivors []string
+	dropped   []string
+	done      bool
+	result    *Result
+	fault     *fault
+}
+
+// BeginUnmask closes the unmask phase: with at least t sites that revealed
+// their shares, it recovers the secrets, checks them against their
+// commitments and returns the unmasking to Run; otherwise, or when a
+// secret does not check, the round aborts. The Server takes no message
+// until FinishUnmask.
+func (s *Server) BeginUnmask() (*Unmasking, error) {
+	if s.phase != PhaseUnmask || s.unmasking != nil {
+		return nil, s.fail("", failf(ErrPhase, "round is %s, not collecting unmask shares", s.phase))
+	}
 	u5 := sortedKeys(s.unmasked)
 	if err := s.enough(u5); err != nil {
-		return err
+		return nil, err
 	}
 	var terms []maskTerm
 	for _, v := range s.u3 {
 		t, f := s.selfMaskTerm(v)
 		if f != nil {
-			return s.abort(f)
+			return nil, s.abort(f)
 		}
 		terms = append(terms, t)
 	}
 	for _, u := range s.dropped {
 		ts, f := s.droppedTerms(u)
 		if f != nil {
-			return s.abort(f)
+			return nil, s.abort(f)
 		}
 		terms = append(terms, ts...)
 	}
-	applyTerms(s.sum, terms, s.cfg.Workers)
-	n := len(s.ctx.Roster)
-	sum, w, err := DecodeSum(s.sum, s.ctx.Params, n)
+	s.unmasking = &Unmasking{sum: s.sum, terms: terms, params: s.ctx.Params, n: len(s.ctx.Roster),
+		survivors: slices.Clone(s.u3), dropped: slices.Clone(s.dropped)}
+	s.sum, s.maskSh, s.selfSh = nil, nil, nil
+	return s.unmasking, nil
+}
+
+// Run removes the masks from the sum with up to workers goroutines (0:
+// GOMAXPROCS) and decodes it. It runs once.
+func (u *Unmasking) Run(workers int) {
+	if u.done {
+		return
+	}
+	u.done = true
+	applyTerms(u.sum, u.terms, workers)
+	u.terms = nil
+	sum, w, err := DecodeSum(u.sum, u.params, u.n)
 	if err != nil {
-		return s.abort(failf(ErrMalformed, "%v", err))
+		u.fault = failf(ErrMalformed, "%v", err)
+		return
 	}
 	mean, err := Mean(sum, w)
 	if err != nil {
-		return s.abort(failf(ErrTooFewSurvivors, "%v", err))
+		u.fault = failf(ErrTooFewSurvivors, "%v", err)
+		return
 	}
-	s.result = &Result{Ring: s.sum, Sum: sum, WeightSum: w, Mean: mean,
-		Survivors: slices.Clone(s.u3), Dropped: slices.Clone(s.dropped)}
-	s.maskSh, s.selfSh = nil, nil
+	u.result = &Result{Ring: u.sum, Sum: sum, WeightSum: w, Mean: mean, Survivors: u.survivors, Dropped: u.dropped}
+}
+
+// FinishUnmask ends the round with u's result, which Run has computed:
+// Result returns it from now on, or the round aborts if decoding failed.
+func (s *Server) FinishUnmask(u *Unmasking) error {
+	switch {
+	case u == nil || u != s.unmasking:
+		return s.fail("", failf(ErrPhase, "not this round's unmasking"))
+	case !u.done:
+		return s.fail("", failf(ErrPhase, "unmasking has not run"))
+	}
+	s.unmasking = nil
+	if u.fault != nil {
+		return s.abort(u.fault)
+	}
+	s.result = u.result
 	s.phase = PhaseDone
 	s.log.Debug("secagg round done", "counts", s.describe())
 	return nil

@@ -63,4 +63,23 @@
 // (see DESIGN.md): Conv2D/im2col, GroupNorm (fixed batch, logs every
 // step), GlobalAveragePool2D (no gradient), AveragePool2D (wrong
 // backward), broadcast adds, and reductions over axis 2 of 4-D tensors.
+//
+// # Where things are
+//
+// The ops (graph API, shape checks, the backward as gorgonia nodes):
+//   - conv.go (Conv2D, Conv2DBias), groupnorm.go, activation.go (SiLU),
+//     bias.go (BiasAdd, ChannelAdd), add.go, concat.go, resample.go
+//     (Upsample2x, GlobalAvgPool), linear.go, attention.go, loss.go (BCE,
+//     MSE), nograd.go; opbase.go: what every op node shares.
+//
+// The compute behind them:
+//   - kernels.go: the Kernels interface the ops capture at graph build;
+//   - conv_kernel.go, conv_taps.go, conv_direct.go: convolutions without
+//     im2col; norm_kernel.go: GroupNorm; linear_kernel.go,
+//     attention_kernel.go, elementwise_kernel.go: the other kernels;
+//   - gemm.go with gemm_go.go or gemm_openblas.go (the openblas tag): the
+//     single-threaded GEMM; native_cgo.go and native.c/native.h: the C SIMD
+//     kernels (native_none.go without them); fast32.go, mathx.go: float32
+//     fast paths and math;
+//   - parallel.go: the worker pool; config.go: Config (threads).
 package nn

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,13 +40,20 @@ type Options struct {
 	// consortium's startup kits (nil: Config.TLS decides; plaintext when
 	// it is false).
 	Kits *Kits
-	// Aggregator makes each round's aggregator at the coordinator (nil:
-	// the plain weighted sum). Secure aggregation plugs in here.
-	Aggregator coordinator.AggregatorFactory
-	// Phases returns site i's runner of aggregator phases (nil: none).
+	// Secure enables secure aggregation at the coordinator without kits
+	// (with Kits, UseKit enables it).
+	Secure *coordinator.SecureConfig
+	// Phases returns site i's runner of secure-round phases (nil: the
+	// kit's SecureRunner with Kits, none without).
 	Phases func(site int, name string) siteagent.PhaseRunner
 	// Agent adjusts site i's agent configuration before it starts.
 	Agent func(site int, cfg *siteagent.Config)
+	// AgentOptions adjusts site i's agent options (its data source...)
+	// before it starts.
+	AgentOptions func(site int, opts *siteagent.Options)
+	// Coordinator adjusts the coordinator's configuration and options (its
+	// jobs, its model-config check...) before each start.
+	Coordinator func(cfg *coordinator.Config, opts *coordinator.Options)
 }
 
 // Cluster is a running coordinator and its agents.
@@ -72,6 +80,8 @@ type coordProc struct {
 }
 
 type agentProc struct {
+	a      *siteagent.Agent
+	phases siteagent.PhaseRunner
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -152,7 +162,7 @@ func (c *Cluster) coordinatorConfig() coordinator.Config {
 	cc.ID, cc.Insecure, cc.DataDir = CoordinatorID, c.opts.Kits == nil, filepath.Join(c.dir, "coordinator")
 	cc.Listen = "127.0.0.1:0"
 	cc.HeartbeatInterval, cc.HeartbeatTimeout = c.cfg.HeartbeatInterval, c.cfg.HeartbeatTimeout
-	cc.StopGrace = coordinator.Duration(2 * time.Second)
+	cc.StopGrace = c.cfg.StopGrace
 	cc.Gossip.Enabled = c.cfg.Gossip
 	cc.Gossip.Bind = "127.0.0.1:0"
 	cc.Jobs = []coordinator.JobSpec{c.cfg.Job}
@@ -168,8 +178,11 @@ func (c *Cluster) StartCoordinator() error {
 	if c.coord != nil {
 		return fmt.Errorf("cluster: coordinator already running")
 	}
-	opts := coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, OnCommit: c.opts.OnCommit, Aggregator: c.opts.Aggregator}
+	opts := coordinator.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, OnCommit: c.opts.OnCommit, Secure: c.opts.Secure}
 	cc := c.coordinatorConfig()
+	if c.opts.Coordinator != nil {
+		c.opts.Coordinator(&cc, &opts)
+	}
 	var watcher *pki.CRLWatcher
 	if k := c.opts.Kits; k != nil {
 		var err error
@@ -258,8 +271,7 @@ func (c *Cluster) StartAgent(i int) error {
 		ac.Coordinator = "localhost:0"
 	}
 	ac.Gossip.Enabled = c.cfg.Gossip
-	ac.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(50 * time.Millisecond), Max: siteagent.Duration(time.Second), Multiplier: 2, Jitter: 0.2}
-	ac.StopGrace = siteagent.Duration(2 * time.Second)
+	ac.Backoff, ac.StopGrace = c.cfg.Backoff, c.cfg.StopGrace
 	if c.opts.Agent != nil {
 		c.opts.Agent(i, &ac)
 	}
@@ -267,6 +279,9 @@ func (c *Cluster) StartAgent(i int) error {
 		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results, DialOptions: []grpc.DialOption{reconnect}}
 	if c.opts.Phases != nil {
 		ao.Phases = c.opts.Phases(i, c.names[i])
+	}
+	if c.opts.AgentOptions != nil {
+		c.opts.AgentOptions(i, &ao)
 	}
 	var watcher *pki.CRLWatcher
 	if k := c.opts.Kits; k != nil {
@@ -281,7 +296,7 @@ func (c *Cluster) StartAgent(i int) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	p := &agentProc{cancel: cancel, done: make(chan error, 1)}
+	p := &agentProc{a: a, phases: ao.Phases, cancel: cancel, done: make(chan error, 1)}
 	if watcher != nil {
 		go watcher.Run(ctx)
 	}
@@ -294,6 +309,20 @@ func (c *Cluster) StartAgent(i int) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// Agent returns site i's running agent and its phase runner (the
+// SecureRunner with kits); nil while it is stopped.
+func (c *Cluster) Agent(i int) (*siteagent.Agent, siteagent.PhaseRunner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i >= len(c.agents) || c.agents[i] == nil {
+		return nil, nil
+	}
+	return c.agents[i].a, c.agents[i].phases
+}
+
+// Index returns the index of the site called name (-1: none).
+func (c *Cluster) Index(name string) int { return slices.Index(c.names, name) }
 
 // StopAgent stops site i's agent (as a crash would, from the coordinator's
 // point of view, when gossip is off) and waits for it.

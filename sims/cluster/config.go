@@ -7,6 +7,7 @@ import (
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/model/logreg"
+	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // Config describes a simulated consortium and its job.
@@ -26,6 +27,10 @@ type Config struct {
 	// HeartbeatInterval and HeartbeatTimeout tune liveness without gossip.
 	HeartbeatInterval coordinator.Duration `toml:"heartbeat_interval" json:"heartbeat_interval"`
 	HeartbeatTimeout  coordinator.Duration `toml:"heartbeat_timeout" json:"heartbeat_timeout"`
+	// StopGrace bounds the coordinator's and each agent's graceful stop.
+	StopGrace coordinator.Duration `toml:"stop_grace" json:"stop_grace"`
+	// Backoff is how the agents rejoin a coordinator they lost.
+	Backoff siteagent.BackoffConfig `toml:"backoff" json:"backoff"`
 	// Job is the job the consortium runs; its sites default to all sites.
 	Job coordinator.JobSpec `toml:"job" json:"job"`
 	// Logreg is the built-in model's data and optimiser; each site gets its
@@ -46,7 +51,28 @@ func DefaultConfig() Config {
 	lr.Shift = 1.5
 	return Config{Sites: 3, Transport: "tcp", Gossip: false,
 		HeartbeatInterval: coordinator.Duration(200 * time.Millisecond), HeartbeatTimeout: coordinator.Duration(3 * time.Second),
-		Job: job, Logreg: lr}
+		StopGrace: coordinator.Duration(2 * time.Second),
+		Backoff:   siteagent.BackoffConfig{Initial: siteagent.Duration(50 * time.Millisecond), Max: siteagent.Duration(time.Second), Multiplier: 2, Jitter: 0.2},
+		Job:       job, Logreg: lr}
+}
+
+// DefaultLocalConfig is the deadline profile of in-process tests and
+// benchmarks: DefaultConfig over an in-memory transport (bufconn), with
+// heartbeats every 100 ms and a 5 s timeout (a busy machine running the
+// race detector can hold a heartbeat for seconds; an agent that stops
+// closes its task stream, which the coordinator sees at once), a 1 s
+// graceful stop, agents that rejoin within 200 ms, and 10 s for each phase
+// of the job's rounds. Tests that need other values change them on the
+// result.
+func DefaultLocalConfig() Config {
+	c := DefaultConfig()
+	c.Transport = "bufconn"
+	c.HeartbeatInterval, c.HeartbeatTimeout = coordinator.Duration(100*time.Millisecond), coordinator.Duration(5*time.Second)
+	c.StopGrace = coordinator.Duration(time.Second)
+	c.Backoff = siteagent.BackoffConfig{Initial: siteagent.Duration(20 * time.Millisecond), Max: siteagent.Duration(200 * time.Millisecond), Multiplier: 2, Jitter: 0.1}
+	ten := coordinator.Duration(10 * time.Second)
+	c.Job.Deadlines = coordinator.Deadlines{Select: ten, Init: ten, Train: ten}
+	return c
 }
 
 // SiteNames returns the names of the n sites.
@@ -72,6 +98,12 @@ func (c Config) Validate() error {
 	}
 	if c.HeartbeatInterval <= 0 || c.HeartbeatTimeout < 0 || (c.HeartbeatTimeout > 0 && c.HeartbeatTimeout <= c.HeartbeatInterval) {
 		p.Addf("heartbeat_interval %v > 0 and heartbeat_timeout %v (0 or > interval) required", c.HeartbeatInterval.D(), c.HeartbeatTimeout.D())
+	}
+	if c.StopGrace <= 0 {
+		p.Addf("stop_grace = %v: want > 0", c.StopGrace.D())
+	}
+	if b := c.Backoff; b.Initial <= 0 || b.Max < b.Initial || b.Multiplier < 1 || b.Jitter < 0 || b.Jitter >= 1 {
+		p.Addf("backoff: initial %v > 0, max %v >= initial, multiplier %v >= 1 and jitter %v in [0,1) required", b.Initial.D(), b.Max.D(), b.Multiplier, b.Jitter)
 	}
 	if len(c.Names) > 0 && len(c.Names) != c.Sites {
 		p.Addf("names lists %d sites, sites = %d", len(c.Names), c.Sites)

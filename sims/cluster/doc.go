@@ -1,7 +1,11 @@
 // Package cluster launches a whole consortium in one process: a real
 // coordinator and N real site agents talking real gRPC over loopback TCP or
-// in-memory bufconn. It is what `synthfed sim` and the fault scenarios run
-// on.
+// in-memory bufconn. It is what `synthfed sim`, the fault scenarios, the
+// site agent's consortium tests and the crypto benchmark run on: one
+// harness. DefaultConfig is the simulation's profile; DefaultLocalConfig is
+// the deadline profile of in-process tests (bufconn, fast heartbeats and
+// rejoins, short phases). Options hook into each coordinator and agent
+// start (Coordinator, Agent, AgentOptions).
 //
 // Security comes from Kits: a consortium CA and startup kits provisioned
 // with crypto/pki and loaded with coordinator.UseKit and siteagent.UseKit
