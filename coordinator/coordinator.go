@@ -172,7 +172,15 @@ func (c *Coordinator) restore() error {
 			continue
 		}
 		if err := c.resume(rec, now); err != nil {
-			return err
+			if !errors.Is(err, ErrCheckpoint) {
+				return err
+			}
+			// A missing or corrupt checkpoint fails that job, with the
+			// reason, and leaves the coordinator serving the others: a
+			// bad file must not keep the whole consortium down.
+			if err := c.failUnresumable(rec, err); err != nil {
+				return err
+			}
 		}
 	}
 	for _, spec := range c.cfg.Jobs {
@@ -184,6 +192,22 @@ func (c *Coordinator) restore() error {
 		}
 	}
 	c.flushAudit()
+	return nil
+}
+
+// failUnresumable records as failed a job whose checkpoint cannot be
+// read back (cause wraps ErrCheckpoint), with an audit entry.
+func (c *Coordinator) failUnresumable(rec JobRecord, cause error) error {
+	rec.State, rec.Err = JobFailed, cause.Error()
+	if err := c.store.PutJob(rec); err != nil {
+		return fmt.Errorf("resume job %s: record failure: %w", rec.Spec.ID, err)
+	}
+	e := AuditEntry{Time: c.clk.Now(), Event: EventJobEnd, Job: rec.Spec.ID, Round: rec.Committed,
+		Reason: string(JobFailed), Detail: cause.Error()}
+	if err := c.store.Append(e); err != nil {
+		return err
+	}
+	c.log.Error("job ended", "job", rec.Spec.ID, "state", JobFailed, "err", rec.Err)
 	return nil
 }
 
