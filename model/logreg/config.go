@@ -26,6 +26,10 @@ type Config struct {
 	LearningRate float64 `toml:"learning_rate" json:"learning_rate"`
 	BatchSize    int     `toml:"batch_size" json:"batch_size"`
 	Steps        int     `toml:"steps" json:"steps"`
+	// DataDir, when set, is a folder with train.csv and val.csv
+	// (WriteDataDir) read at every Train and Evaluate call, as a site reads
+	// its data from disk, instead of generating the data in memory.
+	DataDir string `toml:"data_dir" json:"data_dir"`
 	// Delay is extra simulated compute time per Train call (for demos and
 	// fault tests); a TrainSpec param "delay_ms" overrides it.
 	Delay time.Duration `toml:"-" json:"-"`

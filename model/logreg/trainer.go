@@ -39,7 +39,32 @@ func New(cfg Config, clk clock.Clock) (*Trainer, error) {
 	if clk == nil {
 		clk = clock.New()
 	}
-	return &Trainer{cfg: cfg, clk: clk, train: Generate(cfg, cfg.TrainSamples, 0), val: Generate(cfg, cfg.ValSamples, 1)}, nil
+	t := &Trainer{cfg: cfg, clk: clk}
+	if cfg.DataDir == "" {
+		t.train, t.val = Generate(cfg, cfg.TrainSamples, 0), Generate(cfg, cfg.ValSamples, 1)
+		return t, nil
+	}
+	if err := t.load(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// load reads the data directory again (Config.DataDir), if there is one.
+func (t *Trainer) load() error {
+	if t.cfg.DataDir == "" {
+		return nil
+	}
+	tr, err := readDataFile(t.cfg.DataDir, TrainFile, t.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	val, err := readDataFile(t.cfg.DataDir, ValFile, t.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	t.train, t.val = tr, val
+	return nil
 }
 
 // Specs returns the tensor specs of the model cfg describes.
@@ -75,6 +100,9 @@ func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
 func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
 	p, err := fromWeights(global, t.cfg)
 	if err != nil {
+		return model.TrainResult{}, err
+	}
+	if err := t.load(); err != nil {
 		return model.TrainResult{}, err
 	}
 	anchor := p.clone()
@@ -141,6 +169,9 @@ func (t *Trainer) delay(ctx context.Context, spec model.TrainSpec) error {
 func (t *Trainer) Evaluate(_ context.Context, w model.Weights) (map[string]float64, error) {
 	p, err := fromWeights(w, t.cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.load(); err != nil {
 		return nil, err
 	}
 	var loss, correct float64
