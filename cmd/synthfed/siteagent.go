@@ -35,7 +35,7 @@ func (f siteFile) validate() error {
 }
 
 func newSiteAgentCmd() *cobra.Command {
-	var cfgPath, siteID, coord string
+	var cfgPath, siteID, coord, record string
 	var insecure, check, checkJSON bool
 	cmd := &cobra.Command{
 		Use:   "site-agent --config FILE",
@@ -82,7 +82,11 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": tr}}
+			var trainer model.Trainer = tr
+			if record != "" {
+				trainer = recordingTrainer{Trainer: tr, dir: record}
+			}
+			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer}}
 			var crl *pki.CRLWatcher
 			switch {
 			case file.Insecure:
@@ -111,6 +115,8 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 	f.BoolVar(&insecure, "insecure", false, "plaintext gRPC, for local simulations only (overrides the file)")
 	f.BoolVar(&check, "check", false, "verify without joining: config, certificates, coordinator reachable, data loads; exit 1 on a failure")
 	f.BoolVar(&checkJSON, "json", false, "with --check: print the checks as JSON")
+	f.StringVar(&record, "record-updates", "", "write every local training result under this folder (synthfed soak checks FedAvg against them)")
+	_ = f.MarkHidden("record-updates")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

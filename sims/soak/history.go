@@ -1,0 +1,81 @@
+package soak
+
+import (
+	"time"
+
+	"github.com/synthfed/synthfed/coordinator"
+)
+
+// History is everything a run collected, the input of the invariant
+// checks. Times are the soak's wall clock (audit entries: the
+// coordinator's, on the same machine).
+type History struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Commits are the "committed round" lines of every coordinator
+	// incarnation, in order.
+	Commits []Commit `json:"commits"`
+	// Stored are each job's rounds as the coordinator's store holds them
+	// at the end.
+	Stored map[string][]StoredRound `json:"stored"`
+	// Jobs are the jobs submitted and how the store says they ended.
+	Jobs []JobOutcome `json:"jobs"`
+	// Audit is the coordinator's audit log at the end.
+	Audit []coordinator.AuditEntry `json:"-"`
+	// Injected are the faults as carried out.
+	Injected []Injection `json:"injected"`
+	// Rounds are the per-round results of the FedAvg check.
+	Rounds []RoundCheck `json:"rounds"`
+	// CoordinatorStarts are the start times of every coordinator
+	// incarnation after the first; Tasks the times sites received tasks.
+	CoordinatorStarts []time.Time `json:"coordinator_starts"`
+	CoordinatorKills  []time.Time `json:"coordinator_kills"`
+	Tasks             []time.Time `json:"-"`
+	// Leftover are processes of the run still alive after it stopped.
+	Leftover []string `json:"leftover"`
+}
+
+// Commit is one logged round commit.
+type Commit struct {
+	Time        time.Time `json:"time"`
+	Incarnation int       `json:"incarnation"`
+	Job         string    `json:"job"`
+	Round       int       `json:"round"`
+	Hash        string    `json:"hash"`
+}
+
+// StoredRound is one round record of the store.
+type StoredRound struct {
+	Round    int      `json:"round"`
+	Hash     string   `json:"hash"`
+	Accepted []string `json:"accepted"`
+}
+
+// JobOutcome is a submitted job's end as stored.
+type JobOutcome struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	Err   string `json:"err,omitempty"`
+}
+
+// Injection is a fault as carried out: its window and, for a corrupted
+// checkpoint, which job and file.
+type Injection struct {
+	Fault
+	Names      []string  `json:"names,omitempty"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Job        string    `json:"job,omitempty"`
+	Checkpoint string    `json:"checkpoint,omitempty"`
+	// Skipped says why the fault could not be applied (no job running...).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// RoundCheck is one committed round checked against its accepted updates.
+type RoundCheck struct {
+	Job   string `json:"job"`
+	Round int    `json:"round"`
+	OK    bool   `json:"ok"`
+	// Detail is the verdict in words (the best relative difference).
+	Detail string `json:"detail"`
+}

@@ -1,0 +1,100 @@
+package soak
+
+import (
+	"testing"
+	"time"
+
+	"github.com/synthfed/synthfed/coordinator"
+)
+
+var t0 = time.Unix(1_800_000_000, 0)
+
+func at(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+
+// goodHistory is a run in which every invariant holds: two jobs, a
+// coordinator restart between round 1 and 2 of the second, a killed
+// site audited as a dropout, a revocation refused, a corrupt checkpoint
+// failing its job.
+func goodHistory() History {
+	return History{
+		Start: at(0), End: at(100),
+		Commits: []Commit{
+			{at(5), 0, "j1", 0, "a0"}, {at(10), 0, "j1", 1, "a1"},
+			{at(20), 0, "j2", 0, "b0"}, {at(25), 0, "j2", 1, "b1"}, {at(40), 1, "j2", 2, "b2"},
+		},
+		Stored: map[string][]StoredRound{
+			"j1": {{0, "a0", nil}, {1, "a1", []string{"s0", "s1"}}},
+			"j2": {{0, "b0", nil}, {1, "b1", []string{"s0"}}, {2, "b2", []string{"s0", "s1"}}},
+		},
+		Jobs: []JobOutcome{{ID: "j1", State: "done"}, {ID: "j2", State: "failed", Err: "checkpoint ab12: content hash differs: bad checkpoint"}},
+		Audit: []coordinator.AuditEntry{
+			{Time: at(8), Event: coordinator.EventDropout, Site: "s1", Reason: "task_stream_closed"},
+			{Time: at(31), Event: coordinator.EventCallRefused, Site: "site/s2", Reason: "revoked"},
+		},
+		Injected: []Injection{
+			{Fault: Fault{Kind: KillAgents, Sites: []int{1}}, Names: []string{"s1"}, Start: at(7), End: at(12)},
+			{Fault: Fault{Kind: Revoke, Sites: []int{2}}, Names: []string{"s2"}, Start: at(30), End: at(30)},
+			{Fault: Fault{Kind: CorruptCheckpoint}, Start: at(50), End: at(50), Job: "j2", Checkpoint: "ab12"},
+		},
+		Rounds:            []RoundCheck{{"j1", 1, true, ""}, {"j2", 1, true, ""}, {"j2", 2, true, ""}},
+		CoordinatorStarts: []time.Time{at(30)},
+	}
+}
+
+func TestCheckGoodHistoryHolds(t *testing.T) {
+	for _, v := range Check(goodHistory()) {
+		if !v.Held {
+			t.Errorf("%s broken: %v", v.Name, v.Broken)
+		}
+	}
+}
+
+// TestCheckBrokenHistories: each broken history must break exactly its
+// invariant.
+func TestCheckBrokenHistories(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		index int
+		break_ func(*History)
+	}{
+		{"fedavg mismatch", 0, func(h *History) { h.Rounds[1].OK = false }},
+		{"nothing checked", 0, func(h *History) { h.Rounds = nil }},
+		{"round committed twice", 1, func(h *History) { h.Commits = append(h.Commits, Commit{at(41), 2, "j2", 2, "b2x"}) }},
+		{"logged commit lost", 1, func(h *History) { h.Stored["j2"] = h.Stored["j2"][:2] }},
+		{"stored gap", 1, func(h *History) { h.Stored["j1"][1].Round = 2 }},
+		{"hash differs", 1, func(h *History) { h.Stored["j1"][1].Hash = "zz" }},
+		{"dropout not audited", 2, func(h *History) { h.Audit = h.Audit[1:] }},
+		{"revocation not audited", 2, func(h *History) { h.Audit = h.Audit[:1] }},
+		{"corruption not failing its job", 2, func(h *History) { h.Jobs[1] = JobOutcome{ID: "j2", State: "done"} }},
+		{"job without end", 3, func(h *History) { h.Jobs = append(h.Jobs, JobOutcome{ID: "j3", State: "running"}) }},
+		{"failed without reason", 3, func(h *History) { h.Jobs = append(h.Jobs, JobOutcome{ID: "j3", State: "failed"}) }},
+		{"process left", 4, func(h *History) { h.Leftover = []string{"pid 42: synthfed site-agent"} }},
+	} {
+		h := goodHistory()
+		tc.break_(&h)
+		vs := Check(h)
+		for i, v := range vs {
+			if v.Held == (i == tc.index) {
+				t.Errorf("%s: invariant %d (%s) held=%v", tc.name, i, v.Name, v.Held)
+			}
+		}
+		if Held(vs) {
+			t.Errorf("%s: Held", tc.name)
+		}
+	}
+}
+
+func TestAuditNotRequiredWhileCoordinatorSilent(t *testing.T) {
+	h := goodHistory()
+	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: Partition, Sites: []int{0}}, Names: []string{"s0"}, Start: at(200), End: at(210)})
+	if v := Check(h)[2]; !v.Held {
+		t.Fatalf("a fault while nothing ran is required to be audited: %v", v.Broken)
+	}
+}
+
+func TestRecoveries(t *testing.T) {
+	got := Recoveries([]time.Time{at(10), at(50)}, []time.Time{at(60), at(5), at(12)})
+	if len(got) != 2 || got[0] != 2*time.Second || got[1] != 10*time.Second {
+		t.Fatalf("recoveries %v", got)
+	}
+}
