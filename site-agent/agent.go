@@ -91,7 +91,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	dopts := append([]grpc.DialOption{cred}, opts.DialOptions...)
+	dopts := append([]grpc.DialOption{cred, grpc.WithConnectParams(connectParams(cfg.Backoff))}, opts.DialOptions...)
 	if opts.Dialer != nil {
 		dopts = append(dopts, grpc.WithContextDialer(opts.Dialer))
 	}

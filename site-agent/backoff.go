@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
+
 	"github.com/synthfed/synthfed/internal/clock"
 )
 
@@ -41,5 +44,18 @@ func sleep(ctx context.Context, clk clock.Clock, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C():
 		return nil
+	}
+}
+
+// connectParams makes grpc's own reconnection follow the agent's backoff.
+// grpc-go's default (1 s growing to 120 s) sits under the agent's rejoin
+// loop: while its connection is in backoff every rejoin fails at once with
+// the cached error, so after a coordinator restart a site came back up to
+// the transport's wait later, not the agent's (found by the soak, issue 17).
+func connectParams(cfg BackoffConfig) grpc.ConnectParams {
+	return grpc.ConnectParams{
+		Backoff: grpcbackoff.Config{BaseDelay: cfg.Initial.D(), Multiplier: cfg.Multiplier,
+			Jitter: cfg.Jitter, MaxDelay: cfg.Max.D()},
+		MinConnectTimeout: 5 * time.Second,
 	}
 }
