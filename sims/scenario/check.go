@@ -12,10 +12,10 @@ import (
 	"github.com/synthfed/synthfed/model"
 )
 
-// tolerance is the largest relative difference between a committed global
+// Tolerance is the largest relative difference between a committed global
 // model and the FedAvg recomputed from the sites' updates (float32 sums in
 // another order).
-const tolerance = 1e-4
+const Tolerance = 1e-4
 
 // check verifies every committed round of the job: its global model is
 // finite and equals the sample-weighted mean of exactly the updates its
@@ -79,7 +79,7 @@ func (r *Runner) checkRound(s coordinator.RoundSummary, prev, global model.Weigh
 		for i := range acc {
 			chosen[i] = cands[i][pick[i]]
 		}
-		if d := relDiff(fedAvg(chosen), global); d <= tolerance {
+		if d := RelDiff(fedAvg(chosen), global); d <= Tolerance {
 			note := ""
 			for i, u := range chosen {
 				switch {
@@ -134,8 +134,18 @@ func fedAvg(us []update) []float64 {
 	return out
 }
 
-// relDiff is the relative L2 difference between ref and w's values.
-func relDiff(ref []float64, w model.Weights) float64 {
+// FedAvg is the sample-weighted mean of ws (samples[i] for ws[i]) in
+// float64: the reference a committed global is checked against.
+func FedAvg(ws []model.Weights, samples []int) []float64 {
+	us := make([]update, len(ws))
+	for i := range ws {
+		us[i] = update{w: ws[i], samples: samples[i]}
+	}
+	return fedAvg(us)
+}
+
+// RelDiff is the relative L2 difference between ref and w's values.
+func RelDiff(ref []float64, w model.Weights) float64 {
 	var num, den float64
 	k := 0
 	for _, t := range w.Tensors() {
@@ -159,7 +169,12 @@ func relDiff(ref []float64, w model.Weights) float64 {
 // > 0), then each element, pre-scaled by samples/MaxWeight, to the
 // fixed-point range [-Clip, Clip] (secagg.DefaultConfig).
 func clipUpdate(prev, w model.Weights, bound float64, samples int) model.Weights {
-	sc := secagg.DefaultConfig()
+	return ClipUpdate(prev, w, bound, samples, secagg.DefaultConfig())
+}
+
+// ClipUpdate is clipUpdate under the secure-aggregation config sc of the
+// job: what a site masks for w trained from prev with samples examples.
+func ClipUpdate(prev, w model.Weights, bound float64, samples int, sc secagg.Config) model.Weights {
 	elem := sc.Clip * sc.MaxWeight / float64(max(samples, 1))
 	out := w.Clone()
 	var sq float64

@@ -53,8 +53,8 @@ func TestCheckGoodHistoryHolds(t *testing.T) {
 // invariant.
 func TestCheckBrokenHistories(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		index int
+		name   string
+		index  int
 		break_ func(*History)
 	}{
 		{"fedavg mismatch", 0, func(h *History) { h.Rounds[1].OK = false }},

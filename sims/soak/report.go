@@ -1,0 +1,113 @@
+package soak
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Report is the run's summary figures.
+type Report struct {
+	Minutes          float64        `json:"minutes"`
+	RoundsCommitted  int            `json:"rounds_committed"`
+	RoundsPerMinute  float64        `json:"rounds_per_minute"`
+	Jobs             int            `json:"jobs"`
+	JobsDone         int            `json:"jobs_done"`
+	FaultsByKind     map[Kind]int   `json:"faults_by_kind"`
+	FaultsSkipped    int            `json:"faults_skipped"`
+	Restarts         int            `json:"coordinator_restarts"`
+	RecoveryMedianMS int64          `json:"recovery_median_ms"`
+	RecoveryMaxMS    int64          `json:"recovery_max_ms"`
+	RecoveriesMS     []int64        `json:"recoveries_ms"`
+	Held             bool           `json:"invariants_held"`
+	Trends           []TrendFigures `json:"trends"`
+}
+
+func buildReport(res *Result) Report {
+	h := res.History
+	rep := Report{Minutes: h.End.Sub(h.Start).Minutes(), Jobs: len(h.Jobs), FaultsByKind: map[Kind]int{},
+		Restarts: len(h.CoordinatorStarts), Held: Held(res.Invariants), Trends: res.Trends}
+	for _, rs := range h.Stored {
+		for _, r := range rs {
+			if r.Round > 0 {
+				rep.RoundsCommitted++
+			}
+		}
+	}
+	for _, j := range h.Jobs {
+		if j.State == "done" {
+			rep.JobsDone++
+		}
+	}
+	if rep.Minutes > 0 {
+		rep.RoundsPerMinute = float64(rep.RoundsCommitted) / rep.Minutes
+	}
+	for _, in := range h.Injected {
+		if in.Skipped != "" {
+			rep.FaultsSkipped++
+			continue
+		}
+		rep.FaultsByKind[in.Kind]++
+	}
+	rec := Recoveries(h.CoordinatorStarts, h.Tasks)
+	for _, d := range rec {
+		rep.RecoveriesMS = append(rep.RecoveriesMS, d.Milliseconds())
+	}
+	if len(rec) > 0 {
+		s := append([]time.Duration(nil), rec...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		rep.RecoveryMedianMS, rep.RecoveryMaxMS = s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds()
+	}
+	return rep
+}
+
+// WriteJSON writes the result as JSON (with the resource samples) to path.
+func (res *Result) WriteJSON(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(struct {
+		*Result
+		Samples []Sample `json:"samples"`
+	}{res, res.Samples}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// Print writes the short human report.
+func (res *Result) Print(w io.Writer) {
+	rep := res.Report
+	fmt.Fprintf(w, "soak: %s\n", res.Config.String())
+	fmt.Fprintf(w, "ran %.1f min: %d jobs (%d done), %d rounds committed, %.1f rounds/min\n", rep.Minutes, rep.Jobs, rep.JobsDone, rep.RoundsCommitted, rep.RoundsPerMinute)
+	var kinds []string
+	for k := range rep.FaultsByKind {
+		kinds = append(kinds, string(k))
+	}
+	sort.Strings(kinds)
+	fmt.Fprint(w, "faults:")
+	for _, k := range kinds {
+		fmt.Fprintf(w, " %s=%d", k, rep.FaultsByKind[Kind(k)])
+	}
+	fmt.Fprintf(w, " (skipped %d)\n", rep.FaultsSkipped)
+	fmt.Fprintf(w, "coordinator restarts %d: recovery to first task median %d ms, max %d ms\n", rep.Restarts, rep.RecoveryMedianMS, rep.RecoveryMaxMS)
+	for _, t := range rep.Trends {
+		fmt.Fprintf(w, "%-11s peak RSS %d MB, last %d MB, peak fds %d, threads %d; second-half growth RSS %+.1f%%, fds %+.1f%%, threads %+.1f%% (%d samples)\n",
+			t.Role, t.PeakRSSKB/1024, t.LastRSSKB/1024, t.PeakFDs, t.PeakThr, 100*t.RSSGrowth, 100*t.FDGrowth, 100*t.ThreadsGrowth, t.Samples)
+	}
+	for _, v := range res.Invariants {
+		state := "held"
+		if !v.Held {
+			state = "BROKEN"
+		}
+		fmt.Fprintf(w, "[%s] %s: %s\n", state, v.Name, v.Detail)
+		for _, b := range v.Broken {
+			fmt.Fprintf(w, "    %s\n", b)
+		}
+	}
+}

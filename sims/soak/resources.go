@@ -1,0 +1,137 @@
+package soak
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sample is one resource reading of one process.
+type Sample struct {
+	T       float64 `json:"t"` // seconds since the start
+	Role    string  `json:"role"`
+	Name    string  `json:"name"`
+	Started float64 `json:"started"` // when this incarnation started (seconds)
+	RSSKB   int64   `json:"rss_kb"`
+	Threads int     `json:"threads"`
+	FDs     int     `json:"fds"`
+}
+
+// readProc reads RSS, threads and open file descriptors of pid from /proc.
+func readProc(pid int) (rssKB int64, threads, fds int, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rssKB, _ = strconv.ParseInt(f[1], 10, 64)
+		case "Threads:":
+			threads, _ = strconv.Atoi(f[1])
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "fd"))
+	if err == nil {
+		fds = len(ents)
+	}
+	return rssKB, threads, fds, true
+}
+
+// TrendFigures are one role's resource figures over a run.
+type TrendFigures struct {
+	Role string `json:"role"`
+	// Peak and last are over every process of the role (agents: the
+	// median agent at each sampling time).
+	PeakRSSKB int64 `json:"peak_rss_kb"`
+	LastRSSKB int64 `json:"last_rss_kb"`
+	PeakFDs   int   `json:"peak_fds"`
+	PeakThr   int   `json:"peak_threads"`
+	// Growth is the second half's relative growth of RSS, FDs and
+	// threads: the mean of its last quarter against the mean of its
+	// first quarter, over processes up for at least Warm (NaN-free: 0
+	// when there are too few samples).
+	RSSGrowth     float64 `json:"rss_growth"`
+	FDGrowth      float64 `json:"fd_growth"`
+	ThreadsGrowth float64 `json:"threads_growth"`
+	Samples       int     `json:"samples"`
+}
+
+// Warm is how long a process must have been up before its samples count
+// in the growth figures (start-up allocations are not leaks).
+const Warm = 20 * time.Second
+
+// Trend computes the role's figures from samples taken over a run of
+// length total; it is pure. At each sampling time the role's value is
+// the median over its warm processes.
+func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
+	tf := TrendFigures{Role: role}
+	byT := map[float64][]Sample{}
+	for _, s := range samples {
+		if s.Role != role {
+			continue
+		}
+		tf.Samples++
+		tf.PeakRSSKB, tf.PeakFDs, tf.PeakThr = max(tf.PeakRSSKB, s.RSSKB), max(tf.PeakFDs, s.FDs), max(tf.PeakThr, s.Threads)
+		if s.T-s.Started >= Warm.Seconds() {
+			byT[s.T] = append(byT[s.T], s)
+		}
+	}
+	var ts []float64
+	for t := range byT {
+		ts = append(ts, t)
+	}
+	sort.Float64s(ts)
+	type point struct{ t, rss, fds, thr float64 }
+	var pts []point
+	for _, t := range ts {
+		ss := byT[t]
+		pts = append(pts, point{t, median(ss, func(s Sample) float64 { return float64(s.RSSKB) }),
+			median(ss, func(s Sample) float64 { return float64(s.FDs) }), median(ss, func(s Sample) float64 { return float64(s.Threads) })})
+	}
+	if len(pts) > 0 {
+		tf.LastRSSKB = int64(pts[len(pts)-1].rss)
+	}
+	half := total.Seconds() / 2
+	var second []point
+	for _, p := range pts {
+		if p.t >= half {
+			second = append(second, p)
+		}
+	}
+	q := len(second) / 4
+	if q < 1 {
+		return tf
+	}
+	growth := func(f func(point) float64) float64 {
+		var a, b float64
+		for i := 0; i < q; i++ {
+			a += f(second[i])
+			b += f(second[len(second)-1-i])
+		}
+		if a == 0 {
+			return 0
+		}
+		return (b - a) / a
+	}
+	tf.RSSGrowth = growth(func(p point) float64 { return p.rss })
+	tf.FDGrowth = growth(func(p point) float64 { return p.fds })
+	tf.ThreadsGrowth = growth(func(p point) float64 { return p.thr })
+	return tf
+}
+
+func median(ss []Sample, f func(Sample) float64) float64 {
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = f(s)
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
+}

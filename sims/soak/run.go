@@ -1,0 +1,373 @@
+package soak
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/synthfed/synthfed/crypto/secagg"
+)
+
+// runner carries out one run: the processes, the proxies, the fault
+// executor, the job submitter and the history they collect.
+type runner struct {
+	cfg     Config
+	log     *slog.Logger
+	start   time.Time
+	coord   *process
+	agents  []*process
+	proxies []*proxy
+
+	mu      sync.Mutex
+	waiters []*waiter
+	hist    History
+	samples []Sample
+	ended   map[string]bool
+}
+
+type waiter struct {
+	pred func(event) bool
+	ch   chan event
+}
+
+// dispatch records the events the history needs and wakes waiters.
+func (r *runner) dispatch(e event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case e.proc == r.coord && e.msg == "committed round":
+		r.hist.Commits = append(r.hist.Commits, Commit{Time: e.t, Incarnation: e.inc, Job: e.str("job"), Round: toInt(e.m["round"]), Hash: e.str("hash")})
+	case e.proc == r.coord && e.msg == "job ended":
+		r.ended[e.str("job")] = true
+	case e.proc != r.coord && e.msg == "task received":
+		r.hist.Tasks = append(r.hist.Tasks, e.t)
+	}
+	kept := r.waiters[:0]
+	for _, w := range r.waiters {
+		if w.pred(e) {
+			w.ch <- e
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	r.waiters = kept
+}
+
+func toInt(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}
+
+// await waits for the first event matching pred, up to d.
+func (r *runner) await(ctx context.Context, d time.Duration, pred func(event) bool) (event, bool) {
+	w := &waiter{pred: pred, ch: make(chan event, 1)}
+	r.mu.Lock()
+	r.waiters = append(r.waiters, w)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		for i, x := range r.waiters {
+			if x == w {
+				r.waiters = append(r.waiters[:i], r.waiters[i+1:]...)
+				break
+			}
+		}
+		r.mu.Unlock()
+	}()
+	select {
+	case e := <-w.ch:
+		return e, true
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	return event{}, false
+}
+
+// Result is a finished run: its history, the invariants and the figures.
+type Result struct {
+	Config     Config         `json:"config"`
+	Plan       []Fault        `json:"plan"`
+	History    History        `json:"history"`
+	Invariants []Verdict      `json:"invariants"`
+	Report     Report         `json:"report"`
+	Samples    []Sample       `json:"-"`
+	Trends     []TrendFigures `json:"trends"`
+}
+
+// Run carries out a soak run with cfg and returns its result; err is only
+// for a run that could not be carried out (an invariant broken is in the
+// result). Everything it starts is stopped before it returns.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	out, err := filepath.Abs(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Out = out
+	if err := prepareOut(out); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, log: log, ended: map[string]bool{}}
+	defer r.cleanup()
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	for range cfg.Sites {
+		p, err := newProxy(addr)
+		if err != nil {
+			return nil, err
+		}
+		r.proxies = append(r.proxies, p)
+	}
+	log.Info("soak: provisioning", "config", cfg.String(), "out", out)
+	if err := r.provision(addr); err != nil {
+		return nil, err
+	}
+	plan := Plan(cfg)
+	if err := r.startAll(ctx); err != nil {
+		return nil, err
+	}
+	r.start = time.Now()
+	r.hist.Start = r.start
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); r.sample(runCtx) }()
+	go func() { defer wg.Done(); r.chaos(runCtx, plan) }()
+	jobs := r.submitJobs(ctx)
+	cancel()
+	wg.Wait()
+	r.hist.End = time.Now()
+	r.stopAll()
+	r.hist.Leftover = leftovers(out)
+	return r.finish(plan, jobs)
+}
+
+// startAll starts the coordinator, waits for it to listen, then the agents.
+func (r *runner) startAll(ctx context.Context) error {
+	logs := filepath.Join(r.cfg.Out, "logs")
+	ckit := filepath.Join(r.pki(), "kits", "coordinator", "coordinator")
+	r.coord = &process{name: "coordinator", role: "coordinator", logDir: logs, r: r,
+		args: []string{"coordinator", "--config", filepath.Join(ckit, "coordinator.toml"), "--data-dir", r.coordData()}}
+	if err := r.startCoordinator(ctx); err != nil {
+		return err
+	}
+	for i := range r.cfg.Sites {
+		id := siteID(i)
+		p := &process{name: id, role: "agent", logDir: logs, r: r,
+			args: []string{"site-agent", "--config", filepath.Join(r.kit(id), "site-agent.toml"), "--record-updates", r.updates(id)}}
+		r.agents = append(r.agents, p)
+		if err := p.start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startCoordinator starts a coordinator incarnation and waits until it
+// listens.
+func (r *runner) startCoordinator(ctx context.Context) error {
+	r.mu.Lock()
+	want := r.coord.inc + 1
+	r.mu.Unlock()
+	if err := r.coord.start(); err != nil {
+		return err
+	}
+	if _, ok := r.await(ctx, 30*time.Second, func(e event) bool {
+		return e.proc == r.coord && e.inc == want && e.msg == "coordinator listening"
+	}); !ok {
+		return fmt.Errorf("soak: coordinator incarnation %d did not listen within 30s (see %s)", want, filepath.Join(r.cfg.Out, "logs", "coordinator.log"))
+	}
+	return nil
+}
+
+func (r *runner) stopAll() {
+	var wg sync.WaitGroup
+	for _, p := range r.agents {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stop(5 * time.Second) }()
+	}
+	wg.Wait()
+	if r.coord != nil {
+		r.coord.stop(10 * time.Second)
+	}
+}
+
+// cleanup kills whatever still runs (after a failure too) and closes the
+// proxies.
+func (r *runner) cleanup() {
+	for _, p := range r.agents {
+		p.kill()
+	}
+	if r.coord != nil {
+		r.coord.kill()
+	}
+	for _, p := range r.proxies {
+		p.close()
+	}
+}
+
+// sample reads every live process's resources every SampleEvery.
+func (r *runner) sample(ctx context.Context) {
+	t := time.NewTicker(r.cfg.SampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Since(r.start).Seconds()
+		var ss []Sample
+		for _, p := range append([]*process{r.coord}, r.agents...) {
+			pid := p.pid()
+			if pid == 0 {
+				continue
+			}
+			rss, thr, fds, ok := readProc(pid)
+			if ok {
+				ss = append(ss, Sample{T: now, Role: p.role, Name: p.name, Started: p.startedAt().Sub(r.start).Seconds(), RSSKB: rss, Threads: thr, FDs: fds})
+			}
+		}
+		r.mu.Lock()
+		r.samples = append(r.samples, ss...)
+		r.mu.Unlock()
+	}
+}
+
+// submitJobs submits jobs one after another until Duration has passed,
+// each once the previous ended, and drains the last one. It returns the
+// IDs submitted.
+func (r *runner) submitJobs(ctx context.Context) []string {
+	var ids []string
+	dir := filepath.Join(r.cfg.Out, "jobs")
+	_ = os.MkdirAll(dir, 0o755)
+	for n := 1; time.Since(r.start) < r.cfg.Duration && ctx.Err() == nil; n++ {
+		id := fmt.Sprintf("soak-%03d", n)
+		path := filepath.Join(dir, id+".toml")
+		if err := os.WriteFile(path, []byte(r.jobSpec(id, n)), 0o644); err != nil {
+			r.log.Error("soak: write job", "err", err)
+			return ids
+		}
+		if err := r.submit(ctx, path); err != nil {
+			r.log.Error("soak: submit", "job", id, "err", err)
+			return ids
+		}
+		ids = append(ids, id)
+		r.log.Info("soak: job submitted", "job", id, "elapsed", time.Since(r.start).Round(time.Second))
+		limit := time.Until(r.start.Add(r.cfg.Duration + r.cfg.Drain))
+		if !r.waitJob(ctx, id, limit) {
+			r.log.Warn("soak: job did not end before the drain limit", "job", id)
+			return ids
+		}
+	}
+	return ids
+}
+
+// submit runs `synthfed job submit` with the admin kit, retrying while the
+// coordinator is down; a job that exists already was submitted.
+func (r *runner) submit(ctx context.Context, path string) error {
+	admin := r.admin()
+	var last error
+	for range 60 {
+		b, err := exec.CommandContext(ctx, r.cfg.Binary, "job", "submit", "--config", admin, "--timeout", "5s", path).CombinedOutput()
+		if err == nil || strings.Contains(string(b), "already exists") {
+			return nil
+		}
+		last = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(b)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return last
+}
+
+// waitJob waits until the coordinator logs the job's end; every 10 s it
+// also asks the coordinator (a kill -9 can land between the stored end
+// and its log line).
+func (r *runner) waitJob(ctx context.Context, id string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	next := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		r.mu.Lock()
+		ended := r.ended[id]
+		r.mu.Unlock()
+		if ended {
+			return true
+		}
+		if time.Now().After(next) {
+			next = time.Now().Add(10 * time.Second)
+			if st := r.jobState(ctx, id); st == "done" || st == "failed" {
+				return true
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
+}
+
+// jobState asks the coordinator for a job's state ("" when it cannot).
+func (r *runner) jobState(ctx context.Context, id string) string {
+	b, err := exec.CommandContext(ctx, r.cfg.Binary, "job", "status", id, "--json", "--config", r.admin(), "--timeout", "5s").Output()
+	if err != nil {
+		return ""
+	}
+	var v struct {
+		Job struct {
+			State string `json:"state"`
+		} `json:"job"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return ""
+	}
+	return v.Job.State
+}
+
+func (r *runner) admin() string { return filepath.Join(r.pki(), "kits", "admin", "soak", "admin.toml") }
+
+// finish reads the store, runs the checks and builds the report.
+func (r *runner) finish(plan []Fault, jobs []string) (*Result, error) {
+	sc := secagg.DefaultConfig()
+	v, err := readStore(r.coordData(), filepath.Join(r.cfg.Out, "saved-checkpoints"), jobs, r.updates, maxNorm, sc)
+	if err != nil {
+		return nil, fmt.Errorf("soak: read the coordinator's store: %w", err)
+	}
+	h := r.hist
+	h.Stored, h.Jobs, h.Audit, h.Rounds = v.stored, v.jobs, v.audit, v.rounds
+	res := &Result{Config: r.cfg, Plan: plan, History: h, Invariants: Check(h), Samples: r.samples}
+	total := h.End.Sub(h.Start)
+	res.Trends = []TrendFigures{Trend(r.samples, "coordinator", total), Trend(r.samples, "agent", total)}
+	res.Report = buildReport(res)
+	return res, nil
+}
+
+// errStopped reports a fault executor stopped by the end of the run.
+var errStopped = errors.New("soak: stopped")
+
+func (r *runner) sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return errStopped
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func (r *runner) stopAgent(i int, sig syscall.Signal) { r.agents[i].signal(sig) }
