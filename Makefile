@@ -10,7 +10,9 @@ GOTAGS := $(if $(TAGS),-tags $(TAGS),)
 RACE_PKGS := ./internal/... ./coordinator/... ./protocol/... ./site-agent/...
 TEST_TIMEOUT ?= 540s
 
-.PHONY: all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go fuzz static image clean
+SOAK_FLAGS ?=
+
+.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go fuzz static image clean
 
 all: build
 
@@ -37,6 +39,12 @@ test-purego:
 	CGO_ENABLED=0 $(GO) vet ./model/...
 	CGO_ENABLED=0 $(GO) test -timeout $(TEST_TIMEOUT) ./model/nn/
 	$(GO) test -tags purego -timeout $(TEST_TIMEOUT) ./crypto/secagg/
+
+# The soak: the real coordinator and 50 real site agents for 20 minutes
+# under a seeded chaos schedule (SOAK_FLAGS="--sites 5 --duration 60s" for a
+# short one); invariants held or broken, figures in bench/out/soak.json.
+soak: build
+	$(BIN) soak --out out/soak --json bench/out/soak.json $(SOAK_FLAGS)
 
 # The main job: a simulated consortium on the embedded default profile.
 sim: build

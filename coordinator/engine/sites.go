@@ -105,6 +105,13 @@ func (e *Engine) callRefused(m CallRefused, now time.Time) {
 		e.emit(Audit{Entry: entry})
 	}
 	if m.Reason == ReasonCertRevoked && isSiteCaller(m.Who) {
+		if s := e.site(m.Who); !s.up && !s.failed {
+			// Not joined since this engine started (a coordinator
+			// restarted after the revocation): rounds must not wait for
+			// it until their select deadline either.
+			s.failed = true
+			e.advance(now)
+		}
 		e.siteDown(m.Who, ReasonCertRevoked, detail, now)
 	}
 }

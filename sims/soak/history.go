@@ -30,7 +30,11 @@ type History struct {
 	// incarnation after the first; Tasks the times sites received tasks.
 	CoordinatorStarts []time.Time `json:"coordinator_starts"`
 	CoordinatorKills  []time.Time `json:"coordinator_kills"`
-	Tasks             []time.Time `json:"-"`
+	// CoordinatorListens are when each restarted incarnation listened.
+	CoordinatorListens []time.Time `json:"coordinator_listens"`
+	// Load are the 1-minute load averages at the start and the end.
+	Load  [2]float64  `json:"load"`
+	Tasks []time.Time `json:"-"`
 	// Leftover are processes of the run still alive after it stopped.
 	Leftover []string `json:"leftover"`
 }

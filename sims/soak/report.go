@@ -12,19 +12,24 @@ import (
 
 // Report is the run's summary figures.
 type Report struct {
-	Minutes          float64        `json:"minutes"`
-	RoundsCommitted  int            `json:"rounds_committed"`
-	RoundsPerMinute  float64        `json:"rounds_per_minute"`
-	Jobs             int            `json:"jobs"`
-	JobsDone         int            `json:"jobs_done"`
-	FaultsByKind     map[Kind]int   `json:"faults_by_kind"`
-	FaultsSkipped    int            `json:"faults_skipped"`
-	Restarts         int            `json:"coordinator_restarts"`
-	RecoveryMedianMS int64          `json:"recovery_median_ms"`
-	RecoveryMaxMS    int64          `json:"recovery_max_ms"`
-	RecoveriesMS     []int64        `json:"recoveries_ms"`
-	Held             bool           `json:"invariants_held"`
-	Trends           []TrendFigures `json:"trends"`
+	Minutes          float64      `json:"minutes"`
+	RoundsCommitted  int          `json:"rounds_committed"`
+	RoundsPerMinute  float64      `json:"rounds_per_minute"`
+	Jobs             int          `json:"jobs"`
+	JobsDone         int          `json:"jobs_done"`
+	FaultsByKind     map[Kind]int `json:"faults_by_kind"`
+	FaultsSkipped    int          `json:"faults_skipped"`
+	Restarts         int          `json:"coordinator_restarts"`
+	RecoveryMedianMS int64        `json:"recovery_median_ms"`
+	RecoveryMaxMS    int64        `json:"recovery_max_ms"`
+	RecoveriesMS     []int64      `json:"recoveries_ms"`
+	// ListenMedianMS and ListenToTaskMedianMS split the recovery: start
+	// to listening, listening to the first task.
+	ListenMedianMS       int64          `json:"listen_median_ms"`
+	ListenToTaskMedianMS int64          `json:"listen_to_task_median_ms"`
+	Load                 [2]float64     `json:"load_average"`
+	Held                 bool           `json:"invariants_held"`
+	Trends               []TrendFigures `json:"trends"`
 }
 
 func buildReport(res *Result) Report {
@@ -53,6 +58,15 @@ func buildReport(res *Result) Report {
 		}
 		rep.FaultsByKind[in.Kind]++
 	}
+	rep.Load = h.Load
+	var listen []time.Duration
+	for i, l := range h.CoordinatorListens {
+		if i < len(h.CoordinatorStarts) {
+			listen = append(listen, l.Sub(h.CoordinatorStarts[i]))
+		}
+	}
+	rep.ListenMedianMS = medianMS(listen)
+	rep.ListenToTaskMedianMS = medianMS(Recoveries(h.CoordinatorListens, h.Tasks))
 	rec := Recoveries(h.CoordinatorStarts, h.Tasks)
 	for _, d := range rec {
 		rep.RecoveriesMS = append(rep.RecoveriesMS, d.Milliseconds())
@@ -63,6 +77,15 @@ func buildReport(res *Result) Report {
 		rep.RecoveryMedianMS, rep.RecoveryMaxMS = s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds()
 	}
 	return rep
+}
+
+func medianMS(ds []time.Duration) int64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2].Milliseconds()
 }
 
 // WriteJSON writes the result as JSON (with the resource samples) to path.
@@ -95,7 +118,8 @@ func (res *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, " %s=%d", k, rep.FaultsByKind[Kind(k)])
 	}
 	fmt.Fprintf(w, " (skipped %d)\n", rep.FaultsSkipped)
-	fmt.Fprintf(w, "coordinator restarts %d: recovery to first task median %d ms, max %d ms\n", rep.Restarts, rep.RecoveryMedianMS, rep.RecoveryMaxMS)
+	fmt.Fprintf(w, "coordinator restarts %d: recovery to first task median %d ms, max %d ms (start to listening median %d ms, listening to first task %d ms); load average %.1f at the start, %.1f at the end\n",
+		rep.Restarts, rep.RecoveryMedianMS, rep.RecoveryMaxMS, rep.ListenMedianMS, rep.ListenToTaskMedianMS, rep.Load[0], rep.Load[1])
 	for _, t := range rep.Trends {
 		fmt.Fprintf(w, "%-11s peak RSS %d MB, last %d MB, peak fds %d, threads %d; second-half growth RSS %+.1f%%, fds %+.1f%%, threads %+.1f%% (%d samples)\n",
 			t.Role, t.PeakRSSKB/1024, t.LastRSSKB/1024, t.PeakFDs, t.PeakThr, 100*t.RSSGrowth, 100*t.FDGrowth, 100*t.ThreadsGrowth, t.Samples)

@@ -144,6 +144,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	}
 	r.start = time.Now()
 	r.hist.Start = r.start
+	r.hist.Load[0] = loadAverage()
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -153,6 +154,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	cancel()
 	wg.Wait()
 	r.hist.End = time.Now()
+	r.hist.Load[1] = loadAverage()
 	r.stopAll()
 	r.hist.Leftover = leftovers(out)
 	return r.finish(plan, jobs)
@@ -188,9 +190,15 @@ func (r *runner) startCoordinator(ctx context.Context) error {
 	if err := r.coord.start(); err != nil {
 		return err
 	}
-	if _, ok := r.await(ctx, 30*time.Second, func(e event) bool {
+	e, ok := r.await(ctx, 30*time.Second, func(e event) bool {
 		return e.proc == r.coord && e.inc == want && e.msg == "coordinator listening"
-	}); !ok {
+	})
+	if ok && want > 1 {
+		r.mu.Lock()
+		r.hist.CoordinatorListens = append(r.hist.CoordinatorListens, e.t)
+		r.mu.Unlock()
+	}
+	if !ok {
 		return fmt.Errorf("soak: coordinator incarnation %d did not listen within 30s (see %s)", want, filepath.Join(r.cfg.Out, "logs", "coordinator.log"))
 	}
 	return nil

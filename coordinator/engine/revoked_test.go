@@ -1,0 +1,24 @@
+package engine
+
+import "testing"
+
+// TestRevokedSiteNotAwaitedAfterRestart: a coordinator restarted after a
+// site's revocation has never seen that site up. Its refused call marks
+// it failed, so the round opens as soon as the others are up instead of
+// waiting for it until the select deadline (the soak measured 10 s of
+// recovery after each restart; issue 17).
+func TestRevokedSiteNotAwaitedAfterRestart(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.startJob(testSpec(), initW())
+	h.join("a", "b")
+	if len(h.tasks) != 0 {
+		t.Fatalf("round opened before c was given up: %v", h.tasks)
+	}
+	must(t, h.step(CallRefused{Who: "c", Reason: ReasonCertRevoked, Detail: "revoked"}))
+	if _, ok := h.tasks["a"]; !ok {
+		t.Fatalf("round 1 did not open once c was refused as revoked; tasks %v", h.tasks)
+	}
+	if _, ok := h.tasks["c"]; ok {
+		t.Fatal("the revoked site got a task")
+	}
+}
