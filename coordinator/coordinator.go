@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -166,6 +167,9 @@ func (c *Coordinator) restore() error {
 	}
 	known := map[string]bool{}
 	now := c.clk.Now()
+	if err := c.restoreRevoked(now); err != nil {
+		return err
+	}
 	for _, rec := range recs {
 		known[rec.Spec.ID] = true
 		if rec.State == JobDone || rec.State == JobFailed {
@@ -192,6 +196,26 @@ func (c *Coordinator) restore() error {
 		}
 	}
 	c.flushAudit()
+	return nil
+}
+
+// restoreRevoked tells the engine which sites earlier incarnations refused
+// as revoked (from the audit log), so that resumed rounds do not wait for
+// them until the select deadline: a revoked agent stops calling.
+func (c *Coordinator) restoreRevoked(now time.Time) error {
+	log, err := c.store.AuditLog()
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, e := range log {
+		if e.Event == EventCallRefused && e.Reason == string(engine.ReasonCertRevoked) && !strings.Contains(e.Site, "/") && !seen[e.Site] {
+			seen[e.Site] = true
+			if err := c.engine.Step(now, engine.SiteRevoked{Site: e.Site}); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -47,3 +47,26 @@ func TestCorruptCheckpointFailsOnlyItsJob(t *testing.T) {
 		t.Fatalf("next job: %+v", r)
 	}
 }
+
+// TestRestartRemembersRevokedSites: a site refused as revoked before a
+// crash is marked failed by the restarted coordinator (from its audit
+// log), so a resumed round does not wait for it until the select
+// deadline; the revoked agent itself has stopped (found by the soak:
+// 10 s recoveries after each restart).
+func TestRestartRemembersRevokedSites(t *testing.T) {
+	dir := t.TempDir()
+	c := newDriven(t, dir, emaCoordSpec())
+	must(t, c.store.Append(AuditEntry{Time: c.clk.Now(), Event: EventCallRefused, Site: "bb", Reason: "certificate_revoked"},
+		AuditEntry{Time: c.clk.Now(), Event: EventCallRefused, Site: "admin/x", Reason: "certificate_revoked"}))
+	c.crash()
+	c2 := newDriven(t, dir)
+	var failed []string
+	for _, s := range c2.engine.Sites() {
+		if s.Failed {
+			failed = append(failed, s.ID)
+		}
+	}
+	if len(failed) != 1 || failed[0] != "bb" {
+		t.Fatalf("failed sites after restart %v, want [bb]", failed)
+	}
+}

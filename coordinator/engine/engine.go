@@ -75,6 +75,8 @@ func (e *Engine) Step(now time.Time, m Msg) error {
 		e.siteDown(m.Site, m.Reason, m.Detail, now)
 	case CallRefused:
 		e.callRefused(m, now)
+	case SiteRevoked:
+		e.markRevoked(m.Site, now)
 	case Submit:
 		if err = e.submit(m.Spec, m.Initial); err == nil {
 			e.advance(now)

@@ -32,6 +32,11 @@ type CallRefused struct {
 	Detail string
 }
 
+// SiteRevoked marks a site an earlier coordinator incarnation refused as
+// revoked (the driver reads it back from the audit log at start-up):
+// rounds do not wait for it, until it joins again with a new certificate.
+type SiteRevoked struct{ Site string }
+
 // Submit queues a job. Initial, when not nil, is the initial model (from a
 // checkpoint file or an earlier job); otherwise a site's Trainer.Init
 // makes it in round 0.
@@ -120,6 +125,7 @@ func (SiteUp) isMsg()         {}
 func (SiteSeen) isMsg()       {}
 func (SiteDown) isMsg()       {}
 func (CallRefused) isMsg()    {}
+func (SiteRevoked) isMsg()    {}
 func (Submit) isMsg()         {}
 func (Resume) isMsg()         {}
 func (Committed) isMsg()      {}

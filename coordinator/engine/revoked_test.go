@@ -22,3 +22,20 @@ func TestRevokedSiteNotAwaitedAfterRestart(t *testing.T) {
 		t.Fatal("the revoked site got a task")
 	}
 }
+
+// TestSiteRevokedFromAuditLog: the restarted coordinator steps SiteRevoked
+// for a site its audit log shows refused as revoked; the round opens once
+// the other sites are up, and the site is eligible again once it joins.
+func TestSiteRevokedFromAuditLog(t *testing.T) {
+	h := newHarness(t, Config{})
+	must(t, h.step(SiteRevoked{Site: "c"}))
+	h.startJob(testSpec(), initW())
+	h.join("a", "b")
+	if _, ok := h.tasks["a"]; !ok {
+		t.Fatalf("round 1 waits for the revoked site c; tasks %v", h.tasks)
+	}
+	h.join("c")
+	if s := h.e.Sites(); len(s) != 3 || !s[2].Up || s[2].Failed {
+		t.Fatalf("c after joining with a new certificate: %+v", s)
+	}
+}

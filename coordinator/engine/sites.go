@@ -105,14 +105,18 @@ func (e *Engine) callRefused(m CallRefused, now time.Time) {
 		e.emit(Audit{Entry: entry})
 	}
 	if m.Reason == ReasonCertRevoked && isSiteCaller(m.Who) {
-		if s := e.site(m.Who); !s.up && !s.failed {
-			// Not joined since this engine started (a coordinator
-			// restarted after the revocation): rounds must not wait for
-			// it until their select deadline either.
-			s.failed = true
-			e.advance(now)
-		}
+		e.markRevoked(m.Who, now)
 		e.siteDown(m.Who, ReasonCertRevoked, detail, now)
+	}
+}
+
+// markRevoked marks a revoked site that has not joined since this engine
+// started (a coordinator restarted after the revocation) failed, so that
+// rounds do not wait for it until their select deadline.
+func (e *Engine) markRevoked(site string, now time.Time) {
+	if s := e.site(site); !s.up && !s.failed {
+		s.failed = true
+		e.advance(now)
 	}
 }
 

@@ -35,6 +35,8 @@ type History struct {
 	// Load are the 1-minute load averages at the start and the end.
 	Load  [2]float64  `json:"load"`
 	Tasks []time.Time `json:"-"`
+	// Joined are the secure rounds each site joined, in order.
+	Joined map[string][]Join `json:"-"`
 	// Leftover are processes of the run still alive after it stopped.
 	Leftover []string `json:"leftover"`
 }
@@ -46,6 +48,13 @@ type Commit struct {
 	Job         string    `json:"job"`
 	Round       int       `json:"round"`
 	Hash        string    `json:"hash"`
+}
+
+// Join is a site joining a secure round.
+type Join struct {
+	Time  time.Time
+	Job   string
+	Round int
 }
 
 // StoredRound is one round record of the store.

@@ -122,6 +122,9 @@ func checkAudit(h History) Verdict {
 				continue
 			}
 			for _, site := range in.Names {
+				if in.Kind != Revoke && !participated(h, site, in.Start, in.End) {
+					continue // not in a round: nothing to drop out of
+				}
 				n++
 				if !auditedSite(h.Audit, site, from, to, in.Kind == Revoke) {
 					bad = append(bad, fmt.Sprintf("%s of %s at %v: no audit entry naming it", in.Kind, site, in.At))
@@ -131,6 +134,28 @@ func checkAudit(h History) Verdict {
 	}
 	return verdict("the audit log has an entry for every refusal and dropout injected",
 		fmt.Sprintf("%d injected site faults and corruptions matched against %d audit entries", n, len(h.Audit)), bad)
+}
+
+// participated reports whether site was inside a secure round at from
+// (it joined one that had not committed yet) or joined one before to.
+func participated(h History, site string, from, to time.Time) bool {
+	var last *Join
+	for i, j := range h.Joined[site] {
+		if !j.Time.After(from) {
+			last = &h.Joined[site][i]
+		} else if !j.Time.After(to) {
+			return true
+		}
+	}
+	if last == nil {
+		return false
+	}
+	for _, c := range h.Commits {
+		if c.Job == last.Job && c.Round == last.Round && !c.Time.Before(last.Time) && !c.Time.After(from) {
+			return false
+		}
+	}
+	return true
 }
 
 func active(audit []coordinator.AuditEntry, from, to time.Time) bool {

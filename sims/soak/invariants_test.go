@@ -36,6 +36,7 @@ func goodHistory() History {
 			{Fault: Fault{Kind: Revoke, Sites: []int{2}}, Names: []string{"s2"}, Start: at(30), End: at(30)},
 			{Fault: Fault{Kind: CorruptCheckpoint}, Start: at(50), End: at(50), Job: "j2", Checkpoint: "ab12"},
 		},
+		Joined:            map[string][]Join{"s1": {{at(6), "j1", 1}}, "s0": {{at(4), "j1", 1}}},
 		Rounds:            []RoundCheck{{"j1", 1, true, ""}, {"j2", 1, true, ""}, {"j2", 2, true, ""}},
 		CoordinatorStarts: []time.Time{at(30)},
 	}
@@ -89,6 +90,21 @@ func TestAuditNotRequiredWhileCoordinatorSilent(t *testing.T) {
 	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: Partition, Sites: []int{0}}, Names: []string{"s0"}, Start: at(200), End: at(210)})
 	if v := Check(h)[2]; !v.Held {
 		t.Fatalf("a fault while nothing ran is required to be audited: %v", v.Broken)
+	}
+}
+
+// TestAuditOnlyForParticipants: a site killed while in no round (its
+// last round committed before the kill) owes no dropout entry; one
+// killed inside a round does.
+func TestAuditOnlyForParticipants(t *testing.T) {
+	h := goodHistory()
+	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: KillAgents, Sites: []int{0}}, Names: []string{"s0"}, Start: at(11), End: at(13)})
+	if v := Check(h)[2]; !v.Held {
+		t.Fatalf("s0 was in no round at 11 s (j1/1 committed at 10 s): %v", v.Broken)
+	}
+	h.Joined["s0"] = append(h.Joined["s0"], Join{at(10), "j1", 2})
+	if v := Check(h)[2]; v.Held {
+		t.Fatal("s0 was inside j1/2 when killed and has no audit entry, yet the invariant held")
 	}
 }
 

@@ -50,6 +50,8 @@ func (r *runner) dispatch(e event) {
 		r.ended[e.str("job")] = true
 	case e.proc != r.coord && e.msg == "task received":
 		r.hist.Tasks = append(r.hist.Tasks, e.t)
+	case e.proc != r.coord && e.msg == "joined secure round":
+		r.hist.Joined[e.proc.name] = append(r.hist.Joined[e.proc.name], Join{Time: e.t, Job: e.str("job"), Round: toInt(e.m["round"])})
 	}
 	kept := r.waiters[:0]
 	for _, w := range r.waiters {
@@ -122,6 +124,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, log: log, ended: map[string]bool{}}
+	r.hist.Joined = map[string][]Join{}
 	defer r.cleanup()
 	addr, err := freeAddr()
 	if err != nil {
