@@ -26,7 +26,7 @@ certificate, revocation list, configuration, start script and a CA-signed
 manifest. Run it again after adding a site: only the new site gets a kit.
 Publish DIR/CA-FINGERPRINT out of band; participants check their kit with
 "synthfed provision verify". Revoke a participant with "synthfed provision revoke".
-An annotated example configuration is crypto/pki/testdata/consortium.toml.`,
+An annotated example configuration is examples/consortium.toml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := stderrLogger()

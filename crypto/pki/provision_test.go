@@ -262,11 +262,11 @@ func TestRevocationListRefusesRollbackAndForeignCA(t *testing.T) {
 }
 
 func TestExampleConsortiumLoads(t *testing.T) {
-	c, err := LoadConsortium("testdata/consortium.toml")
+	c, err := LoadConsortium("../../examples/consortium.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Sites) != 2 || c.Coordinator.Address != "coordinator.example.org:7443" {
+	if len(c.Sites) != 3 || c.Coordinator.Address != "coordinator:7443" || len(c.Admins) != 1 {
 		t.Fatalf("example consortium: %v", c)
 	}
 }
