@@ -83,6 +83,8 @@ fuzz:
 static:
 	bash deploy/container/build.sh --check
 
+# The image (and, where a Docker Engine runs, synthfed/synthfed:latest in
+# it: deploy/compose/ and TestComposeConsortium use it).
 image:
 	bash deploy/container/build.sh
 

@@ -91,3 +91,11 @@ printf '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
 archive=$out/synthfed-site-agent-$tag-$arch.oci.tar
 (cd "$layout" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - oci-layout index.json blobs) >"$archive"
 echo "build.sh: wrote $rootfs and $archive (manifest sha256:$manifest)" >&2
+
+# Where a Docker Engine runs, also load the image into it (docker build from
+# rootfs/: FROM scratch pulls nothing) as synthfed/synthfed:latest and :$tag,
+# the image deploy/compose/ and `synthfed soak` use. NO_DOCKER=1 skips it.
+if [ "${NO_DOCKER:-0}" != 1 ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  docker build -q -f deploy/container/Containerfile -t synthfed/synthfed:latest -t "synthfed/synthfed:$tag" "$out" >/dev/null
+  echo "build.sh: docker image synthfed/synthfed:latest ($tag)" >&2
+fi
