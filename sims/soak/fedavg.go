@@ -37,6 +37,13 @@ func matchFedAvg(prev, global model.Weights, cands [][]candidate, bound float64,
 		}
 	}
 	pick := make([]int, len(cands))
+	combos := 1
+	for _, c := range cands {
+		combos = min(combos*len(c), maxCombos+1)
+	}
+	if combos > maxCombos {
+		return descend(global, cands)
+	}
 	best := math.Inf(1)
 	for n := 0; n < maxCombos; n++ {
 		ws, ss := make([]model.Weights, len(cands)), make([]int, len(cands))
@@ -53,6 +60,45 @@ func matchFedAvg(prev, global model.Weights, cands [][]candidate, bound float64,
 		}
 	}
 	return false, best
+}
+
+// descend searches too many combinations by coordinate descent: from each
+// site's newest candidate, it changes one site's pick at a time while that
+// brings the mean closer to global (the mean is linear in each pick, so an
+// exact combination is reached when one exists and picks differ enough).
+func descend(global model.Weights, cands [][]candidate) (bool, float64) {
+	pick := make([]int, len(cands))
+	for i := range cands {
+		pick[i] = len(cands[i]) - 1
+	}
+	diff := func() float64 {
+		ws, ss := make([]model.Weights, len(cands)), make([]int, len(cands))
+		for i := range cands {
+			ws[i], ss[i] = cands[i][pick[i]].w, cands[i][pick[i]].samples
+		}
+		return scenario.RelDiff(scenario.FedAvg(ws, ss), global)
+	}
+	best := diff()
+	for sweep := 0; sweep < 8 && best > scenario.Tolerance; sweep++ {
+		improved := false
+		for i := range cands {
+			keep := pick[i]
+			for k := range cands[i] {
+				if k == keep {
+					continue
+				}
+				pick[i] = k
+				if d := diff(); d < best {
+					best, keep, improved = d, k, true
+				}
+			}
+			pick[i] = keep
+		}
+		if !improved {
+			break
+		}
+	}
+	return best <= scenario.Tolerance, best
 }
 
 func next(pick []int, cands [][]candidate) bool {
