@@ -18,7 +18,7 @@ import (
 // picks: it then reports a break, never hides one.
 func TestMatchFedAvgManyRetrainedSites(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	prev := model.MustWeights(model.Tensor{Name: "w", Shape: []int{8}, Data: make([]float32, 8)})
+	prev := model.MustWeights(model.Tensor{Name: "w", Shape: []int{256}, Data: make([]float32, 256)})
 	mk := func() model.Weights {
 		w := prev.Clone()
 		for i := range w.Tensors()[0].Data {
