@@ -73,6 +73,7 @@ const (
 	EventDropout     = engine.EventDropout
 	EventSiteUp      = engine.EventSiteUp
 	EventAbsent      = engine.EventAbsent
+	EventSiteDown    = engine.EventSiteDown
 	EventAttempt     = engine.EventAttempt
 	EventCommitted   = engine.EventCommitted
 	EventJobStart    = engine.EventJobStart

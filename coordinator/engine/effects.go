@@ -95,11 +95,14 @@ type AuditEntry struct {
 
 // Audit event names.
 const (
-	EventRejected  = "update_rejected"
-	EventAccepted  = "update_accepted"
-	EventDropout   = "site_dropout"
-	EventSiteUp    = "site_up"
-	EventAbsent    = "site_absent"
+	EventRejected = "update_rejected"
+	EventAccepted = "update_accepted"
+	EventDropout  = "site_dropout"
+	EventSiteUp   = "site_up"
+	EventAbsent   = "site_absent"
+	// EventSiteDown records a site of the running job marked down while its
+	// round waited for sites (select phase): it held no task to drop out of.
+	EventSiteDown  = "site_down"
 	EventAttempt   = "attempt_failed"
 	EventCommitted = "round_committed"
 	EventJobStart  = "job_started"

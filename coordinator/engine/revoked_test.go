@@ -39,3 +39,20 @@ func TestSiteRevokedFromAuditLog(t *testing.T) {
 		t.Fatalf("c after joining with a new certificate: %+v", s)
 	}
 }
+
+// TestSiteDownInSelectIsAudited: a listed site lost while the round waits
+// for sites holds no task, yet the audit log records it (the 20-minute soak
+// found 16 killed agents with no entry; issue 17).
+func TestSiteDownInSelectIsAudited(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.startJob(testSpec(), initW())
+	h.join("a")
+	h.audit = nil
+	must(t, h.step(SiteDown{Site: "a", Reason: ReasonStreamClosed, Detail: "closed"}))
+	for _, e := range h.audit {
+		if e.Event == EventSiteDown && e.Site == "a" && e.Job == "job1" && e.Reason == string(ReasonStreamClosed) {
+			return
+		}
+	}
+	t.Fatalf("no site_down entry for a: %+v", h.audit)
+}

@@ -56,6 +56,11 @@ func (e *Engine) siteDown(site string, reason Reason, detail string, now time.Ti
 		if r := j.round; r.sec != nil && isSecurePhase(r.phase) {
 			r.sec.siteDown(site, reason) // the secure round stops waiting for it; its dropout is audited
 		}
+		if r := j.round; r.phase == PhaseSelect && (len(j.spec.Sites) == 0 || slices.Contains(j.spec.Sites, site)) {
+			// Between attempts no task is pending, yet the job lost a site:
+			// the audit log must show it (found by the soak, issue 17).
+			e.audit(now, EventSiteDown, j.spec.ID, r.num, r.attempt, site, string(reason), detail)
+		}
 	}
 	e.advance(now)
 }

@@ -96,7 +96,7 @@ func checkRounds(h History) Verdict {
 }
 
 // siteEvents are the audit events that record a site missing or refused.
-var siteEvents = map[string]bool{coordinator.EventDropout: true, coordinator.EventAbsent: true, coordinator.EventRejected: true,
+var siteEvents = map[string]bool{coordinator.EventDropout: true, coordinator.EventAbsent: true, coordinator.EventSiteDown: true, coordinator.EventRejected: true,
 	coordinator.EventTaskFailed: true, coordinator.EventCallRefused: true, coordinator.EventAttempt: true}
 
 // checkAudit: every injected site fault during which the coordinator was
