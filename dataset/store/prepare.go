@@ -153,6 +153,7 @@ func (p *preparer) run(ctx context.Context, recs []dataset.Record) error {
 	}
 	m := newMeter(p.opt.Now, len(recs), p.opt.Progress)
 	done := p.stats.Reused
+	m.begin(done)
 	m.update(done, 0, false)
 	results := p.work(ctx, todo, byHash)
 	var firstErr error

@@ -9,7 +9,8 @@ import (
 type Progress struct {
 	// Done of Total records are settled (reused, decoded or refused).
 	Done, Total int
-	// Decoded images so far, and Rate in images per second since the start.
+	// Decoded images so far, and Rate in records per second settled since
+	// the start (reused ones, settled at once, not counted).
 	Decoded int
 	Rate    float64
 	// ETA estimates the time left at the current rate (0 when unknown).
@@ -47,6 +48,7 @@ type meter struct {
 	start    time.Time
 	last     time.Time
 	total    int
+	base     int
 	reported bool
 	fn       func(Progress)
 }
@@ -55,6 +57,10 @@ func newMeter(now func() time.Time, total int, fn func(Progress)) *meter {
 	t := now()
 	return &meter{now: now, every: 500 * time.Millisecond, start: t, total: total, fn: fn}
 }
+
+// begin sets the records already settled before any work (reused ones):
+// the rate counts only the records settled after it.
+func (m *meter) begin(done int) { m.base = done }
 
 // update reports done records and decoded images when the interval passed
 // or final is set.
@@ -68,8 +74,8 @@ func (m *meter) update(done, decoded int, final bool) {
 	}
 	m.last, m.reported = t, true
 	p := Progress{Done: done, Total: m.total, Decoded: decoded, Final: final}
-	if el := t.Sub(m.start).Seconds(); el > 0 {
-		p.Rate = float64(done) / el
+	if el := t.Sub(m.start).Seconds(); el > 0 && done > m.base {
+		p.Rate = float64(done-m.base) / el
 		if p.Rate > 0 && !final {
 			p.ETA = time.Duration(float64(m.total-done) / p.Rate * float64(time.Second))
 		}
