@@ -144,16 +144,16 @@ func (x *executor) loadSynthetic(ctx context.Context, setID string, level int, d
 // real training rows and/or replicas 0..N-1 of each (optionally filtered
 // for fidelity), and sets the batch mix and synthetic loss weight.
 func (x *executor) recipeSet(ctx context.Context, r *protocol.DataRecipe, data *SiteData, cfg *classifier.Config) (*model.ImageSet, error) {
-	real, err := data.TrainImages()
-	if err != nil {
-		return nil, err
-	}
 	if r == nil {
-		return real, nil
+		return data.TrainImages()
 	}
 	cfg.Train.RealFraction, cfg.Train.SyntheticWeight = r.RealFraction, r.SyntheticWeight
 	out := &model.ImageSet{}
 	if r.Real {
+		real, err := data.TrainImages()
+		if err != nil {
+			return nil, err
+		}
 		if err := out.Append(real); err != nil {
 			return nil, err
 		}
