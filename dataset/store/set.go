@@ -38,8 +38,13 @@ func (s *Set) Len() int { return len(s.refs) }
 // Size returns the images' side.
 func (s *Set) Size() int { return s.st.settings.Size }
 
-// ReadImage writes image i, as values in [-1, 1], into dst.
-func (s *Set) ReadImage(i int, dst []float32) { s.st.Read(s.refs[i], dst) }
+// ReadImage writes image i, as values in [-1, 1], into dst, then evicts
+// its pages from the resident set (Store.Evict), so that streaming a set
+// larger than memory keeps the process's RSS flat.
+func (s *Set) ReadImage(i int, dst []float32) {
+	s.st.Read(s.refs[i], dst)
+	s.st.Evict(s.refs[i])
+}
 
 // Labels returns image i's labels.
 func (s *Set) Labels(i int) [model.NumLabels]model.Label { return s.labels[i] }

@@ -217,6 +217,23 @@ func (st *Store) Read(ref Ref, dst []float32) {
 	Dequantize(dst[:st.settings.Size*st.settings.Size], st.Raw(ref), st.settings.PixelBits)
 }
 
+// pageSize is the mapping granularity.
+var pageSize = os.Getpagesize()
+
+// Evict tells the kernel that ref's pages will not be needed soon, so
+// that they leave this process's resident set (they stay in the page
+// cache): a long pass over a store then does not grow the trainer's RSS
+// with the data set. It only advises; reading ref again is still valid.
+func (st *Store) Evict(ref Ref) {
+	c := &st.chunks[ref.chunk]
+	n := st.settings.BytesPerImage()
+	off := pixelOffset(c.count) + int(ref.slot)*n
+	lo, hi := off&^(pageSize-1), min((off+n+pageSize-1)&^(pageSize-1), len(c.data))
+	if hi > lo {
+		_ = syscall.Madvise(c.data[lo:hi], syscall.MADV_DONTNEED)
+	}
+}
+
 // Close unmaps the chunks.
 func (st *Store) Close() error {
 	var errs []error
