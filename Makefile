@@ -4,8 +4,11 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/synthfed
-TAGS := $(shell scripts/blas-tags.sh)
-GOTAGS := $(if $(TAGS),-tags $(TAGS),)
+# The build tag is read when a recipe runs, after `deps` has installed
+# OpenBLAS: read when make parses this file, a fresh machine's first build
+# would miss the library that `deps` installs a moment later and fall back
+# to the pure-Go GEMM (several times slower).
+GOTAGS = $$(t=$$(scripts/blas-tags.sh); [ -n "$$t" ] && echo "-tags $$t")
 # Packages where the race detector is affordable.
 RACE_PKGS := ./internal/... ./coordinator/... ./protocol/... ./site-agent/...
 TEST_TIMEOUT ?= 540s

@@ -137,19 +137,30 @@ func (r *renderer) quality() (Section, error) {
 	if len(r.res.Quality) == 0 {
 		return notRun("quality", "Synthetic-image quality"), nil
 	}
-	t := &Table{Header: []string{"generator", "Fréchet distance", "precision", "recall", "k", "fidelity AUROC", "fidelity accuracy", "diversity within", "diversity ratio"}}
+	t := &Table{Header: []string{"generator", "Fréchet distance", "precision", "recall", "k", "fidelity AUROC", "fidelity accuracy", "diversity within", "diversity ratio", "site fidelity (chance)"}}
 	for _, q := range r.res.Quality {
 		k := ""
 		if q.K > 0 {
 			k = fmt.Sprint(q.K)
 		}
 		t.Rows = append(t.Rows, []string{q.Model, num(q.FD, "%.3f"), num(q.Precision, "%.3f"), num(q.Recall, "%.3f"), k,
-			num(q.FidelityAUROC, "%.3f"), num(q.FidelityAccuracy, "%.3f"), num(q.DiversityWithin, "%.3f"), num(q.DiversityRatio, "%.3f")})
+			num(q.FidelityAUROC, "%.3f"), num(q.FidelityAccuracy, "%.3f"), num(q.DiversityWithin, "%.3f"), num(q.DiversityRatio, "%.3f"), siteFidelity(q)})
 	}
 	return Section{ID: "quality", Title: "Synthetic-image quality", Blocks: []Block{
-		{Para: "Fréchet distance, k-NN precision/recall and diversity on the real-trained classifier's penultimate features, each generator against the real training images it learned from (a site-only generator: its own site's; a federated one: all sites' pooled), so generators that learned from different sets are not directly comparable; fidelity is that classifier's macro AUROC and accuracy on synthetic images against the labels they were conditioned on. Diversity ratio: mean distance within a condition over the mean distance in the whole set."},
+		{Para: "Fréchet distance, k-NN precision/recall and diversity on the real-trained classifier's penultimate features, each generator against the real training images it learned from (a site-only generator: its own site's; a federated one: all sites' pooled), so generators that learned from different sets are not directly comparable; fidelity is that classifier's macro AUROC and accuracy on synthetic images against the labels they were conditioned on. Diversity ratio: mean distance within a condition over the mean distance in the whole set. Site fidelity: the share of images that a nearest-centroid site classifier on acquisition features (intensity quantiles, noise, collimation, corner markers), fitted on the sites' real training images, assigns to the site each image was meant to look acquired at (a site's own for real images, site-only DDPMs and the federated DDPM's replicas of a site's rows; the condition's site for E5), with chance in brackets."},
 		{Table: t},
 	}}, nil
+}
+
+// siteFidelity formats a quality row's site fidelity with its chance level.
+func siteFidelity(q Quality) string {
+	if q.SiteFidelity == nil {
+		return ""
+	}
+	if q.SiteChance == nil {
+		return num(q.SiteFidelity, "%.2f")
+	}
+	return num(q.SiteFidelity, "%.2f") + " (" + num(q.SiteChance, "%.2f") + ")"
 }
 
 func (r *renderer) memorisation() (Section, error) {

@@ -212,6 +212,12 @@ type Quality struct {
 	// condition and DiversityRatio that over the whole set's.
 	DiversityWithin *float64 `json:"diversity_within,omitempty"`
 	DiversityRatio  *float64 `json:"diversity_ratio,omitempty"`
+	// SiteFidelity is the share of images that a site classifier on
+	// acquisition features, fitted on the sites' real training images,
+	// assigns to the site each image was meant to look acquired at;
+	// SiteChance is a guess's share (one over the number of sites).
+	SiteFidelity *float64 `json:"site_fidelity,omitempty"`
+	SiteChance   *float64 `json:"site_chance,omitempty"`
 }
 
 // Memorisation is the near-copy summary of one generator.

@@ -200,6 +200,8 @@ func (q *Quality) validate(p *problems, path string) {
 	p.unit(path+".recall", q.Recall)
 	p.unit(path+".fidelity_auroc", q.FidelityAUROC)
 	p.unit(path+".fidelity_accuracy", q.FidelityAccuracy)
+	p.unit(path+".site_fidelity", q.SiteFidelity)
+	p.unit(path+".site_chance", q.SiteChance)
 	if q.DiversityWithin != nil {
 		p.nonNeg(path+".diversity_within", *q.DiversityWithin)
 	}

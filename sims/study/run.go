@@ -328,14 +328,29 @@ func (r *run) quality(ctx context.Context) error {
 		trains, tests = append(trains, s.Train), append(tests, s.Test)
 	}
 	pooled := Pool(trains...)
+	sj, err := NewSiteJudge(r.sites)
+	if err != nil {
+		return err
+	}
+	per := max(1, r.cfg.Eval.QualityImages/len(r.sites))
 	ref, _, err := j.Quality(ctx, QualityReference, capped(Pool(tests...), r.cfg.Eval.QualityImages), pooled)
 	if err != nil {
+		return err
+	}
+	cappedTests := make([]*model.ImageSet, len(tests))
+	for i, t := range tests {
+		cappedTests[i] = capped(t, per)
+	}
+	if err := withSiteFidelity(&ref, sj, func() (float64, error) { return sj.Real(cappedTests) }); err != nil {
 		return err
 	}
 	r.res.Quality = append(r.res.Quality, ref)
 	fedSample := QualitySample(r.cfg, r.pools[0])
 	q, mem, err := j.Quality(ctx, r.fed.Name, fedSample, pooled)
 	if err != nil {
+		return err
+	}
+	if err := withSiteFidelity(&q, sj, func() (float64, error) { return sj.Replicas(r.pools[0], per) }); err != nil {
 		return err
 	}
 	r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)
@@ -345,11 +360,17 @@ func (r *run) quality(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := withSiteFidelity(&q, sj, func() (float64, error) { return sj.Replicas(r.pools[2], per) }); err != nil {
+			return err
+		}
 		r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)
 	}
 	for i, s := range r.sites {
 		q, mem, err := j.Quality(ctx, r.alone[i].Name, QualitySample(r.cfg, r.pools[1][i:i+1]), s.Train)
 		if err != nil {
+			return err
+		}
+		if err := withSiteFidelity(&q, sj, func() (float64, error) { return sj.Replicas(r.pools[1][i:i+1], per) }); err != nil {
 			return err
 		}
 		r.res.Quality, r.res.Memorisation = append(r.res.Quality, q), append(r.res.Memorisation, mem)

@@ -52,6 +52,14 @@ func TestTinyRunEndToEnd(t *testing.T) {
 	if len(res.Findings) != 4 || len(res.Quality) != 6 || len(res.Memorisation) != 5 {
 		t.Errorf("%d findings, %d quality rows, %d memorisation rows", len(res.Findings), len(res.Quality), len(res.Memorisation))
 	}
+	for _, q := range back.Quality {
+		if q.SiteFidelity == nil || q.SiteChance == nil || *q.SiteChance != 1.0/3 {
+			t.Errorf("quality row %s: site fidelity %v, chance %v; want both, chance 1/3", q.Model, q.SiteFidelity, q.SiteChance)
+		}
+	}
+	if q := back.Quality[0]; q.SiteFidelity != nil && *q.SiteFidelity <= 1.0/3 {
+		t.Errorf("real test images' site fidelity %v: want above chance (the sites' acquisitions differ)", *q.SiteFidelity)
+	}
 	if g := back.Regime; g == nil || len(g.Sites) != 3 || g.Mean == nil || g.Verdict == "" || g.Sites[0].TestImages < 48 {
 		t.Errorf("regime table %+v: want 3 sites with their held-out test images, a mean and a verdict", g)
 	}
