@@ -13,7 +13,7 @@ GOTAGS = $$(t=$$(scripts/blas-tags.sh); [ -n "$$t" ] && echo "-tags $$t")
 RACE_PKGS := ./internal/... ./coordinator/... ./protocol/... ./site-agent/...
 TEST_TIMEOUT ?= 540s
 
-.PHONY: all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go fuzz static image clean
+.PHONY: all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale fuzz static image clean
 
 all: build
 
@@ -66,6 +66,12 @@ bench-model: build
 
 bench-crypto: build
 	bash bench/crypto.sh
+
+# The data path at 256 px (docs/scale.md): data prepare, loader throughput
+# and train-job RSS on a phantom site of SCALE_N images (default 50000).
+bench-scale: build
+	$(GO) build $(GOTAGS) -o bin/scalebench ./bench/scalebench
+	bin/scalebench -bin $(BIN) -out bench/out/scale.json
 
 # Go-only benchmarks of the libraries (data, eval, phantom).
 bench-go:

@@ -215,7 +215,7 @@ func checkData(ctx context.Context, cfg Config, o CheckOptions) []CheckResult {
 		res.Status, res.Detail = CheckFail, err.Error()
 	default:
 		res.Status = CheckOK
-		res.Detail = fmt.Sprintf("%d train, %d validation, %d test images at %dx%d", d.Train.Images.Len(), d.Val.Images.Len(), d.Test.Images.Len(), cfg.Data.ImageSize, cfg.Data.ImageSize)
+		res.Detail = fmt.Sprintf("%d train, %d validation, %d test images at %dx%d", d.Train.Len(), d.Val.Len(), d.Test.Len(), cfg.Data.ImageSize, cfg.Data.ImageSize)
 		if rep := d.Report; rep != nil && (rep.Errors() > 0 || rep.Warnings() > 0) {
 			res.Status = CheckWarn
 			res.Detail += fmt.Sprintf("; %d rows or images refused and %d warnings (run synthfed data check for the list)", rep.Errors(), rep.Warnings())

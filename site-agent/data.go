@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/dataset/store"
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/model"
 )
@@ -49,14 +50,22 @@ type DataConfig struct {
 	// SyntheticDir is the site-local folder where sample jobs write
 	// synthetic sets (one folder per set ID); they never leave the site.
 	SyntheticDir string `toml:"synthetic_dir"`
-	// Workers decode images in parallel (0: GOMAXPROCS).
+	// Workers decode images in parallel (0: GOMAXPROCS); they also
+	// assemble streamed batches.
 	Workers int `toml:"workers"`
+	// StoreDir, when set, keeps the site's images prepared on disk (see
+	// dataset/store and synthfed data prepare): the store is prepared on
+	// first use, the classifier streams its training set from it, and the
+	// site's memory does not grow with its training set.
+	StoreDir string `toml:"store_dir"`
+	// StorePixelBits is the store's pixel depth, 8 (default) or 16.
+	StorePixelBits int `toml:"store_pixel_bits"`
 }
 
 // DefaultDataConfig returns a disabled data section with the study's
 // preprocessing at the project's 32-pixel default and a 70/10/20 split.
 func DefaultDataConfig() DataConfig {
-	return DataConfig{ImageSize: 32, FrontalOnly: true, Split: []float64{0.7, 0.1, 0.2}, SplitSeed: 1, CacheMemoryMB: 1024}
+	return DataConfig{ImageSize: 32, FrontalOnly: true, Split: []float64{0.7, 0.1, 0.2}, SplitSeed: 1, CacheMemoryMB: 1024, StorePixelBits: 8}
 }
 
 // Enabled reports whether the section names a data source.
@@ -90,6 +99,9 @@ func (d DataConfig) Validate() error {
 			p.Addf("data.split = %v: want fractions summing to 1 with a positive train share", d.Split)
 		}
 	}
+	if d.StorePixelBits != 8 && d.StorePixelBits != 16 {
+		p.Addf("data.store_pixel_bits = %d: want 8 or 16", d.StorePixelBits)
+	}
 	if d.CacheMemoryMB < 0 || d.Workers < 0 {
 		p.Addf("data: cache_memory_mb %d and workers %d must be >= 0", d.CacheMemoryMB, d.Workers)
 	}
@@ -109,10 +121,30 @@ func (d DataConfig) datasetConfig() dataset.Config {
 type DataSource func(ctx context.Context) ([]dataset.Record, *model.ImageSet, error)
 
 // Split is one part of the site's patient-level split: its records and
-// their images, in the same order.
+// their images, in the same order. A training split streamed from the
+// site's store has Stream set, and Images nil until a trainer that needs
+// the whole set in memory asks for it (SiteData.TrainImages); the
+// validation and test splits of a store have both.
 type Split struct {
 	Records []dataset.Record
 	Images  *model.ImageSet
+	Stream  *store.Set
+}
+
+// Len returns the number of images.
+func (s Split) Len() int {
+	if s.Stream != nil {
+		return s.Stream.Len()
+	}
+	return s.Images.Len()
+}
+
+// Size returns the images' side.
+func (s Split) Size() int {
+	if s.Stream != nil {
+		return s.Stream.Size()
+	}
+	return s.Images.Size
 }
 
 // SiteData is the site's data, split by patient into train, validation and
@@ -126,6 +158,12 @@ type SiteData struct {
 	TestReport *dataset.Report
 	// Cache decodes synthetic images with the same preprocessing.
 	Cache *dataset.Cache
+	// Store is the prepared store the splits come from (nil without
+	// data.store_dir).
+	Store *store.Store
+
+	uncertain dataset.UncertainPolicy
+	mu        sync.Mutex
 }
 
 // dataStore loads the site's data once and keeps it; a failed load is
@@ -172,6 +210,9 @@ func LoadSiteData(ctx context.Context, cfg DataConfig, src DataSource, log *slog
 	if err != nil {
 		return nil, err
 	}
+	if src == nil && cfg.StoreDir != "" {
+		return loadStored(ctx, cfg, cache, log)
+	}
 	var recs []dataset.Record
 	var images *model.ImageSet
 	var rep *dataset.Report
@@ -199,7 +240,7 @@ func LoadSiteData(ctx context.Context, cfg DataConfig, src DataSource, log *slog
 			return nil, err
 		}
 	}
-	if d.Train.Images.Len() == 0 {
+	if d.Train.Len() == 0 {
 		return nil, fmt.Errorf("data %s: the split leaves no training rows: %w", cfg.Path, ErrNoData)
 	}
 	if cfg.TestPath != "" && src == nil {
@@ -207,7 +248,7 @@ func LoadSiteData(ctx context.Context, cfg DataConfig, src DataSource, log *slog
 			return nil, err
 		}
 	}
-	log.Info("site data ready", "train", d.Train.Images.Len(), "val", d.Val.Images.Len(), "test", d.Test.Images.Len(), "size", cfg.ImageSize)
+	log.Info("site data ready", "train", d.Train.Len(), "val", d.Val.Len(), "test", d.Test.Len(), "size", cfg.ImageSize)
 	return d, nil
 }
 
@@ -295,7 +336,7 @@ func subset(recs []dataset.Record, images *model.ImageSet, part []dataset.Record
 // Resolve makes the section's relative paths (path, demographics,
 // cache_dir, synthetic_dir) relative to base, the config file's directory.
 func (d *DataConfig) Resolve(base string) {
-	for _, p := range []*string{&d.Path, &d.Demographics, &d.TestPath, &d.CacheDir, &d.SyntheticDir} {
+	for _, p := range []*string{&d.Path, &d.Demographics, &d.TestPath, &d.CacheDir, &d.SyntheticDir, &d.StoreDir} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

@@ -145,12 +145,16 @@ func (x *executor) loadSynthetic(ctx context.Context, setID string, level int, d
 // for fidelity), and sets the batch mix and synthetic loss weight.
 func (x *executor) recipeSet(ctx context.Context, r *protocol.DataRecipe, data *SiteData, cfg *classifier.Config) (*model.ImageSet, error) {
 	if r == nil {
-		return data.Train.Images, nil
+		return data.TrainImages()
 	}
 	cfg.Train.RealFraction, cfg.Train.SyntheticWeight = r.RealFraction, r.SyntheticWeight
 	out := &model.ImageSet{}
 	if r.Real {
-		if err := out.Append(data.Train.Images); err != nil {
+		real, err := data.TrainImages()
+		if err != nil {
+			return nil, err
+		}
+		if err := out.Append(real); err != nil {
 			return nil, err
 		}
 	}

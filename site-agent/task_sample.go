@@ -46,7 +46,7 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 		return nil, stageErr("data", err)
 	}
 	dir := filepath.Join(root, s.SetID)
-	if info, err := ReadSetInfo(dir); err == nil && info.Rows == data.Train.Images.Len() && info.Levels == s.Levels {
+	if info, err := ReadSetInfo(dir); err == nil && info.Rows == data.Train.Len() && info.Levels == s.Levels {
 		x.log.Info("synthetic set already complete", "set", s.SetID[:12], "images", info.Images)
 		return &protocol.SampleResult{SetID: s.SetID, Checkpoint: info.Checkpoint, Rows: info.Rows, Levels: info.Levels,
 			Images: info.Images, Reused: true, ManifestSHA256: info.ManifestSHA256}, nil
@@ -72,7 +72,11 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 		return nil, stageErr("build", err)
 	}
 	start := x.clk.Now()
-	info, err := x.drawSet(ctx, jc, &siteSampler{Sampler: sampler, arch: cfg.Arch, sites: sites}, data.Train, dir)
+	train := data.Train
+	if train.Images, err = data.TrainImages(); err != nil {
+		return nil, stageErr("data", err)
+	}
+	info, err := x.drawSet(ctx, jc, &siteSampler{Sampler: sampler, arch: cfg.Arch, sites: sites}, train, dir)
 	if err != nil {
 		return nil, stageErr("sample", err)
 	}

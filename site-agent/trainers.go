@@ -132,7 +132,11 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
 			return nil, err
 		}
-		tr, err := ddpm.NewTrainer(cfg, data.Train.Images, data.Val.Images, x.log.With("job", jc.Job))
+		train, err := data.TrainImages()
+		if err != nil {
+			return nil, err
+		}
+		tr, err := ddpm.NewTrainer(cfg, train, data.Val.Images, x.log.With("job", jc.Job))
 		if err != nil {
 			return nil, err
 		}
@@ -154,6 +158,9 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
 			return nil, err
 		}
+		if streamed(jc.Data, data) {
+			return x.streamTrainer(jc, cfg, data)
+		}
 		train, err := x.recipeSet(ctx, jc.Data, data, &cfg)
 		if err != nil {
 			return nil, err
@@ -169,7 +176,7 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 
 // sameSize checks that an architecture fits the site's images.
 func sameSize(archSize int, data *SiteData) error {
-	if s := data.Train.Images.Size; s != archSize {
+	if s := data.Train.Size(); s != archSize {
 		return fmt.Errorf("model_config arch.image_size %d, but the site's images are %dx%d (data.image_size): %w", archSize, s, s, ErrModelConfig)
 	}
 	return nil
@@ -195,4 +202,26 @@ func (x *executor) checkpoint(ctx context.Context, hash string) (model.Weights, 
 		return model.Weights{}, stageErr("download", err)
 	}
 	return w, nil
+}
+
+// streamed reports whether a classifier job reads the site's training
+// split as a stream: the split comes from the store and the recipe asks
+// for real images only.
+func streamed(r *protocol.DataRecipe, data *SiteData) bool {
+	return data.Train.Stream != nil && (r == nil || (r.Real && r.SyntheticLevel == 0))
+}
+
+// streamTrainer builds a classifier that streams the site's training split
+// from its store.
+func (x *executor) streamTrainer(jc *protocol.JobContext, cfg classifier.Config, data *SiteData) (*jobTrainer, error) {
+	if r := jc.Data; r != nil {
+		cfg.Train.RealFraction, cfg.Train.SyntheticWeight = r.RealFraction, r.SyntheticWeight
+	}
+	opt := classifier.LoaderOptions{Workers: x.cfg.Data.Workers}
+	tr, err := classifier.NewStreamTrainer(cfg, data.Train.Stream, data.Val.Images, opt, x.log.With("job", jc.Job))
+	if err != nil {
+		return nil, err
+	}
+	x.log.Info("classifier streams its training set from the store", "job", jc.Job, "images", data.Train.Len())
+	return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
 }

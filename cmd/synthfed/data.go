@@ -19,7 +19,7 @@ func newDataCmd() *cobra.Command {
 		Use:   "data",
 		Short: "Check a site's chest X-ray data before it joins, and inspect preprocessing",
 	}
-	c.AddCommand(newDataCheckCmd(), newDataShowCmd())
+	c.AddCommand(newDataCheckCmd(), newDataShowCmd(), newDataPrepareCmd())
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
+	"github.com/synthfed/synthfed/model/loader"
 	"github.com/synthfed/synthfed/model/nn"
 	"github.com/synthfed/synthfed/model/optim"
 	G "gorgonia.org/gorgonia"
@@ -102,6 +103,33 @@ func (s *Stepper) Step(set *model.ImageSet, idx []int) (float64, error) {
 		}
 		for j := range m {
 			m[j] *= scale
+		}
+		copy(s.tgt[k*model.NumLabels:], tg[:])
+		copy(s.mask[k*model.NumLabels:], m[:])
+	}
+	return s.run()
+}
+
+// StepBatch takes one optimiser step on a loader's batch, whose images
+// are already augmented: labels become targets and a mask by the label
+// policy (synthetic images weighted by SyntheticWeight), then the forward
+// and backward passes, the proximal term, AdamW and the EMA run. It
+// returns the loss before the update.
+func (s *Stepper) StepBatch(b *loader.Batch) (float64, error) {
+	t := s.cfg.Train
+	if len(b.Index) != t.BatchSize || b.Size != s.cfg.Arch.ImageSize || len(b.Pixels) != len(s.x) {
+		return 0, fmt.Errorf("classifier: step on %d images of %dx%d, want %d of %d: %w", len(b.Index), b.Size, b.Size, t.BatchSize, s.cfg.Arch.ImageSize, model.ErrShape)
+	}
+	copy(s.x, b.Pixels)
+	for k := range b.Index {
+		tg, m, err := t.Labels.Targets(b.Labels[k])
+		if err != nil {
+			return 0, fmt.Errorf("classifier: image %d: %w", b.Index[k], err)
+		}
+		if b.Synthetic[k] {
+			for j := range m {
+				m[j] *= float32(t.SyntheticWeight)
+			}
 		}
 		copy(s.tgt[k*model.NumLabels:], tg[:])
 		copy(s.mask[k*model.NumLabels:], m[:])

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/loader"
 	"github.com/synthfed/synthfed/model/localtrain"
 	"github.com/synthfed/synthfed/model/optim"
 )
@@ -21,6 +22,8 @@ import (
 type Trainer struct {
 	cfg    Config
 	train  *model.ImageSet
+	stream loader.Source
+	lopt   LoaderOptions
 	val    *model.ImageSet
 	log    *slog.Logger
 	rounds *localtrain.Rounds[*Stepper]
@@ -35,25 +38,59 @@ func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trai
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if train == nil || train.Len() == 0 {
+		return nil, ErrNoData
 	}
 	if err := checkSets(cfg, train, val); err != nil {
 		return nil, err
+	}
+	t := newTrainer(cfg, val, log)
+	t.train = train
+	return t, nil
+}
+
+// NewStreamTrainer returns a trainer that reads its training set through a
+// streaming loader (prefetching and augmenting in background goroutines
+// with bounded buffers), for sets too large for memory such as a prepared
+// store's. val (scored by Evaluate) is in memory and may be nil.
+func NewStreamTrainer(cfg Config, train loader.Source, val *model.ImageSet, opt LoaderOptions, log *slog.Logger) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if train == nil || train.Len() == 0 {
+		return nil, ErrNoData
+	}
+	if train.Size() != cfg.Arch.ImageSize || cfg.Arch.InChannels != 1 {
+		return nil, fmt.Errorf("classifier: train set: %dx%dx1 images, architecture wants %dx%dx%d: %w", train.Size(), train.Size(), cfg.Arch.ImageSize, cfg.Arch.ImageSize, cfg.Arch.InChannels, model.ErrShape)
+	}
+	for i := range train.Len() {
+		if _, _, err := cfg.Train.Labels.Targets(train.Labels(i)); err != nil {
+			return nil, fmt.Errorf("classifier: train set row %d: %w", i, err)
+		}
+	}
+	if err := checkSets(cfg, nil, val); err != nil {
+		return nil, err
+	}
+	t := newTrainer(cfg, val, log)
+	t.stream, t.lopt = train, opt
+	return t, nil
+}
+
+// newTrainer returns the parts common to both constructors.
+func newTrainer(cfg Config, val *model.ImageSet, log *slog.Logger) *Trainer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	rounds := localtrain.NewRounds("classifier", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
 		c := cfg
 		c.Train.BatchSize = batch
 		return NewStepper(c, w, seed)
 	})
-	return &Trainer{cfg: cfg, train: train, val: val, log: log, rounds: rounds}, nil
+	return &Trainer{cfg: cfg, val: val, log: log, rounds: rounds}
 }
 
 // checkSets validates the sets' shapes and labels, naming the set and row.
 func checkSets(cfg Config, train, val *model.ImageSet) error {
-	if train == nil || train.Len() == 0 {
-		return ErrNoData
-	}
 	for name, set := range map[string]*model.ImageSet{"train": train, "val": val} {
 		if set == nil {
 			continue
@@ -82,19 +119,49 @@ func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
 // one pass when both are 0) from global and returns the trained weights.
 // It checks ctx between steps.
 func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
-	r := localtrain.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.train.Len())
+	n := t.trainLen()
+	r := localtrain.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, n)
 	st, err := t.rounds.Begin(global, r, spec.Seed, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	if err != nil {
 		return model.TrainResult{}, err
 	}
-	mix := newMixer(t.train, r.Batch, t.cfg.Train.RealFraction, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
-	mean, last, err := r.Run(ctx, "classifier", func(int) (float64, error) { return st.Step(t.train, mix.next()) })
+	ld, err := t.loader(r.Batch, spec)
 	if err != nil {
 		return model.TrainResult{}, err
 	}
-	res := t.rounds.End(r, t.train.Len(), mean, last)
+	defer ld.Close()
+	mean, last, err := r.Run(ctx, "classifier", func(int) (float64, error) {
+		b, err := ld.Next(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer ld.Release(b)
+		return st.StepBatch(b)
+	})
+	if err != nil {
+		return model.TrainResult{}, err
+	}
+	res := t.rounds.End(r, n, mean, last)
 	t.log.Debug("classifier local training done", "round", spec.Round, "steps", r.Steps, "loss", mean)
 	return res, nil
+}
+
+// trainLen returns the number of training images.
+func (t *Trainer) trainLen() int {
+	if t.stream != nil {
+		return t.stream.Len()
+	}
+	return t.train.Len()
+}
+
+// loader returns the round's batches: streamed from a Source, or drawn in
+// memory in the historical order from a model.ImageSet.
+func (t *Trainer) loader(batch int, spec model.TrainSpec) (loader.Loader, error) {
+	c := t.cfg.Train
+	if t.stream != nil {
+		return newStreamLoader(t.stream, batch, c.RealFraction, c.Augment, t.lopt, spec.Seed, spec.Round)
+	}
+	return newMemLoader(t.train, batch, c.RealFraction, c.Augment, spec.Seed, spec.Round), nil
 }
 
 // Evaluate scores w on the validation set: "val_loss" (the masked BCE under

@@ -35,6 +35,9 @@ type Arch struct {
 	AttnResolutions []int `toml:"attn_resolutions" json:"attn_resolutions"`
 	// MidAttention adds self-attention between the two middle blocks.
 	MidAttention bool `toml:"mid_attention" json:"mid_attention"`
+	// AttnHeads splits each self-attention block into this many heads
+	// (the study's U-Net uses 4); 0 means 1. Heads add no parameters.
+	AttnHeads int `toml:"attn_heads" json:"attn_heads,omitempty"`
 	// Groups is the number of GroupNorm groups; it divides every width.
 	Groups int `toml:"groups" json:"groups"`
 	// TimeEmbDim is the width of the time and condition embedding
@@ -158,6 +161,14 @@ func (a Arch) Validate() error {
 		p.Addf("arch.image_size %d: want a positive multiple of %d for %d levels", a.ImageSize, div, len(a.ChannelMults))
 	}
 	p.Add(a.validateSites())
+	if a.AttnHeads < 0 || a.AttnHeads > maxWidth {
+		p.Addf("arch.attn_heads %d: want 0 to %d", a.AttnHeads, maxWidth)
+	}
+	for l, m := range a.ChannelMults {
+		if h := a.heads(); (a.attnAt(l) || (a.MidAttention && l == len(a.ChannelMults)-1)) && (a.BaseChannels*m)%h != 0 {
+			p.Addf("arch.attn_heads %d does not divide level %d width %d", h, l, a.BaseChannels*m)
+		}
+	}
 	for i, r := range a.AttnResolutions {
 		if !slices.Contains(a.resolutions(), r) {
 			p.Addf("arch.attn_resolutions[%d] = %d: not a level resolution %v", i, r, a.resolutions())

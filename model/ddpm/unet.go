@@ -31,7 +31,7 @@ import (
 //	res(x): h = conv1(SiLU(norm1(x))) + emb_proj(SiLU(emb))[:, :, None, None]
 //	        h = conv2(SiLU(norm2(h)))          (conv2 zero-initialised)
 //	        return skip(x) + h                 (skip: 1x1 conv when widths differ)
-//	attn(x): x + proj(SelfAttention(qkv(norm(x))))  (qkv, proj 1x1; proj zero-init; 1 head)
+//	attn(x): x + proj(SelfAttention(qkv(norm(x))))  (qkv, proj 1x1; proj zero-init; AttnHeads heads)
 //
 // The sinusoid is [sin(t*f_k), cos(t*f_k)], f_k = 10000^(-k/(D/2)), k < D/2,
 // with t the step index 0..T-1.
@@ -210,12 +210,16 @@ func resBlock(b *graph.Builder, x, semb *G.Node, cin, cout int, a Arch) *G.Node 
 	return b.Op(nn.Add(skip, h))
 }
 
-// attnBlock is single-head self-attention over the feature map's positions.
+// heads returns the number of attention heads.
+func (a Arch) heads() int { return max(a.AttnHeads, 1) }
+
+// attnBlock is multi-head (Arch.AttnHeads) self-attention over the
+// feature map's positions.
 func attnBlock(b *graph.Builder, x *G.Node, c int, a Arch) *G.Node {
 	h := b.GroupNorm("norm", x, c, a.Groups, false)
 	qkv := b.Conv("qkv", h, c, 3*c, 1, 1, 0, true, false)
 	if qkv != nil {
-		h = b.Op(nn.SelfAttention2D(qkv, 1))
+		h = b.Op(nn.SelfAttention2D(qkv, a.heads()))
 	} else {
 		h = nil
 	}

@@ -1,0 +1,167 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/synthfed/synthfed/model"
+)
+
+// ErrClosed is returned by Next after Close.
+var ErrClosed = errors.New("loader closed")
+
+// Stream is the Loader of a Source of any size: Workers goroutines
+// assemble batches (read, augment) ahead of the trainer into Prefetch+1
+// reusable buffers, and Next hands them out in step order.
+type Stream struct {
+	src  Source
+	cfg  Config
+	plan *plan
+	aug  AugmentFunc
+
+	free   chan *Batch
+	queue  chan chan *Batch
+	stop   context.CancelFunc
+	closed <-chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// job is one batch to assemble.
+type job struct {
+	step int
+	b    *Batch
+	done chan *Batch
+}
+
+// NewStream starts a loader over src from step start; aug (nil: none)
+// augments each image with draws seeded by (cfg.Seed, cfg.Salt, step,
+// position in the batch).
+func NewStream(src Source, cfg Config, start int, aug AugmentFunc) (*Stream, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if src == nil || src.Len() == 0 {
+		return nil, fmt.Errorf("loader: empty source: %w", model.ErrShape)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Stream{src: src, cfg: cfg, plan: newPlan(src, cfg), aug: aug, stop: stop, closed: ctx.Done(),
+		free: make(chan *Batch, cfg.prefetch()+1), queue: make(chan chan *Batch, cfg.prefetch())}
+	for range cfg.prefetch() + 1 {
+		s.free <- newBatch(cfg.Batch, src.Size())
+	}
+	jobs := make(chan job)
+	for range cfg.workers() {
+		s.wg.Add(1)
+		go s.worker(ctx, jobs)
+	}
+	s.wg.Add(1)
+	go s.produce(ctx, start, jobs)
+	return s, nil
+}
+
+// produce queues steps start, start+1, ... as buffers free up.
+func (s *Stream) produce(ctx context.Context, start int, jobs chan<- job) {
+	defer s.wg.Done()
+	defer close(jobs)
+	for step := start; ; step++ {
+		var b *Batch
+		select {
+		case b = <-s.free:
+		case <-ctx.Done():
+			return
+		}
+		done := make(chan *Batch, 1)
+		select {
+		case s.queue <- done:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case jobs <- job{step: step, b: b, done: done}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// worker assembles batches.
+func (s *Stream) worker(ctx context.Context, jobs <-chan job) {
+	defer s.wg.Done()
+	size := s.src.Size()
+	tmp := make([]float32, size*size)
+	for j := range jobs {
+		s.assemble(j.step, j.b, tmp)
+		j.done <- j.b
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// assemble fills b with step's images: read, then augment with a
+// generator seeded by the step and the position, so the result does not
+// depend on which worker runs it.
+func (s *Stream) assemble(step int, b *Batch, tmp []float32) {
+	b.Step = step
+	s.plan.fill(step, b.Index)
+	for k, i := range b.Index {
+		dst := b.Image(k)
+		b.Labels[k], b.Synthetic[k] = s.src.Labels(i), s.src.Synthetic(i)
+		if s.aug == nil {
+			s.src.ReadImage(i, dst)
+			continue
+		}
+		s.src.ReadImage(i, tmp)
+		r := rand.New(rand.NewPCG(uint64(s.cfg.Seed)^0xa076_1d64_78bd_642f, s.cfg.Salt<<40^uint64(step)*uint64(s.cfg.Batch)+uint64(k)))
+		s.aug(dst, tmp, b.Size, r)
+	}
+}
+
+// Next returns the next batch in step order.
+func (s *Stream) Next(ctx context.Context) (*Batch, error) {
+	select {
+	case <-s.closed:
+		return nil, ErrClosed
+	default:
+	}
+	var done chan *Batch
+	select {
+	case done = <-s.queue:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.closed:
+		return nil, ErrClosed
+	}
+	select {
+	case b := <-done:
+		return b, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.closed:
+		return nil, ErrClosed
+	}
+}
+
+// Release hands b's buffers back to the workers.
+func (s *Stream) Release(b *Batch) {
+	select {
+	case s.free <- b:
+	default: // not ours, or already released: drop it
+	}
+}
+
+// Close stops the workers and waits for them.
+func (s *Stream) Close() error {
+	s.once.Do(func() {
+		s.stop()
+		s.wg.Wait()
+	})
+	return nil
+}
+
+// The stream is a Loader.
+var _ Loader = (*Stream)(nil)

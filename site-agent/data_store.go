@@ -1,0 +1,123 @@
+package siteagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/dataset/store"
+	"github.com/synthfed/synthfed/model"
+)
+
+// Prepared is the outcome of preparing a site's store.
+type Prepared struct {
+	// Store is the opened store; Records are the loaded records it holds,
+	// in source order.
+	Store   *store.Store
+	Records []dataset.Record
+	// Report lists every bad row and image (file:line).
+	Report *dataset.Report
+	// Stats counts what the preparation did.
+	Stats store.Stats
+}
+
+// StoreConfig returns the store configuration of the [data] section.
+func (d DataConfig) StoreConfig() store.Config {
+	c := store.DefaultConfig()
+	c.Dir, c.Size, c.PixelBits, c.Workers = d.StoreDir, d.ImageSize, d.StorePixelBits, d.Workers
+	return c
+}
+
+// PrepareStore loads the site's records (data.path) and brings its
+// prepared store (data.store_dir) up to date: what synthfed data prepare
+// runs, and what the agent runs on first use. progress, when set, gets
+// images/s and the ETA about twice a second.
+func PrepareStore(ctx context.Context, cfg DataConfig, progress func(store.Progress), log *slog.Logger) (*Prepared, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StoreDir == "" {
+		return nil, fmt.Errorf("data.store_dir is not set")
+	}
+	format, err := dataset.ParseFormat(cfg.Format)
+	if err != nil {
+		return nil, fmt.Errorf("data.format: %w", err)
+	}
+	ds, err := dataset.Load(ctx, dataset.Source{Format: format, Path: cfg.Path, Demographics: cfg.Demographics}, cfg.datasetConfig(), log)
+	if err != nil {
+		if errors.Is(err, dataset.ErrNoData) {
+			return nil, fmt.Errorf("data %s (%s): %w: %w", cfg.Path, cfg.Format, err, ErrNoData)
+		}
+		return nil, fmt.Errorf("data %s: %w", cfg.Path, err)
+	}
+	st, kept, stats, err := store.Prepare(ctx, cfg.StoreConfig(), ds.Records, store.Options{Report: ds.Report, Progress: progress, Log: log})
+	if err != nil {
+		return &Prepared{Report: ds.Report, Stats: stats}, err
+	}
+	log.Info("store prepared", "dir", st.Dir(), "records", stats.Records, "kept", stats.Kept, "reused", stats.Reused,
+		"decoded", stats.Decoded, "deduplicated", stats.Deduplicated, "unreadable", stats.Unreadable, "corrupt_chunks", len(stats.Corrupt))
+	return &Prepared{Store: st, Records: kept, Report: ds.Report, Stats: stats}, nil
+}
+
+// loadStored is LoadSiteData with data.store_dir: the store is prepared
+// (incrementally), the training split streams from it, and the
+// validation and test splits are read from it into memory.
+func loadStored(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *slog.Logger) (*SiteData, error) {
+	p, err := PrepareStore(ctx, cfg, nil, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Records) == 0 {
+		return nil, fmt.Errorf("data %s (%s): no usable records: %w", cfg.Path, cfg.Format, ErrNoData)
+	}
+	parts, err := dataset.SplitPatients(p.Records, cfg.Split, cfg.SplitSeed)
+	if err != nil {
+		return nil, fmt.Errorf("data split: %w", err)
+	}
+	u := cfg.datasetConfig().Uncertain
+	d := &SiteData{Report: p.Report, Cache: cache, Store: p.Store, uncertain: u}
+	for i, dst := range []*Split{&d.Train, &d.Val, &d.Test} {
+		set, err := store.NewSet(p.Store, parts[i])
+		if err != nil {
+			return nil, err
+		}
+		*dst = Split{Records: parts[i], Stream: set}
+		if i > 0 {
+			if dst.Images, err = set.ImageSet(u); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if d.Train.Len() == 0 {
+		return nil, fmt.Errorf("data %s: the split leaves no training rows: %w", cfg.Path, ErrNoData)
+	}
+	if cfg.TestPath != "" {
+		if err := d.addHeldOut(ctx, cfg, p.Records, cache, log); err != nil {
+			return nil, err
+		}
+	}
+	log.Info("site data ready (streamed from the store)", "train", d.Train.Len(), "val", d.Val.Len(), "test", d.Test.Len(), "size", cfg.ImageSize, "store", p.Store.Dir())
+	return d, nil
+}
+
+// TrainImages returns the training split in memory, reading it from the
+// store on the first call when it is streamed (the DDPM trainer, the
+// sampler and synthetic recipes read whole sets for now).
+func (d *SiteData) TrainImages() (*model.ImageSet, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.Train.Images != nil {
+		return d.Train.Images, nil
+	}
+	if d.Train.Stream == nil {
+		return nil, fmt.Errorf("data: no training images: %w", ErrNoData)
+	}
+	set, err := d.Train.Stream.ImageSet(d.uncertain)
+	if err != nil {
+		return nil, err
+	}
+	d.Train.Images = set
+	return set, nil
+}

@@ -1,0 +1,122 @@
+package siteagent_test
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/synthfed/synthfed/coordinator"
+	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/sims/cluster"
+	"github.com/synthfed/synthfed/sims/phantom"
+	siteagent "github.com/synthfed/synthfed/site-agent"
+)
+
+// With data.store_dir the site's data is prepared into the store on first
+// use and the training split streams from it; the split and the
+// validation and test images are those of the in-memory load (within 8-bit
+// quantisation), and a second load reuses every prepared image.
+func TestStoreSiteData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pc := phantom.DefaultConfig()
+	pc.Size, pc.Supersample = 8, 1
+	site, err := pc.WriteSite(ctx, dir, 0, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := siteagent.DefaultDataConfig()
+	cfg.Format, cfg.Path, cfg.ImageSize = "chexpert", site.Dir, 8
+	mem, err := siteagent.LoadSiteData(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.StoreDir = filepath.Join(dir, "store")
+	st, err := siteagent.LoadSiteData(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Train.Stream == nil || st.Train.Images != nil || st.Store == nil {
+		t.Fatal("the training split is not streamed from the store")
+	}
+	for name, pair := range map[string][2]siteagent.Split{"train": {mem.Train, st.Train}, "val": {mem.Val, st.Val}, "test": {mem.Test, st.Test}} {
+		a, b := pair[0], pair[1]
+		if a.Len() != b.Len() || !slices.EqualFunc(a.Records, b.Records, func(x, y dataset.Record) bool { return x.Path == y.Path }) {
+			t.Fatalf("%s: %d records in memory, %d from the store, or another order", name, a.Len(), b.Len())
+		}
+	}
+	img := make([]float32, 64)
+	for i := range st.Train.Len() {
+		st.Train.Stream.ReadImage(i, img)
+		for k, v := range mem.Train.Images.Image(i) {
+			if math.Abs(float64(v-img[k])) > 1.0/255+1e-6 {
+				t.Fatalf("train image %d pixel %d: store %v, memory %v", i, k, img[k], v)
+			}
+		}
+	}
+	for i, v := range mem.Test.Images.Pixels {
+		if math.Abs(float64(v-st.Test.Images.Pixels[i])) > 1.0/255+1e-6 {
+			t.Fatalf("test pixel %d: store %v, memory %v", i, st.Test.Images.Pixels[i], v)
+		}
+	}
+	if mem.Test.Images.Cond[3] != st.Test.Images.Cond[3] {
+		t.Fatal("conditions differ")
+	}
+	warm, err := siteagent.PrepareStore(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warm.Stats.Reused != warm.Stats.Records || warm.Stats.Decoded != 0 {
+		t.Fatalf("second prepare: %+v: want everything reused", warm.Stats)
+	}
+}
+
+// A site whose config sets data.store_dir trains a classifier job from its
+// store: prepared on first use, streamed.
+func TestStoreClassifierJob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pc := phantom.DefaultConfig()
+	pc.Size, pc.Supersample = wfSize, 1
+	sites := []string{"a", "b"}
+	var dirs []string
+	for i := range sites {
+		s, err := pc.WriteSite(ctx, dir, i, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, s.Dir)
+	}
+	cl := start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Logger: testLogger(t),
+		Trainers: func(int, string) (map[string]model.Trainer, error) { return nil, nil },
+		Coordinator: func(cc *coordinator.Config, opts *coordinator.Options) {
+			cc.Jobs, opts.CheckModelConfig = nil, siteagent.CheckModelConfig
+		},
+		Agent: func(i int, acfg *siteagent.Config) {
+			acfg.EvaluateGlobal = false
+			acfg.Data.Format, acfg.Data.Path = "chexpert", dirs[i]
+			acfg.Data.ImageSize, acfg.Data.Split = wfSize, []float64{0.6, 0.2, 0.2}
+			acfg.Data.StoreDir = filepath.Join(dir, "store-"+sites[i])
+		}})
+	w := &wfCluster{c: cl.Coordinator()}
+	st := w.submit(t, `id = "clf-store"
+kind = "train"
+model = "classifier"
+rounds = 2
+quorum = 2
+sites = ["a", "b"]
+[train]
+local_steps = 3
+`+wfDeadlines+wfClassifier)[0]
+	if st.Committed != 2 || st.Output == "" {
+		t.Fatalf("job status %+v", st)
+	}
+	for _, s := range sites {
+		if m, _ := filepath.Glob(filepath.Join(dir, "store-"+s, "*", "INDEX")); len(m) != 1 {
+			t.Fatalf("site %s prepared no store: %v", s, m)
+		}
+	}
+}
