@@ -1,0 +1,46 @@
+package opencl
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/synthfed/synthfed/model/nn"
+)
+
+// BenchmarkSGEMM times C = A*B on square matrices on the OpenCL device
+// (operands resident on the device, timed to clFinish) and with model/nn's
+// CPU GEMM on one goroutine (OpenBLAS with the openblas tag, pure Go
+// otherwise), reporting GFLOP/s. On pocl both run on the same CPU cores.
+func BenchmarkSGEMM(b *testing.B) {
+	for _, n := range []int{128, 512} {
+		flop := 2 * float64(n) * float64(n) * float64(n)
+		a, bm := randn(1, n*n, 1), randn(2, n*n, 1)
+		b.Run(fmt.Sprintf("device/n=%d", n), func(b *testing.B) {
+			o := testOps(b)
+			da, db, dc := upload(b, o, a), upload(b, o, bm), zeros(b, o, n*n)
+			if err := o.SGEMM(false, false, n, n, n, 1, da, db, 0, dc); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			if err := o.Context().Finish(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if err := o.SGEMM(false, false, n, n, n, 1, da, db, 0, dc); err != nil {
+					b.Fatal(err)
+				}
+				if err := o.Context().Finish(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("cpu/n=%d", n), func(b *testing.B) {
+			c := make([]float32, n*n)
+			for b.Loop() {
+				nn.SGEMM(false, false, n, n, n, 1, a, n, bm, n, 0, c, n)
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
