@@ -93,15 +93,16 @@ func (r *Runner) checkRound(s coordinator.RoundSummary, prev, global model.Weigh
 		} else if d < best {
 			best = d
 		}
-		if !nextPick(pick, cands) {
+		if !NextPick(pick, cands) {
 			break
 		}
 	}
 	return "", fmt.Errorf("round %d: global differs from the FedAvg of the accepted updates of %s (best relative difference %.3g): an accepted update was lost or another leaked in", s.Round, strings.Join(acc, " "), best)
 }
 
-// nextPick advances pick through every combination of candidates.
-func nextPick(pick []int, cands [][]update) bool {
+// NextPick advances pick (one index into each cands[i]) to the next
+// combination, like an odometer, and reports false after the last one.
+func NextPick[T any](pick []int, cands [][]T) bool {
 	for i := range pick {
 		pick[i]++
 		if pick[i] < len(cands[i]) {

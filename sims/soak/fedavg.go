@@ -55,7 +55,7 @@ func matchFedAvg(prev, global model.Weights, cands [][]candidate, bound float64,
 			return true, d
 		}
 		best = min(best, d)
-		if !next(pick, cands) {
+		if !scenario.NextPick(pick, cands) {
 			break
 		}
 	}
@@ -99,17 +99,6 @@ func descend(global model.Weights, cands [][]candidate) (bool, float64) {
 		}
 	}
 	return best <= scenario.Tolerance, best
-}
-
-func next(pick []int, cands [][]candidate) bool {
-	for i := range pick {
-		pick[i]++
-		if pick[i] < len(cands[i]) {
-			return true
-		}
-		pick[i] = 0
-	}
-	return false
 }
 
 // loadCandidates reads the updates a site recorded for a job's round
