@@ -7,10 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/dataset"
-	"github.com/synthfed/synthfed/model"
-	"github.com/synthfed/synthfed/sims/cluster"
 	"github.com/synthfed/synthfed/sims/phantom"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
@@ -90,17 +87,10 @@ func TestStoreClassifierJob(t *testing.T) {
 		}
 		dirs = append(dirs, s.Dir)
 	}
-	cl := start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Logger: testLogger(t),
-		Trainers: func(int, string) (map[string]model.Trainer, error) { return nil, nil },
-		Coordinator: func(cc *coordinator.Config, opts *coordinator.Options) {
-			cc.Jobs, opts.CheckModelConfig = nil, siteagent.CheckModelConfig
-		},
-		Agent: func(i int, acfg *siteagent.Config) {
-			acfg.EvaluateGlobal = false
-			acfg.Data.Format, acfg.Data.Path = "chexpert", dirs[i]
-			acfg.Data.ImageSize, acfg.Data.Split = wfSize, []float64{0.6, 0.2, 0.2}
-			acfg.Data.StoreDir = filepath.Join(dir, "store-"+sites[i])
-		}})
+	cl := startImageCluster(t, sites, func(i int, acfg *siteagent.Config) {
+		acfg.Data.Format, acfg.Data.Path = "chexpert", dirs[i]
+		acfg.Data.StoreDir = filepath.Join(dir, "store-"+sites[i])
+	}, nil)
 	w := &wfCluster{c: cl.Coordinator()}
 	st := w.submit(t, `id = "clf-store"
 kind = "train"

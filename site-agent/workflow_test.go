@@ -53,7 +53,31 @@ func startWorkflow(t *testing.T, rows int, sites []string, mod func(site string,
 	}
 	pc := phantom.DefaultConfig()
 	pc.Size, pc.Supersample = wfSize, 1
-	cl := start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Logger: testLogger(t),
+	cl := startImageCluster(t, sites, func(i int, acfg *siteagent.Config) {
+		acfg.Data.SyntheticDir = w.synth[sites[i]]
+		if mod != nil {
+			mod(sites[i], acfg)
+		}
+	}, func(i int, opts *siteagent.Options) {
+		opts.Data = func(ctx context.Context) ([]dataset.Record, *model.ImageSet, error) {
+			s, err := pc.RenderSite(ctx, i, rows)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s.Records, s.Images, nil
+		}
+	})
+	w.c = cl.Coordinator()
+	return w
+}
+
+// startImageCluster starts a coordinator with no job and one agent per site
+// whose trainers come from each job's model config, with images of wfSize
+// pixels split 60/20/20; agent and agentOpts complete each site's config
+// and options.
+func startImageCluster(t *testing.T, sites []string, agent func(i int, acfg *siteagent.Config), agentOpts func(i int, opts *siteagent.Options)) *cluster.Cluster {
+	t.Helper()
+	return start(t, localCluster(baseJob("unused"), sites...), cluster.Options{Logger: testLogger(t),
 		Trainers: func(int, string) (map[string]model.Trainer, error) { return nil, nil },
 		Coordinator: func(cc *coordinator.Config, opts *coordinator.Options) {
 			cc.Jobs, opts.CheckModelConfig = nil, siteagent.CheckModelConfig
@@ -61,22 +85,9 @@ func startWorkflow(t *testing.T, rows int, sites []string, mod func(site string,
 		Agent: func(i int, acfg *siteagent.Config) {
 			acfg.EvaluateGlobal = false
 			acfg.Data.ImageSize, acfg.Data.Split = wfSize, []float64{0.6, 0.2, 0.2}
-			acfg.Data.SyntheticDir = w.synth[sites[i]]
-			if mod != nil {
-				mod(sites[i], acfg)
-			}
+			agent(i, acfg)
 		},
-		AgentOptions: func(i int, opts *siteagent.Options) {
-			opts.Data = func(ctx context.Context) ([]dataset.Record, *model.ImageSet, error) {
-				s, err := pc.RenderSite(ctx, i, rows)
-				if err != nil {
-					return nil, nil, err
-				}
-				return s.Records, s.Images, nil
-			}
-		}})
-	w.c = cl.Coordinator()
-	return w
+		AgentOptions: agentOpts})
 }
 
 // submit submits a TOML job spec and waits for every job it expands to.
