@@ -13,8 +13,8 @@ import (
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/model"
-	siteagent "github.com/synthfed/synthfed/site-agent"
 	"github.com/synthfed/synthfed/sims/cluster"
+	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // wideTrainer adds a fixed per-site offset to every weight of an n-value
