@@ -372,7 +372,7 @@ func (c *Coordinator) receiveBody(ctx context.Context, stream fedpb.Federation_U
 		return nil, "", 0, ctx.Err()
 	}
 	defer func() { <-c.uploads }()
-	sp, err := newSpool(c.spoolDir())
+	sp, err := newSpool(spoolDir(c.cfg))
 	if err != nil {
 		return nil, "", 0, err
 	}

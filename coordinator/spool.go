@@ -74,5 +74,14 @@ func (s *spool) Each(fn func([]float32) error) error {
 	return nil
 }
 
+// ReadAt reads the spool's bytes at off (engine.Joined).
+func (s *spool) ReadAt(b []byte, off int64) (int, error) { return s.f.ReadAt(b, off) }
+
+// Size returns the spool's length in bytes (engine.Joined).
+func (s *spool) Size() int64 { return s.size }
+
+// Close removes the spool (engine.Joined's io.Closer).
+func (s *spool) Close() error { return s.f.Close() }
+
 // close removes the spool.
 func (s *spool) close() { s.f.Close() }
