@@ -30,6 +30,11 @@ type siteFile struct {
 	Wide wide.Config `toml:"wide"`
 }
 
+// defaultSiteFile is a site config's defaults, before the file.
+func defaultSiteFile() siteFile {
+	return siteFile{Config: siteagent.DefaultConfig(), Logreg: logreg.DefaultConfig(), Wide: wide.DefaultConfig()}
+}
+
 func (f siteFile) validate() error {
 	var p config.Problems
 	p.Add(f.Config.Validate())
@@ -61,7 +66,7 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			if err != nil {
 				return err
 			}
-			file := siteFile{Config: siteagent.DefaultConfig(), Logreg: logreg.DefaultConfig(), Wide: wide.DefaultConfig()}
+			file := defaultSiteFile()
 			if err := config.LoadFile(cfgPath, &file); err != nil {
 				return withExitCode(2, err)
 			}
