@@ -308,7 +308,9 @@ func (x *executor) trainDelta(ctx context.Context, t Task) (Delta, error) {
 		}
 	}
 	x.forget(t.ModelHash)
-	d := make([]float32, 0, local.NumParams()+fed.SecureMetricElems*len(t.Train.SecureMetrics))
+	n := local.NumParams() + fed.SecureMetricElems*len(t.Train.SecureMetrics)
+	collectBefore(n)
+	d := make([]float32, 0, n)
 	for _, lt := range local.Tensors() {
 		d = append(d, lt.Data...)
 	}

@@ -13,7 +13,7 @@ import (
 
 // maskAheadMax is the largest input (elements) whose mask a site expands
 // while it trains.
-const maskAheadMax = 1 << 24
+const maskAheadMax = bigModel
 
 // errBadUpdate reports a local delta this site will not contribute.
 var errBadUpdate = errors.New("unusable local update")
@@ -66,6 +66,7 @@ func (r *SecureRunner) input(ctx context.Context, t Task, env PhaseEnv) error {
 		return err
 	}
 	if !ahead {
+		collectBefore(cur.spec.Context.Params.Length + 1) // the local model is garbage now
 		mask = expand()
 	}
 	mi, err := r.mask(cur, mask, in)
