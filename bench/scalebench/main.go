@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,8 +239,9 @@ func openSet(work string, n int) (*store.Store, *store.Set, error) {
 	return st, set, err
 }
 
-// loaderThroughput times batches of 32 (with the classifier's default
-// augmentation when augment is set) on 2 workers from a warm store.
+// loaderThroughput times batches of 32 (with the streams' form of the
+// classifier's default augmentation when augment is set) on 2 workers
+// from a warm store.
 func loaderThroughput(work string, augment bool) (loadRes, error) {
 	st, set, err := openSet(work, 1<<31-1)
 	if err != nil {
@@ -252,11 +252,10 @@ func loaderThroughput(work string, augment bool) (loadRes, error) {
 	for i := range set.Len() { // warm the page cache
 		set.ReadImage(i, buf)
 	}
-	aug := classifier.DefaultAugmentConfig()
 	r := loadRes{Batch: 32, Workers: 2, Augment: augment}
-	var fn loader.AugmentFunc
+	var fn loader.Augmenter
 	if augment {
-		fn = func(dst, src []float32, s int, rng *rand.Rand) { classifier.Augment(dst, src, s, aug, rng) }
+		fn = classifier.StreamAugmenter(classifier.DefaultAugmentConfig())
 	}
 	ld, err := loader.NewStream(set, loader.Config{Batch: r.Batch, Workers: r.Workers, Seed: 1}, 0, fn)
 	if err != nil {

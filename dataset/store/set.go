@@ -46,6 +46,19 @@ func (s *Set) ReadImage(i int, dst []float32) {
 	s.st.Evict(s.refs[i])
 }
 
+// Bytes returns image i's stored pixels when they are 8-bit (shared with
+// the mapping; valid until Done(i) and Close), for loaders that dequantise
+// as they augment.
+func (s *Set) Bytes(i int) ([]byte, bool) {
+	if s.st.settings.PixelBits != 8 {
+		return nil, false
+	}
+	return s.st.Raw(s.refs[i]), true
+}
+
+// Done evicts image i's pages from the resident set after Bytes.
+func (s *Set) Done(i int) { s.st.Evict(s.refs[i]) }
+
 // Labels returns image i's labels.
 func (s *Set) Labels(i int) [model.NumLabels]model.Label { return s.labels[i] }
 
