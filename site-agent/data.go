@@ -122,9 +122,11 @@ type DataSource func(ctx context.Context) ([]dataset.Record, *model.ImageSet, er
 
 // Split is one part of the site's patient-level split: its records and
 // their images, in the same order. A training split streamed from the
-// site's store has Stream set, and Images nil until a trainer that needs
-// the whole set in memory asks for it (SiteData.TrainImages); the
-// validation and test splits of a store have both.
+// site's store has only Stream (its compact index; Records nil, Record(i)
+// gives each one's demographics and labels) and Images nil until a
+// trainer that needs the whole set in memory asks for it
+// (SiteData.TrainImages); the validation and test splits of a store have
+// Records and Images.
 type Split struct {
 	Records []dataset.Record
 	Images  *model.ImageSet
@@ -137,6 +139,15 @@ func (s Split) Len() int {
 		return s.Stream.Len()
 	}
 	return s.Images.Len()
+}
+
+// Record returns row i's record: the loaded one, or for a streamed split
+// the compact index's (demographics, view, labels; the patient hashed).
+func (s Split) Record(i int) dataset.Record {
+	if s.Records == nil && s.Stream != nil {
+		return s.Stream.Item(i).Record()
+	}
+	return s.Records[i]
 }
 
 // Size returns the images' side.

@@ -2,12 +2,14 @@ package siteagent_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/dataset/store"
 	"github.com/synthfed/synthfed/sims/phantom"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
@@ -39,7 +41,18 @@ func TestStoreSiteData(t *testing.T) {
 	if st.Train.Stream == nil || st.Train.Images != nil || st.Store == nil {
 		t.Fatal("the training split is not streamed from the store")
 	}
-	for name, pair := range map[string][2]siteagent.Split{"train": {mem.Train, st.Train}, "val": {mem.Val, st.Val}, "test": {mem.Test, st.Test}} {
+	// The streamed training split keeps only its compact index: the same
+	// rows (patients hashed) in the same order.
+	if st.Train.Records != nil || st.Train.Len() != mem.Train.Len() {
+		t.Fatalf("streamed train split keeps %d records for %d rows", len(st.Train.Records), st.Train.Len())
+	}
+	for i := range st.Train.Len() {
+		a, b := mem.Train.Records[i], st.Train.Record(i)
+		if b.PatientID != fmt.Sprintf("%016x", store.PatientKey(a.PatientID)) || a.Labels != b.Labels || a.Age != b.Age || a.Sex != b.Sex {
+			t.Fatalf("train row %d: store %+v, memory %+v", i, b, a)
+		}
+	}
+	for name, pair := range map[string][2]siteagent.Split{"val": {mem.Val, st.Val}, "test": {mem.Test, st.Test}} {
 		a, b := pair[0], pair[1]
 		if a.Len() != b.Len() || !slices.EqualFunc(a.Records, b.Records, func(x, y dataset.Record) bool { return x.Path == y.Path }) {
 			t.Fatalf("%s: %d records in memory, %d from the store, or another order", name, a.Len(), b.Len())

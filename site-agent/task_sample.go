@@ -163,7 +163,7 @@ func (x *executor) drawBatch(ctx context.Context, jc *protocol.JobContext, sampl
 		if err := writePNG16(filepath.Join(tmp, filepath.FromSlash(rel)), img, size); err != nil {
 			return nil, err
 		}
-		rec := dataset.Replica(train.Records[lo+i], r, rel, jc.Sample.DDPM.Hash)
+		rec := dataset.Replica(train.Record(lo+i), r, rel, jc.Sample.DDPM.Hash)
 		rec.SiteCondition = sampler.name
 		recs = append(recs, rec)
 	}

@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/dataset/store"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
@@ -211,32 +210,25 @@ func dirBytes(dir string) int64 {
 }
 
 // openSet opens the bench's store and returns the set of the first n
-// records it holds.
+// records it holds, read from its records file (the compact index data
+// prepare wrote), as a streaming train job reads it: no CSV, no strings.
 func openSet(work string, n int) (*store.Store, *store.Set, error) {
-	site, err := onlySite(filepath.Join(work, "ph"))
-	if err != nil {
-		return nil, nil, err
-	}
-	dcfg := dataset.DefaultConfig()
-	dcfg.Size = size
-	ds, err := dataset.Load(context.Background(), dataset.Source{Format: dataset.FormatCheXpert, Path: site}, dcfg, nil)
-	if err != nil {
-		return nil, nil, err
-	}
 	scfg := store.DefaultConfig()
 	scfg.Dir, scfg.Size, scfg.Verify = filepath.Join(work, "store"), size, false
 	st, err := store.Open(scfg, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	var recs []dataset.Record
-	for _, r := range ds.Records {
-		if _, _, ok := st.Lookup(r.File); ok && len(recs) < n {
-			recs = append(recs, r)
-		}
+	all, err := store.Records(st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
 	}
-	set, err := store.NewSet(st, recs)
-	return st, set, err
+	idx := make([]int, min(n, all.Len()))
+	for i := range idx {
+		idx[i] = i
+	}
+	return st, all.Subset(idx), nil
 }
 
 // loaderThroughput times batches of 32 (with the streams' form of the
