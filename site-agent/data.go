@@ -60,6 +60,11 @@ type DataConfig struct {
 	StoreDir string `toml:"store_dir"`
 	// StorePixelBits is the store's pixel depth, 8 (default) or 16.
 	StorePixelBits int `toml:"store_pixel_bits"`
+	// SyntheticPNG also writes a store site's synthetic sets as PNGs (for
+	// people to look at); with store_dir set the sets are written into
+	// stores as they are sampled, without PNGs unless asked. Without
+	// store_dir the PNGs are the sets.
+	SyntheticPNG bool `toml:"synthetic_png"`
 }
 
 // DefaultDataConfig returns a disabled data section with the study's
@@ -175,6 +180,8 @@ type SiteData struct {
 
 	uncertain dataset.UncertainPolicy
 	mu        sync.Mutex
+	// synthetic caches the opened stores of synthetic sets by folder.
+	synthetic map[string]*openedSet
 }
 
 // dataStore loads the site's data once and keeps it; a failed load is

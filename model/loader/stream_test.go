@@ -211,3 +211,27 @@ func TestStreamAffineDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestConcat: the union reads each part's images, labels and flags at
+// the offset, and is a ByteSource only when both parts are.
+func TestConcat(t *testing.T) {
+	a, b := byteSource{n: 3}, fakeSource{n: 4, nSynth: 4}
+	c := Concat(byteSource{n: 3}, byteSource{n: 2})
+	if _, ok := c.(ByteSource); !ok || c.Len() != 5 {
+		t.Fatalf("two byte sources: %T of %d", c, c.Len())
+	}
+	m := Concat(a, b)
+	if _, ok := m.(ByteSource); ok || m.Len() != 7 {
+		t.Fatalf("mixed sources: %T of %d", m, m.Len())
+	}
+	got, want := make([]float32, 16), make([]float32, 16)
+	m.ReadImage(5, got)
+	b.ReadImage(2, want)
+	if !slices.Equal(got, want) || !m.Synthetic(5) || m.Synthetic(1) || m.Labels(4) != b.Labels(1) {
+		t.Fatal("image 5 of the union is not image 2 of the second part")
+	}
+	px, _ := c.(ByteSource).Bytes(4)
+	if want, _ := (byteSource{n: 2}).Bytes(1); !slices.Equal(px, want) {
+		t.Fatal("bytes of image 4 are not the second part's image 1")
+	}
+}
