@@ -133,6 +133,9 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
 			return nil, err
 		}
+		if err := x.fits(ModelDDPM, cfg.Train.BatchSize, cfg.Arch.Footprint); err != nil {
+			return nil, err
+		}
 		train, err := data.TrainImages()
 		if err != nil {
 			return nil, err
@@ -157,6 +160,9 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 			return nil, err
 		}
 		if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
+			return nil, err
+		}
+		if err := x.fits(ModelClassifier, cfg.Train.BatchSize, cfg.Arch.Footprint); err != nil {
 			return nil, err
 		}
 		if data.Train.Stream != nil {

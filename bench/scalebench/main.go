@@ -82,6 +82,8 @@ func main() {
 	work := flag.String("work", "", "work folder (default: a temporary one, removed)")
 	out := flag.String("out", "bench/out/scale.json", "output JSON")
 	trainN := flag.Int("train-child", 0, "internal: run a train job on the first N images of -work's store")
+	only := flag.String("only", "", `run one part: "data" (prepare, loader, train RSS) or "round" (the study-size federated round, round.go)`)
+	rf := addRoundFlags()
 	flag.Parse()
 	if *trainN > 0 {
 		if err := trainChild(*work, *trainN); err != nil {
@@ -89,8 +91,15 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *n, *psize, *work, *out); err != nil {
-		log.Fatal(err)
+	if *only != "round" {
+		if err := run(*bin, *n, *psize, *work, *out); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *only != "data" {
+		if err := mergeRound(*bin, *work, *out, rf.config()); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
 
