@@ -86,9 +86,9 @@ type JobOutcome struct {
 // checkpoint, which job and file.
 type Injection struct {
 	Fault
-	Names      []string  `json:"names,omitempty"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
+	Names []string  `json:"names,omitempty"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 	// InForce is when the fault took hold (its kill, pause or cut had
 	// returned; a docker command takes a while): zero means Start.
 	InForce    time.Time `json:"in_force"`

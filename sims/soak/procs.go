@@ -35,7 +35,7 @@ type process struct {
 	logDir string
 	// workDir is the member's working folder.
 	workDir string
-	r      *runner
+	r       *runner
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
