@@ -82,11 +82,15 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			var trainer model.Trainer = tr
-			if record != "" {
-				trainer = recordingTrainer{Trainer: tr, dir: record}
+			compute, trainer, err := computeTrainer(file.Compute, tr, log)
+			if err != nil {
+				return withExitCode(2, err)
 			}
-			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer}}
+			defer compute.Close()
+			if record != "" {
+				trainer = recordingTrainer{Trainer: trainer, dir: record}
+			}
+			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer}, Compute: compute}
 			var crl *pki.CRLWatcher
 			switch {
 			case file.Insecure:

@@ -34,7 +34,9 @@ func Source() string {
 // kernelNames are the __kernel functions of Source.
 var kernelNames = []string{
 	"add_f32", "mul_f32", "mul_grad_f32", "silu_f32", "silu_grad_f32",
-	"sgemm_f32", "adamw_f32",
+	"sgemm_f32", "adamw_f32", "axpy_f32",
+	"bce_masked_f32", "bce_masked_grad_f32", "mse_f32", "mse_grad_f32",
+	"logreg_norm_input_f32", "logreg_norm_grad_f32",
 }
 
 // Ops runs synthfed's device kernels on one context. Each op enqueues and
