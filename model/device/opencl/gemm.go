@@ -5,6 +5,16 @@ import "fmt"
 // gemmTile is TS of kernels/gemm.cl: the work-group is gemmTile x gemmTile.
 const gemmTile = 16
 
+// GEMM kernels: the 16 x 16 tiled one and the register-tiled one (64 x 64
+// tiles of C, 4 x 4 per work-item, the same 16 x 16 work-group).
+const (
+	GEMMTiled16    = "sgemm_f32"
+	GEMMRegister64 = "sgemm_rt_f32"
+)
+
+// rtTile is RT of kernels/gemm_rt.cl: the C tile of one work-group.
+const rtTile = 64
+
 // Mat locates the matrices of a batched GEMM operand in a buffer: batch
 // item z, split as (z / inner, z % inner), starts at
 // Off + (z/inner)*Outer + (z%inner)*Inner. Strides of 0 share one matrix
@@ -60,6 +70,25 @@ func (o *Ops) SGEMM(transA, transB bool, m, n, k int, alpha float32, a, b *Buffe
 // SGEMMBatched runs SGEMM on batch items at once (one launch), item z's
 // operands located by the Mats with inner items per outer stride.
 func (o *Ops) SGEMMBatched(batch, inner int, transA, transB bool, m, n, k int, alpha float32, a, b Mat, beta float32, c Mat) error {
+	return o.SGEMMWith(o.gemmFor(m, n), batch, inner, transA, transB, m, n, k, alpha, a, b, beta, c)
+}
+
+// gemmFor picks the GEMM kernel for an m x n product: the register-tiled
+// one when both sides fill most of a 64 x 64 tile, else the 16 x 16 one
+// (a small product would waste most of a 64 x 64 tile).
+func (o *Ops) gemmFor(m, n int) string {
+	if o.GEMM != "" {
+		return o.GEMM
+	}
+	if m >= 48 && n >= 48 {
+		return GEMMRegister64
+	}
+	return GEMMTiled16
+}
+
+// SGEMMWith is SGEMMBatched with the kernel named (GEMMTiled16 or
+// GEMMRegister64), for tests and benchmarks.
+func (o *Ops) SGEMMWith(kernel string, batch, inner int, transA, transB bool, m, n, k int, alpha float32, a, b Mat, beta float32, c Mat) error {
 	if m <= 0 || n <= 0 || k <= 0 || batch <= 0 || inner <= 0 {
 		return fmt.Errorf("opencl: sgemm %dx%dx%d batch %d inner %d: %w", m, n, k, batch, inner, ErrInvalidValue)
 	}
@@ -78,8 +107,16 @@ func (o *Ops) SGEMMBatched(batch, inner int, transA, transB bool, m, n, k int, a
 	if wg := o.c.dev.MaxWorkGroupSize; wg < gemmTile*gemmTile {
 		return fmt.Errorf("opencl: sgemm on %s: max work-group %d, the kernel needs %d: %w", o.c.dev.Name, wg, gemmTile*gemmTile, ErrInvalidWorkGroupSize)
 	}
-	up := func(x int) int { return (x + gemmTile - 1) / gemmTile * gemmTile }
-	return o.kernels["sgemm_f32"].Launch([]int{up(n), up(m), batch}, []int{gemmTile, gemmTile, 1},
+	kern, ok := o.kernels[kernel]
+	if !ok || (kernel != GEMMTiled16 && kernel != GEMMRegister64) {
+		return fmt.Errorf("opencl: sgemm kernel %q: %w", kernel, ErrInvalidKernelName)
+	}
+	tile := gemmTile
+	if kernel == GEMMRegister64 {
+		tile = rtTile
+	}
+	groups := func(x int) int { return (x + tile - 1) / tile * gemmTile }
+	return kern.Launch([]int{groups(n), groups(m), batch}, []int{gemmTile, gemmTile, 1},
 		int32(m), int32(n), int32(k), b2i(transA), b2i(transB), alpha,
 		a.Buf, int32(a.Off), int32(a.Outer), int32(a.Inner),
 		b.Buf, int32(b.Off), int32(b.Outer), int32(b.Inner),

@@ -35,7 +35,7 @@ func Source() string {
 // kernelNames are the __kernel functions of Source.
 var kernelNames = []string{
 	"add_f32", "mul_f32", "mul_grad_f32", "silu_f32", "silu_grad_f32",
-	"sgemm_f32", "adamw_f32", "axpy_f32",
+	"sgemm_f32", "sgemm_rt_f32", "adamw_f32", "axpy_f32",
 	"bce_masked_f32", "bce_masked_grad_f32", "mse_f32", "mse_grad_f32",
 	"logreg_norm_input_f32", "logreg_norm_grad_f32",
 	"channel_add_f32", "channel_sum_f32", "upsample2x_f32", "upsample2x_grad_f32", "avgpool_f32", "avgpool_grad_f32",
@@ -52,6 +52,10 @@ type Ops struct {
 	c       *Context
 	prog    *Program
 	kernels map[string]*Kernel
+
+	// GEMM, when set, forces the GEMM kernel (GEMMTiled16 or
+	// GEMMRegister64) instead of the choice by size; set it before use.
+	GEMM string
 
 	// mu serialises the ops that use scratch buffers.
 	mu          sync.Mutex
