@@ -75,16 +75,19 @@ func TestUploadsHoldBoundedSpools(t *testing.T) {
 		must(t, sw.Write(vals[:n/2]))
 		return halfUpload{stream: stream, sw: sw, cancel: ucancel}
 	}
-	finish := func(site string, u halfUpload) {
+	finish := func(site string, u halfUpload) error {
 		vals := make([]float32, n/2)
 		for i := range vals {
 			vals[i] = value(site)
 		}
-		must(t, u.sw.Write(vals))
-		_, err := u.sw.Close()
-		must(t, err)
-		_, err = u.stream.CloseAndRecv()
-		must(t, err)
+		if err := u.sw.Write(vals); err != nil {
+			return err
+		}
+		if _, err := u.sw.Close(); err != nil {
+			return err
+		}
+		_, err := u.stream.CloseAndRecv()
+		return err
 	}
 	sessions, tasks, ups := map[string]string{}, map[string]*fedpb.Task{}, map[string]halfUpload{}
 	streams := map[string]fedpb.Federation_TasksClient{}
@@ -113,8 +116,14 @@ func TestUploadsHoldBoundedSpools(t *testing.T) {
 	// the start, the waiting ones get the slots.
 	ups["a"].cancel()
 	ups["a"] = start("a", sessions["a"], tasks["a"])
-	for _, site := range []string{"b", "c", "d", "a"} {
-		finish(site, ups[site])
+	// The rest of every upload goes at once: a waiting upload gets its
+	// slot when a holder finishes.
+	errs := make(chan error, 4)
+	for _, site := range spec.Sites {
+		go func() { errs <- finish(site, ups[site]) }()
+	}
+	for range spec.Sites {
+		must(t, <-errs)
 	}
 	st, err := c.Wait(ctx, "sp")
 	if err != nil || st.State != JobDone {
