@@ -116,6 +116,9 @@ func runRound(bin, work string, cfg roundCfg) (*roundResult, error) {
 		res.Runs = append(res.Runs, run)
 		fmt.Fprintf(os.Stderr, "round %s: %+v\n", mode, run)
 	}
+	res.Commands = []string{"make bench-scale-round",
+		"bin/scalebench -only round -round-memlimit 0   # Go's default GC, no GOMEMLIMIT",
+		"bin/scalebench -only round -round-features 1000000 -round-sites 3   # a quick small run"}
 	res.Note = "model/wide: hashed-feature logistic regression, 10^8 weights + bias, float32; each site trains local_steps SGD steps on its own 256 generated rows (the step touches only the rows' features, the upload is the whole dense model). " +
 		"Real processes from `synthfed provision` kits: one coordinator, one site agent per site, mTLS on loopback. RSS is /proc/PID/status VmHWM read when the job ended; bytes are /proc/PID/io rchar/wchar of the site processes. " +
 		"The job is round 0 (one site's Init, uploaded) then round 1 (the federated round); peaks cover both."
