@@ -16,8 +16,13 @@ type Sample struct {
 	Name    string  `json:"name"`
 	Started float64 `json:"started"` // when this incarnation started (seconds)
 	RSSKB   int64   `json:"rss_kb"`
-	Threads int     `json:"threads"`
-	FDs     int     `json:"fds"`
+	// AnonKB and FileKB split RSS: anonymous memory (the Go heap, stacks)
+	// and file-backed pages mapped in (the binary, bbolt's mmap of the
+	// store), from /proc/PID/status.
+	AnonKB  int64 `json:"rss_anon_kb"`
+	FileKB  int64 `json:"rss_file_kb"`
+	Threads int   `json:"threads"`
+	FDs     int   `json:"fds"`
 	// Goroutines and HeapKB (Go heap in use) come from the member's
 	// /metrics (0: not read this time).
 	Goroutines int   `json:"goroutines,omitempty"`
@@ -32,11 +37,12 @@ type StoreSample struct {
 	Bytes   int64   `json:"bytes"`
 }
 
-// readProc reads RSS, threads and open file descriptors of pid from /proc.
-func readProc(pid int) (rssKB int64, threads, fds int, ok bool) {
+// readProc reads RSS (and its anonymous and file parts), threads and open
+// file descriptors of pid from /proc.
+func readProc(pid int) (s Sample, ok bool) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
 	if err != nil {
-		return 0, 0, 0, false
+		return s, false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -45,16 +51,20 @@ func readProc(pid int) (rssKB int64, threads, fds int, ok bool) {
 		}
 		switch f[0] {
 		case "VmRSS:":
-			rssKB, _ = strconv.ParseInt(f[1], 10, 64)
+			s.RSSKB, _ = strconv.ParseInt(f[1], 10, 64)
+		case "RssAnon:":
+			s.AnonKB, _ = strconv.ParseInt(f[1], 10, 64)
+		case "RssFile:":
+			s.FileKB, _ = strconv.ParseInt(f[1], 10, 64)
 		case "Threads:":
-			threads, _ = strconv.Atoi(f[1])
+			s.Threads, _ = strconv.Atoi(f[1])
 		}
 	}
 	ents, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "fd"))
 	if err == nil {
-		fds = len(ents)
+		s.FDs = len(ents)
 	}
-	return rssKB, threads, fds, true
+	return s, true
 }
 
 // TrendFigures are one role's resource figures over a run.
@@ -76,6 +86,8 @@ type TrendFigures struct {
 	// GoroutinesGrowth and HeapGrowth are the same for the goroutines
 	// and the Go heap in use (from /metrics; 0 when not read).
 	GoroutinesGrowth float64 `json:"goroutines_growth"`
+	AnonGrowth       float64 `json:"rss_anon_growth"`
+	FileGrowth       float64 `json:"rss_file_growth"`
 	HeapGrowth       float64 `json:"heap_growth"`
 	PeakGoroutines   int     `json:"peak_goroutines"`
 	PeakHeapKB       int64   `json:"peak_heap_kb"`
@@ -109,13 +121,14 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		ts = append(ts, t)
 	}
 	sort.Float64s(ts)
-	type point struct{ t, rss, fds, thr, gor, heap float64 }
+	type point struct{ t, rss, fds, thr, gor, heap, anon, file float64 }
 	var pts []point
 	for _, t := range ts {
 		ss := byT[t]
 		pts = append(pts, point{t, median(ss, func(s Sample) float64 { return float64(s.RSSKB) }),
 			median(ss, func(s Sample) float64 { return float64(s.FDs) }), median(ss, func(s Sample) float64 { return float64(s.Threads) }),
-			medianRead(ss, func(s Sample) float64 { return float64(s.Goroutines) }), medianRead(ss, func(s Sample) float64 { return float64(s.HeapKB) })})
+			medianRead(ss, func(s Sample) float64 { return float64(s.Goroutines) }), medianRead(ss, func(s Sample) float64 { return float64(s.HeapKB) }),
+			median(ss, func(s Sample) float64 { return float64(s.AnonKB) }), median(ss, func(s Sample) float64 { return float64(s.FileKB) })})
 	}
 	if len(pts) > 0 {
 		tf.LastRSSKB, tf.LastHeapKB = int64(pts[len(pts)-1].rss), int64(pts[len(pts)-1].heap)
@@ -155,6 +168,8 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 	tf.ThreadsGrowth = growth(func(p point) float64 { return p.thr })
 	tf.GoroutinesGrowth = growth(func(p point) float64 { return p.gor })
 	tf.HeapGrowth = growth(func(p point) float64 { return p.heap })
+	tf.AnonGrowth = growth(func(p point) float64 { return p.anon })
+	tf.FileGrowth = growth(func(p point) float64 { return p.file })
 	return tf
 }
 
