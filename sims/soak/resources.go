@@ -27,6 +27,9 @@ type Sample struct {
 	// /metrics (0: not read this time).
 	Goroutines int   `json:"goroutines,omitempty"`
 	HeapKB     int64 `json:"heap_kb,omitempty"`
+	// LiveKB is the live heap after the last collection (half the next
+	// collection's target at GOGC = 100).
+	LiveKB int64 `json:"live_heap_kb,omitempty"`
 }
 
 // StoreSample is the coordinator's data folder's size on disk against the
@@ -87,6 +90,9 @@ type TrendFigures struct {
 	// and the Go heap in use (from /metrics; 0 when not read).
 	GoroutinesGrowth float64 `json:"goroutines_growth"`
 	AnonGrowth       float64 `json:"rss_anon_growth"`
+	LiveGrowth       float64 `json:"live_heap_growth"`
+	PeakLiveKB       int64   `json:"peak_live_heap_kb"`
+	LastLiveKB       int64   `json:"last_live_heap_kb"`
 	FileGrowth       float64 `json:"rss_file_growth"`
 	HeapGrowth       float64 `json:"heap_growth"`
 	PeakGoroutines   int     `json:"peak_goroutines"`
@@ -112,6 +118,7 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		tf.Samples++
 		tf.PeakRSSKB, tf.PeakFDs, tf.PeakThr = max(tf.PeakRSSKB, s.RSSKB), max(tf.PeakFDs, s.FDs), max(tf.PeakThr, s.Threads)
 		tf.PeakGoroutines, tf.PeakHeapKB = max(tf.PeakGoroutines, s.Goroutines), max(tf.PeakHeapKB, s.HeapKB)
+		tf.PeakLiveKB = max(tf.PeakLiveKB, s.LiveKB)
 		if s.T-s.Started >= Warm.Seconds() {
 			byT[s.T] = append(byT[s.T], s)
 		}
@@ -121,17 +128,19 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		ts = append(ts, t)
 	}
 	sort.Float64s(ts)
-	type point struct{ t, rss, fds, thr, gor, heap, anon, file float64 }
+	type point struct{ t, rss, fds, thr, gor, heap, anon, file, live float64 }
 	var pts []point
 	for _, t := range ts {
 		ss := byT[t]
 		pts = append(pts, point{t, median(ss, func(s Sample) float64 { return float64(s.RSSKB) }),
 			median(ss, func(s Sample) float64 { return float64(s.FDs) }), median(ss, func(s Sample) float64 { return float64(s.Threads) }),
 			medianRead(ss, func(s Sample) float64 { return float64(s.Goroutines) }), medianRead(ss, func(s Sample) float64 { return float64(s.HeapKB) }),
-			median(ss, func(s Sample) float64 { return float64(s.AnonKB) }), median(ss, func(s Sample) float64 { return float64(s.FileKB) })})
+			median(ss, func(s Sample) float64 { return float64(s.AnonKB) }), median(ss, func(s Sample) float64 { return float64(s.FileKB) }),
+			medianRead(ss, func(s Sample) float64 { return float64(s.LiveKB) })})
 	}
 	if len(pts) > 0 {
-		tf.LastRSSKB, tf.LastHeapKB = int64(pts[len(pts)-1].rss), int64(pts[len(pts)-1].heap)
+		last := pts[len(pts)-1]
+		tf.LastRSSKB, tf.LastHeapKB, tf.LastLiveKB = int64(last.rss), int64(last.heap), int64(last.live)
 	}
 	half := total.Seconds() / 2
 	var second []point
@@ -170,6 +179,7 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 	tf.HeapGrowth = growth(func(p point) float64 { return p.heap })
 	tf.AnonGrowth = growth(func(p point) float64 { return p.anon })
 	tf.FileGrowth = growth(func(p point) float64 { return p.file })
+	tf.LiveGrowth = growth(func(p point) float64 { return p.live })
 	return tf
 }
 

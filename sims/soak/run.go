@@ -347,7 +347,9 @@ func (r *runner) sample(ctx context.Context) {
 			s, ok := readProc(pid)
 			if ok {
 				s.T, s.Role, s.Name, s.Started = now, p.role, p.name, p.startedAt().Sub(r.start).Seconds()
-				s.Goroutines, s.HeapKB, _ = scrape(ctx, client, p.metricsURL())
+				if rd, ok := scrape(ctx, client, p.metricsURL()); ok {
+					s.Goroutines, s.HeapKB, s.LiveKB = rd.goroutines, rd.heapKB, rd.liveKB
+				}
 				ss = append(ss, s)
 			}
 		}
