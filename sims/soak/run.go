@@ -228,7 +228,7 @@ func (r *runner) startAll(ctx context.Context) error {
 	if err := r.be.create(ctx, r.coord); err != nil {
 		return err
 	}
-	if err := r.startCoordinator(ctx); err != nil {
+	if err := r.startCoordinator(ctx, false); err != nil {
 		return err
 	}
 	for i := range r.cfg.Sites {
@@ -266,15 +266,16 @@ func (r *runner) exited(ctx context.Context, p *process, inc int, expected bool)
 		if ctx.Err() != nil || r.coord.pid() != 0 || r.coord.incarnation() != inc {
 			return // restarted meanwhile
 		}
-		if err := r.startCoordinator(ctx); err != nil {
+		if err := r.startCoordinator(ctx, false); err != nil {
 			r.log.Warn("soak: restart after an exit", "err", err)
 		}
 	}()
 }
 
 // startCoordinator starts a coordinator incarnation and waits until it
-// listens.
-func (r *runner) startCoordinator(ctx context.Context) error {
+// listens; restart records when (the restarts after a kill -9, whose
+// recovery the report times).
+func (r *runner) startCoordinator(ctx context.Context, restart bool) error {
 	r.mu.Lock()
 	want := r.coord.inc + 1
 	r.mu.Unlock()
@@ -284,7 +285,7 @@ func (r *runner) startCoordinator(ctx context.Context) error {
 	e, ok := r.await(ctx, 30*time.Second, func(e event) bool {
 		return e.proc == r.coord && e.inc == want && e.msg == "coordinator listening"
 	})
-	if ok && want > 1 {
+	if ok && restart {
 		r.mu.Lock()
 		r.hist.CoordinatorListens = append(r.hist.CoordinatorListens, e.t)
 		r.mu.Unlock()
