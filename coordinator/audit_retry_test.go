@@ -32,7 +32,9 @@ func TestAuditKeptWhileTheStoreRefuses(t *testing.T) {
 	}
 	log, err := c.store.AuditLog()
 	must(t, err)
-	key := func(e AuditEntry) string { return e.Event + "/" + e.Job + "/" + e.Site + "/" + e.Reason + "/" + e.Detail }
+	key := func(e AuditEntry) string {
+		return e.Event + "/" + e.Job + "/" + e.Site + "/" + e.Reason + "/" + e.Detail
+	}
 	var got []string
 	for _, e := range log {
 		got = append(got, key(e))
