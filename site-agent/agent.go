@@ -15,6 +15,7 @@ import (
 
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
@@ -47,6 +48,9 @@ type Options struct {
 	// Privacy, when not nil, reports the differential-privacy budget for
 	// the metrics.
 	Privacy PrivacyBudget
+	// Compute, when not nil, is the backend local training runs on (the
+	// caller closes it); nil selects one from Config.Compute.
+	Compute *device.Backend
 }
 
 // Agent is a site agent. Run it with Run.
@@ -62,6 +66,9 @@ type Agent struct {
 	data *dataStore
 	// metrics are the agent's Prometheus metrics (Registry).
 	metrics *agentMetrics
+	// compute is the training backend; ownCompute: Run closes it.
+	compute    *device.Backend
+	ownCompute bool
 
 	mu      sync.Mutex
 	session string
@@ -106,11 +113,16 @@ func New(cfg Config, opts Options) (*Agent, error) {
 		opts.Privacy = ledgerBudget(cfg.Privacy, cfg.SiteID)
 	}
 	a.metrics = newAgentMetrics(cfg.SiteID, opts.Privacy)
+	if a.compute, a.ownCompute, err = selectCompute(cfg, opts.Compute, a.log); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	a.metrics.registerCompute(cfg.SiteID, a.compute)
 	a.data = data
 	data.log = a.log
 	a.exec = newExecutor(cfg, a.log, a.clk, opts.Trainers, a)
 	a.exec.results, a.exec.phases = opts.Results, opts.Phases
-	a.exec.data, a.exec.metrics = data, a.metrics
+	a.exec.data, a.exec.metrics, a.exec.compute = data, a.metrics, a.compute
 	return a, nil
 }
 
@@ -159,6 +171,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	defer mon.stop()
 	defer a.conn.Close()
+	if a.ownCompute {
+		defer a.compute.Close()
+	}
 	defer a.stopGossip()
 	defer a.exec.wait(a.cfg.StopGrace.D())
 	bo := newBackoff(a.cfg.Backoff, uint64(len(a.cfg.SiteID)))

@@ -81,6 +81,7 @@ func Check(ctx context.Context, cfg Config, o CheckOptions) []CheckResult {
 	out = append(out, certRes)
 	out = append(out, checkCoordinator(ctx, cfg, o, tc, certRes.Status == CheckFail))
 	out = append(out, checkData(ctx, cfg, o)...)
+	out = append(out, checkCompute(cfg, o.Logger))
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/config"
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/protocol"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	TLS pki.TLSFiles `toml:"tls"`
 	// Privacy is the site's privacy policy for secure rounds.
 	Privacy PrivacyConfig `toml:"privacy"`
+	// Compute chooses the device local training runs on (model/device).
+	Compute device.Config `toml:"compute"`
 }
 
 // BackoffConfig is exponential backoff with jitter.
@@ -73,7 +76,8 @@ func DefaultConfig() Config {
 	return Config{Coordinator: "127.0.0.1:7070", ChunkSize: protocol.DefaultChunkSize, EvaluateGlobal: true,
 		Backoff:   BackoffConfig{Initial: Duration(200 * time.Millisecond), Max: Duration(10 * time.Second), Multiplier: 2, Jitter: 0.2},
 		Gossip:    GossipConfig{Enabled: true, Bind: "127.0.0.1:0", ProbeInterval: Duration(time.Second), ProbeTimeout: Duration(500 * time.Millisecond), GossipInterval: Duration(200 * time.Millisecond), SuspicionMult: 4},
-		StopGrace: Duration(10 * time.Second), Data: DefaultDataConfig(), Privacy: DefaultPrivacyConfig()}
+		StopGrace: Duration(10 * time.Second), Data: DefaultDataConfig(), Privacy: DefaultPrivacyConfig(),
+		Compute: device.DefaultConfig()}
 }
 
 // Validate reports every problem at once.
@@ -105,6 +109,7 @@ func (c Config) Validate() error {
 	}
 	p.Add(c.Data.Validate())
 	p.Add(c.Monitor.Validate())
+	p.Add(c.Compute.Validate())
 	p.Add(c.validateSecurity())
 	return p.Err()
 }

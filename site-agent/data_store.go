@@ -78,17 +78,26 @@ func loadStored(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *
 	}
 	u := cfg.datasetConfig().Uncertain
 	d := &SiteData{Report: p.Report, Cache: cache, Store: p.Store, uncertain: u}
-	for i, dst := range []*Split{&d.Train, &d.Val, &d.Test} {
-		set, err := store.NewSet(p.Store, parts[i])
-		if err != nil {
-			return nil, err
-		}
-		*dst = Split{Records: parts[i], Stream: set}
-		if i > 0 {
-			if dst.Images, err = set.ImageSet(u); err != nil {
-				return nil, err
-			}
-		}
+	// The training split keeps only its compact index (store.Item: no
+	// strings), so the agent's memory does not grow with it; the
+	// validation split is read into memory with its records (trainers
+	// score it every round); the test split keeps its records and streams
+	// its images to the evaluate task, unless a held-out test folder
+	// (data.test_path) joins it in memory.
+	if d.Train.Stream, err = store.NewSet(p.Store, parts[0]); err != nil {
+		return nil, err
+	}
+	d.Val.Records, d.Test.Records = parts[1], parts[2]
+	if d.Val.Images, err = store.ReadImageSet(p.Store, parts[1], u); err != nil {
+		return nil, err
+	}
+	if cfg.TestPath != "" {
+		d.Test.Images, err = store.ReadImageSet(p.Store, parts[2], u)
+	} else {
+		d.Test.Stream, err = store.NewSet(p.Store, parts[2])
+	}
+	if err != nil {
+		return nil, err
 	}
 	if d.Train.Len() == 0 {
 		return nil, fmt.Errorf("data %s: the split leaves no training rows: %w", cfg.Path, ErrNoData)

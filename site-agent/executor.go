@@ -13,6 +13,7 @@ import (
 
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
@@ -79,9 +80,10 @@ type executor struct {
 	patterns map[string]model.LocalOnly // job -> its compiled local-only patterns
 	phases   PhaseRunner
 	results  chan TaskResult
-	data     *dataStore    // the site's data (nil: none)
-	built    *jobTrainer   // the trainer built for the latest job
-	metrics  *agentMetrics // nil: none
+	data     *dataStore      // the site's data (nil: none)
+	built    *jobTrainer     // the trainer built for the latest job
+	metrics  *agentMetrics   // nil: none
+	compute  *device.Backend // nil: no memory cap
 }
 
 // TaskResult reports how a task ended, for tests and simulations.

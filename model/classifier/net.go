@@ -87,6 +87,10 @@ func (a Arch) recipe() graph.Recipe {
 // Specs returns the tensors of architecture a, sorted by name.
 func (a Arch) Specs() ([]model.TensorSpec, error) { return a.recipe().Specs() }
 
+// Footprint returns the parameter count and per-image activations of
+// architecture a, for device memory estimates.
+func (a Arch) Footprint() (graph.Footprint, error) { return a.recipe().Footprint() }
+
 // InitWeights returns freshly initialised weights of architecture a.
 func (a Arch) InitWeights(seed int64) (model.Weights, error) { return a.recipe().InitWeights(seed) }
 

@@ -2,7 +2,6 @@ package loader
 
 import (
 	"context"
-	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
 )
@@ -20,12 +19,15 @@ type Batch struct {
 	// Labels and Synthetic describe each image.
 	Labels    [][model.NumLabels]model.Label
 	Synthetic []bool
+	// Cond holds each image's condition vector when the source is a
+	// CondSource (zero otherwise).
+	Cond [][model.CondDim]float32
 }
 
 // newBatch allocates a batch of n images of side size.
 func newBatch(n, size int) *Batch {
 	return &Batch{Size: size, Index: make([]int, n), Pixels: make([]float32, n*size*size),
-		Labels: make([][model.NumLabels]model.Label, n), Synthetic: make([]bool, n)}
+		Labels: make([][model.NumLabels]model.Label, n), Synthetic: make([]bool, n), Cond: make([][model.CondDim]float32, n)}
 }
 
 // NewBatch allocates a batch of n images of side size (for in-memory
@@ -49,7 +51,3 @@ type Loader interface {
 	// Close stops the loader's goroutines.
 	Close() error
 }
-
-// AugmentFunc writes an augmented copy of the size x size image src into
-// dst, drawing every random choice from r.
-type AugmentFunc func(dst, src []float32, size int, r *rand.Rand)

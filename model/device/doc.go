@@ -1,0 +1,18 @@
+// Package device chooses where a site trains: the CPU path (model/nn's
+// kernels) or an OpenCL device (model/device/opencl), from a site config's
+// [compute] section (Config). Select opens the device, builds synthfed's
+// kernels on it (a failed build is a device that does not work), and
+// returns a Backend that the agent reports (site-agent --check, /metrics)
+// and that trainers run on.
+//
+// "auto" takes the first OpenCL GPU or accelerator whose kernels build and
+// falls back to the CPU with one log line when there is none. It does not
+// take an OpenCL device of CPU type (pocl): on the same cores the native
+// CPU path is 30-50x faster (BenchmarkSGEMM in model/device/opencl). Such a
+// device is used only when named ("opencl:N"), as CI does to test the
+// kernels.
+//
+// Job and Backend.Fits refuse a training job whose estimated memory does
+// not fit the device's memory cap, with an error that names the model and
+// the batch size, before anything is allocated.
+package device
