@@ -26,6 +26,11 @@ set -euo pipefail
 
 die() { echo "device-check: $*" >&2; exit 1; }
 
+# Temporary folders live under one folder, removed when the script exits.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+tmpdir() { mktemp -d -p "$TMP"; }
+
 # --- pack (here) -----------------------------------------------------------
 
 # find_lib NAME: the path of a shared library from the linker cache.
@@ -38,8 +43,7 @@ pack() {
   local root; root=$(cd "$(dirname "$0")/.." && pwd)
   cd "$root"
   command -v go >/dev/null || die "pack needs Go (run it where synthfed builds)"
-  local stage; stage=$(mktemp -d)
-  trap 'rm -rf "$stage"' RETURN
+  local stage; stage=$(tmpdir)
   local d="$stage/synthfed-device-check"
   mkdir -p "$d/lib" "$d/vendors"
   # cgo is needed: purego's dlopen of libOpenCL.so.1. No openblas tag, so
@@ -70,7 +74,7 @@ pack() {
 # our nvidia.icd when NVIDIA's library is there, and at the carried loader
 # when the machine has none.
 opencl_env() {
-  local dir=$1 v; v=$(mktemp -d)
+  local dir=$1 v; v=$(tmpdir)
   local found=()
   for f in /etc/OpenCL/vendors/*.icd; do
     [ -e "$f" ] && cp "$f" "$v/" && found+=("$(basename "$f") (system)")
@@ -113,7 +117,7 @@ step() {
 # loopback; every site trains the built-in logreg on the device
 # ([compute] device), and a 3-round FedAvg job runs to the end.
 sim() {
-  local dir=$1 device=$2 work; work=$(mktemp -d)
+  local dir=$1 device=$2 work; work=$(tmpdir)
   local port=$((17000 + RANDOM % 2000))
   cat > "$work/coordinator.toml" <<EOF
 id = "coordinator"
@@ -171,7 +175,6 @@ EOF
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ $rc = 0 ] || { echo "--- logs"; tail -n 20 "$work"/*.log; }
-  rm -rf "$work"
   return $rc
 }
 
@@ -205,8 +208,7 @@ run() {
 
 selftest() {
   local root; root=$(cd "$(dirname "$0")/.." && pwd)
-  local tmp; tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  local tmp; tmp=$(tmpdir)
   pack "$tmp/device-check.tar.gz"
   tar -C "$tmp" -xzf "$tmp/device-check.tar.gz"
   DEVICE=${DEVICE:-opencl:0} "$tmp/synthfed-device-check/device-check.sh" run
