@@ -1,9 +1,11 @@
 package coordinator
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,22 +32,40 @@ func OpenCheckpoints(dir string) (*Checkpoints, error) {
 // Dir returns the directory.
 func (c *Checkpoints) Dir() string { return c.dir }
 
-// Write stores w with meta and returns the file name (content hash + ext).
+// Write stores w with meta and returns the file name (content hash +
+// ext). The file is streamed to a temporary file while it is hashed, so a
+// study-size model is not held twice in memory.
 func (c *Checkpoints) Write(w model.Weights, meta map[string]string) (string, error) {
-	data, err := model.EncodeSafetensors(w, meta)
+	f, err := os.CreateTemp(c.dir, ".tmp-*")
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(data)
-	name := hex.EncodeToString(sum[:]) + CheckpointExt
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	err = model.WriteSafetensors(bw, w, meta)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("checkpoint %s: %w", tmp, err)
+	}
+	name := hex.EncodeToString(h.Sum(nil)) + CheckpointExt
 	path := filepath.Join(c.dir, name)
 	if _, err := os.Stat(path); err == nil {
 		return name, nil // same content already there
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		return "", err
 	}
-	return name, nil
+	return name, syncDir(c.dir)
 }
 
 // Read loads the checkpoint called name, checking its content hash.
@@ -68,30 +88,8 @@ func (c *Checkpoints) Read(name string) (model.Weights, map[string]string, error
 	return w, meta, nil
 }
 
-// writeAtomic writes data to path through a synced temporary file and a
-// rename, then syncs the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -26,8 +26,15 @@ type Config struct {
 	DataDir string `toml:"data_dir"`
 	// ChunkSize is the default stream chunk in bytes.
 	ChunkSize int `toml:"chunk_size"`
-	// MaxConcurrentUploads bounds how many update bodies are held at once.
+	// MaxConcurrentUploads bounds how many update bodies are received at
+	// once. Each goes to an unlinked spool file under data_dir/spool (one
+	// model of disk each); in memory an upload holds one chunk.
 	MaxConcurrentUploads int `toml:"max_concurrent_uploads"`
+	// Float64SumMax is the largest model, in values, whose plain rounds
+	// are summed in float64 (8 bytes per parameter); larger ones are summed
+	// as float32 deltas from the global model (4 bytes), so that the
+	// coordinator holds about two models. 0: 2^24; -1: always float32.
+	Float64SumMax int `toml:"float64_sum_max"`
 	// HeartbeatInterval is what agents are told to use.
 	HeartbeatInterval Duration `toml:"heartbeat_interval"`
 	// HeartbeatTimeout marks a silent site failed (0: gossip only).
@@ -174,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.ChunkSize < 4 || c.ChunkSize > protocol.MaxChunkSize {
 		p.Addf("chunk_size = %d: want 4..%d", c.ChunkSize, protocol.MaxChunkSize)
+	}
+	if c.Float64SumMax < -1 {
+		p.Addf("float64_sum_max = %d: want -1, 0 (default) or a number of values", c.Float64SumMax)
 	}
 	if c.MaxConcurrentUploads < 1 {
 		p.Addf("max_concurrent_uploads = %d: want >= 1", c.MaxConcurrentUploads)

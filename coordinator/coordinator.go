@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -124,7 +125,7 @@ func New(cfg Config, opts Options) (*Coordinator, error) {
 	if opts.guard != nil {
 		opts.guard.setReport(c.queueRefusal)
 	}
-	c.engine = engine.New(engine.Config{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Secure: opts.Secure.engine(), Rand: opts.Rand})
+	c.engine = engine.New(engine.Config{HeartbeatTimeout: cfg.HeartbeatTimeout.D(), Secure: opts.Secure.engine(spoolDir(cfg)), Rand: opts.Rand, Float64SumMax: cfg.Float64SumMax})
 	c.ops = operations{started: c.clk.Now()}
 	c.ops.metrics = newCoordMetrics(c)
 	if err := c.open(); err != nil {
@@ -151,6 +152,10 @@ func (c *Coordinator) open() error {
 	if err != nil {
 		return err
 	}
+	// Upload spools are unlinked at creation: nothing is left to clean.
+	if err := os.MkdirAll(spoolDir(c.cfg), 0o700); err != nil {
+		return fmt.Errorf("coordinator: %w", err)
+	}
 	st, err := OpenStore(filepath.Join(c.cfg.DataDir, "state.db"), 5*time.Second)
 	if err != nil {
 		return err
@@ -158,6 +163,9 @@ func (c *Coordinator) open() error {
 	c.store, c.ckpts = st, ck
 	return nil
 }
+
+// spoolDir holds uploads and masked inputs being received (see spool).
+func spoolDir(cfg Config) string { return filepath.Join(cfg.DataDir, "spool") }
 
 // restore resumes stored running jobs and submits new configured ones.
 func (c *Coordinator) restore() error {

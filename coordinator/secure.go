@@ -19,12 +19,13 @@ type SecureConfig struct {
 	Workers int
 }
 
-// engine returns the engine's part of the configuration (nil: none).
-func (s *SecureConfig) engine() *engine.SecureConfig {
+// engine returns the engine's part of the configuration (nil: none):
+// masked inputs sent in parts are joined in spool files under spoolDir.
+func (s *SecureConfig) engine(spoolDir string) *engine.SecureConfig {
 	if s == nil {
 		return nil
 	}
-	return &engine.SecureConfig{Verify: s.Verify, Default: s.Default}
+	return &engine.SecureConfig{Verify: s.Verify, Default: s.Default, Parts: newSpoolJoiner(spoolDir)}
 }
 
 // unmask runs a secure round's unmasking off the loop: the mask

@@ -334,7 +334,10 @@ func (s *service) UploadUpdate(stream fedpb.Federation_UploadUpdateServer) error
 	if err != nil {
 		return protocol.ToStatus(err)
 	}
-	w, n, err := c.receiveBody(ctx, stream, expect)
+	body, hash, n, err := c.receiveBody(ctx, stream, expect)
+	if body != nil {
+		defer body.close()
+	}
 	if err != nil {
 		_ = c.do(context.WithoutCancel(ctx), func() {
 			c.step(engine.BytesMoved{In: n})
@@ -345,49 +348,61 @@ func (s *service) UploadUpdate(stream fedpb.Federation_UploadUpdateServer) error
 	var delErr error
 	if err := c.do(ctx, func() {
 		c.step(engine.BytesMoved{In: n})
-		delErr = c.step(engine.UploadReceived{Site: site, Meta: m, Weights: w})
+		delErr = c.step(engine.UploadReceived{Site: site, Meta: m, Body: body})
 	}); err != nil {
 		return protocol.ToStatus(err)
 	}
 	if delErr != nil {
 		return protocol.ToStatus(delErr)
 	}
-	return stream.SendAndClose(&fedpb.UploadReply{Accepted: true, Hash: w.Hash()})
+	return stream.SendAndClose(&fedpb.UploadReply{Accepted: true, Hash: hash})
 }
 
-// receiveBody reassembles an update's chunks while holding one of the
-// MaxConcurrentUploads slots, which bounds the coordinator's memory.
-func (c *Coordinator) receiveBody(ctx context.Context, stream fedpb.Federation_UploadUpdateServer, expect []model.TensorSpec) (model.Weights, int64, error) {
+// receiveBody receives an update's chunks into a spool while holding one
+// of the MaxConcurrentUploads slots, which bounds the coordinator's open
+// spools (disk, not memory: it holds one chunk per upload). The
+// Reassembler checks every chunk against the header (and the expected
+// specs) and the content hash at the trailer; the engine checks the values.
+// It returns the spool (to close, even with an error) and the verified
+// content hash.
+func (c *Coordinator) receiveBody(ctx context.Context, stream fedpb.Federation_UploadUpdateServer, expect []model.TensorSpec) (*spool, string, int64, error) {
 	select {
 	case c.uploads <- struct{}{}:
 	case <-ctx.Done():
-		return model.Weights{}, 0, ctx.Err()
+		return nil, "", 0, ctx.Err()
 	}
 	defer func() { <-c.uploads }()
+	sp, err := newSpool(spoolDir(c.cfg))
+	if err != nil {
+		return nil, "", 0, err
+	}
 	re := protocol.NewReassembler(protocol.DefaultLimits())
 	if expect != nil {
 		re.Expect(expect)
 	}
+	re.Sink(sp.write)
 	var n int64
 	for !re.Done() {
 		msg, err := stream.Recv()
 		if err == io.EOF {
-			return model.Weights{}, n, fmt.Errorf("upload: stream ended before trailer: %w", protocol.ErrMalformed)
+			return sp, "", n, fmt.Errorf("upload: stream ended before trailer: %w", protocol.ErrMalformed)
 		}
 		if err != nil {
-			return model.Weights{}, n, err
+			return sp, "", n, err
 		}
 		ch := msg.GetChunk()
 		if ch == nil {
-			return model.Weights{}, n, fmt.Errorf("upload: second meta: %w", protocol.ErrMalformed)
+			return sp, "", n, fmt.Errorf("upload: second meta: %w", protocol.ErrMalformed)
 		}
 		n += int64(len(ch.GetData()))
 		if err := re.Add(ch); err != nil {
-			return model.Weights{}, n, err
+			return sp, "", n, err
+		}
+		if sp.specs == nil {
+			sp.specs = re.Specs()
 		}
 	}
-	w, err := re.Weights()
-	return w, n, err
+	return sp, re.Hash(), n, nil
 }
 
 func (s *service) Exchange(ctx context.Context, req *fedpb.PhaseMessage) (*fedpb.PhaseMessage, error) {

@@ -77,40 +77,69 @@ func WriteManifest(w io.Writer, recs []Record) error { return writeManifest(w, r
 func WriteSyntheticManifest(w io.Writer, recs []Record) error { return writeManifest(w, recs, true) }
 
 func writeManifest(w io.Writer, recs []Record, synthetic bool) error {
+	sited := false
+	for i := range recs {
+		sited = sited || (synthetic && recs[i].SiteCondition != "")
+	}
+	mw, err := newManifestWriter(w, synthetic, sited)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		if err := mw.Write(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return mw.Flush()
+}
+
+// ManifestWriter writes a synthetic manifest row by row (as a sample job
+// draws its images), so that the records need not all be in memory; its
+// output is WriteSyntheticManifest's for the same records.
+type ManifestWriter struct {
+	cw               *csv.Writer
+	synthetic, sited bool
+}
+
+// NewSyntheticManifestWriter writes the header of a synthetic manifest to
+// w; sited adds the SiteCondition column (a site-conditioned generator's
+// records all have one).
+func NewSyntheticManifestWriter(w io.Writer, sited bool) (*ManifestWriter, error) {
+	return newManifestWriter(w, true, sited)
+}
+
+func newManifestWriter(w io.Writer, synthetic, sited bool) (*ManifestWriter, error) {
 	cw := csv.NewWriter(w)
 	header := []string{colPath, colPID, colSex, colAge, colRaceName, colView, colProjection}
 	header = append(header, model.LabelNames[:]...)
 	header = append(header, colSplit)
-	sited := false
 	if synthetic {
 		header = append(header, colReplicaID, colCheckpoint)
-		for i := range recs {
-			sited = sited || recs[i].SiteCondition != ""
-		}
 		if sited {
 			header = append(header, colSiteCond)
 		}
 	}
-	if err := cw.Write(header); err != nil {
-		return err
+	return &ManifestWriter{cw: cw, synthetic: synthetic, sited: sited}, cw.Write(header)
+}
+
+// Write writes one record's row.
+func (m *ManifestWriter) Write(r *Record) error {
+	row := []string{r.Path, r.PatientID, r.Sex.String(), strconv.Itoa(r.Age), r.Race.String(), r.View.String(), r.Projection}
+	row = appendLabels(row, r.Labels)
+	row = append(row, r.Split)
+	if m.synthetic {
+		row = append(row, strconv.Itoa(r.ReplicaID), r.Checkpoint)
 	}
-	for i := range recs {
-		r := &recs[i]
-		row := []string{r.Path, r.PatientID, r.Sex.String(), strconv.Itoa(r.Age), r.Race.String(), r.View.String(), r.Projection}
-		row = appendLabels(row, r.Labels)
-		row = append(row, r.Split)
-		if synthetic {
-			row = append(row, strconv.Itoa(r.ReplicaID), r.Checkpoint)
-		}
-		if sited {
-			row = append(row, r.SiteCondition)
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+	if m.sited {
+		row = append(row, r.SiteCondition)
 	}
-	cw.Flush()
-	return cw.Error()
+	return m.cw.Write(row)
+}
+
+// Flush writes any buffered rows and reports the first write error.
+func (m *ManifestWriter) Flush() error {
+	m.cw.Flush()
+	return m.cw.Error()
 }
 
 func appendLabels(row []string, labels [model.NumLabels]model.Label) []string {

@@ -41,6 +41,16 @@ type stEntry struct {
 // w's canonical order and the header is padded with spaces to a multiple of
 // 8 bytes, as Python's safetensors writes it.
 func EncodeSafetensors(w Weights, meta map[string]string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := WriteSafetensors(&buf, w, meta); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// safetensorsHeader returns the header EncodeSafetensors writes (padded)
+// and the length of the data section.
+func safetensorsHeader(w Weights, meta map[string]string) ([]byte, int64, error) {
 	var hdr bytes.Buffer
 	hdr.WriteByte('{')
 	first := true
@@ -64,13 +74,13 @@ func EncodeSafetensors(w Weights, meta map[string]string) ([]byte, error) {
 	}
 	if len(meta) > 0 {
 		if err := writeKey(safetensorsMetaKey, meta); err != nil {
-			return nil, fmt.Errorf("safetensors: metadata: %w", err)
+			return nil, 0, fmt.Errorf("safetensors: metadata: %w", err)
 		}
 	}
 	var off int64
 	for _, t := range w.Tensors() {
 		if t.Name == safetensorsMetaKey {
-			return nil, fmt.Errorf("safetensors: tensor %q: reserved name: %w", t.Name, ErrFormat)
+			return nil, 0, fmt.Errorf("safetensors: tensor %q: reserved name: %w", t.Name, ErrFormat)
 		}
 		end := off + 4*int64(len(t.Data))
 		shape := t.Shape
@@ -78,7 +88,7 @@ func EncodeSafetensors(w Weights, meta map[string]string) ([]byte, error) {
 			shape = []int{}
 		}
 		if err := writeKey(t.Name, stEntry{Dtype: "F32", Shape: shape, DataOffsets: [2]int64{off, end}}); err != nil {
-			return nil, fmt.Errorf("safetensors: tensor %q: %w", t.Name, err)
+			return nil, 0, fmt.Errorf("safetensors: tensor %q: %w", t.Name, err)
 		}
 		off = end
 	}
@@ -86,24 +96,40 @@ func EncodeSafetensors(w Weights, meta map[string]string) ([]byte, error) {
 	for hdr.Len()%8 != 0 {
 		hdr.WriteByte(' ')
 	}
-	out := make([]byte, 8, 8+hdr.Len()+int(off))
-	binary.LittleEndian.PutUint64(out, uint64(hdr.Len()))
-	out = append(out, hdr.Bytes()...)
-	for _, t := range w.Tensors() {
-		for _, v := range t.Data {
-			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
-		}
-	}
-	return out, nil
+	return hdr.Bytes(), off, nil
 }
 
-// WriteSafetensors writes EncodeSafetensors(w, meta) to dst.
+// WriteSafetensors writes EncodeSafetensors(w, meta) to dst, streaming
+// the values through a small buffer (a study-size model is never held
+// twice).
 func WriteSafetensors(dst io.Writer, w Weights, meta map[string]string) error {
-	b, err := EncodeSafetensors(w, meta)
+	hdr, _, err := safetensorsHeader(w, meta)
 	if err != nil {
 		return err
 	}
-	_, err = dst.Write(b)
+	buf := make([]byte, 8, 64<<10)
+	binary.LittleEndian.PutUint64(buf, uint64(len(hdr)))
+	if _, err := dst.Write(buf); err != nil {
+		return err
+	}
+	if _, err := dst.Write(hdr); err != nil {
+		return err
+	}
+	buf = buf[:0]
+	for _, t := range w.Tensors() {
+		for _, v := range t.Data {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			if len(buf) == cap(buf) {
+				if _, err := dst.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		_, err = dst.Write(buf)
+	}
 	return err
 }
 

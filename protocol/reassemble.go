@@ -43,6 +43,7 @@ type Reassembler struct {
 	hash    string
 	done    bool
 	expect  []model.TensorSpec
+	sink    func([]byte) error
 }
 
 // NewReassembler returns a Reassembler that enforces lim.
@@ -56,6 +57,13 @@ func (r *Reassembler) Expect(specs []model.TensorSpec) { r.expect = specs }
 // Discard makes the Reassembler check and hash the values without keeping
 // them; Weights then fails. It is for relays and tests of huge streams.
 func (r *Reassembler) Discard() { r.discard = true }
+
+// Sink makes the Reassembler hand each data chunk's value bytes
+// (little-endian float32, checked against the header) to sink instead of
+// keeping them, so that a receiver holds one chunk, not the model; Weights
+// then fails. A sink's error ends the stream with that error. The bytes
+// are only valid during the call.
+func (r *Reassembler) Sink(sink func(b []byte) error) { r.sink, r.discard = sink, true }
 
 // Add consumes the next chunk.
 func (r *Reassembler) Add(c *fedpb.Chunk) error {
@@ -165,6 +173,9 @@ func (r *Reassembler) values(b []byte) error {
 	}
 	r.hasher.write(b)
 	r.got += uint64(len(b) / 4)
+	if r.sink != nil {
+		return r.sink(b)
+	}
 	if !r.discard {
 		for i := 0; i < len(b); i += 4 {
 			r.data = append(r.data, math.Float32frombits(binary.LittleEndian.Uint32(b[i:])))

@@ -112,13 +112,20 @@ local_steps = 1
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(log) != 2 {
-		t.Fatalf("site b failures %v, want one per round", log)
-	}
+	// b fails each training round; it may also have been drawn for the
+	// init round (0), whose attempt then fails and is redrawn.
+	failed := map[int]bool{}
 	for _, f := range log {
-		if f.What != coordinator.EventTaskFailed || !strings.Contains(f.Why, "model ddpm at batch size 64") || !strings.Contains(f.Why, "memory cap of 1 MiB") {
+		if f.What != coordinator.EventTaskFailed {
+			continue
+		}
+		failed[f.Round] = true
+		if !strings.Contains(f.Why, "model ddpm at batch size 64") || !strings.Contains(f.Why, "memory cap of 1 MiB") {
 			t.Errorf("failure %+v", f)
 		}
+	}
+	if !failed[1] || !failed[2] {
+		t.Fatalf("site b failures %v, want a task failure in rounds 1 and 2", log)
 	}
 	if other, _ := w.c.FailureLog("big", "a"); len(other) != 0 {
 		t.Errorf("site a failed: %v", other)

@@ -60,6 +60,11 @@ type DataConfig struct {
 	StoreDir string `toml:"store_dir"`
 	// StorePixelBits is the store's pixel depth, 8 (default) or 16.
 	StorePixelBits int `toml:"store_pixel_bits"`
+	// SyntheticPNG also writes a store site's synthetic sets as PNGs (for
+	// people to look at); with store_dir set the sets are written into
+	// stores as they are sampled, without PNGs unless asked. Without
+	// store_dir the PNGs are the sets.
+	SyntheticPNG bool `toml:"synthetic_png"`
 }
 
 // DefaultDataConfig returns a disabled data section with the study's
@@ -122,9 +127,11 @@ type DataSource func(ctx context.Context) ([]dataset.Record, *model.ImageSet, er
 
 // Split is one part of the site's patient-level split: its records and
 // their images, in the same order. A training split streamed from the
-// site's store has Stream set, and Images nil until a trainer that needs
-// the whole set in memory asks for it (SiteData.TrainImages); the
-// validation and test splits of a store have both.
+// site's store has only Stream (its compact index; Records nil, Record(i)
+// gives each one's demographics and labels) and Images nil until a
+// trainer that needs the whole set in memory asks for it
+// (SiteData.TrainImages); the validation and test splits of a store have
+// Records and Images.
 type Split struct {
 	Records []dataset.Record
 	Images  *model.ImageSet
@@ -137,6 +144,15 @@ func (s Split) Len() int {
 		return s.Stream.Len()
 	}
 	return s.Images.Len()
+}
+
+// Record returns row i's record: the loaded one, or for a streamed split
+// the compact index's (demographics, view, labels; the patient hashed).
+func (s Split) Record(i int) dataset.Record {
+	if s.Records == nil && s.Stream != nil {
+		return s.Stream.Item(i).Record()
+	}
+	return s.Records[i]
 }
 
 // Size returns the images' side.
@@ -164,6 +180,8 @@ type SiteData struct {
 
 	uncertain dataset.UncertainPolicy
 	mu        sync.Mutex
+	// synthetic caches the opened stores of synthetic sets by folder.
+	synthetic map[string]*openedSet
 }
 
 // dataStore loads the site's data once and keeps it; a failed load is

@@ -78,16 +78,16 @@ func loadStored(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *
 	}
 	u := cfg.datasetConfig().Uncertain
 	d := &SiteData{Report: p.Report, Cache: cache, Store: p.Store, uncertain: u}
-	for i, dst := range []*Split{&d.Train, &d.Val, &d.Test} {
-		set, err := store.NewSet(p.Store, parts[i])
-		if err != nil {
+	// The training split keeps only its compact index (store.Item: no
+	// strings), so the agent's memory does not grow with it; the
+	// validation and test splits are read into memory with their records.
+	if d.Train.Stream, err = store.NewSet(p.Store, parts[0]); err != nil {
+		return nil, err
+	}
+	for i, dst := range []*Split{&d.Val, &d.Test} {
+		dst.Records = parts[i+1]
+		if dst.Images, err = store.ReadImageSet(p.Store, parts[i+1], u); err != nil {
 			return nil, err
-		}
-		*dst = Split{Records: parts[i], Stream: set}
-		if i > 0 {
-			if dst.Images, err = set.ImageSet(u); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if d.Train.Len() == 0 {

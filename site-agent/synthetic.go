@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -50,6 +51,12 @@ type SetInfo struct {
 	ManifestSHA256 string  `json:"manifest_sha256"`
 	// AsSite is the sample job's site condition (empty: none asked).
 	AsSite string `json:"as_site,omitempty"`
+	// Format is FormatStore for a set written into a store (store/ beside
+	// the manifest), empty for a set of PNGs.
+	Format string `json:"format,omitempty"`
+	// PNG reports that the images are also (or, without a store, only)
+	// PNGs under r<replica>/.
+	PNG bool `json:"png,omitempty"`
 }
 
 // ReadSetInfo reads a set folder's set.json and checks the manifest's hash.
@@ -72,13 +79,19 @@ func ReadSetInfo(dir string) (*SetInfo, error) {
 	return &info, nil
 }
 
+// fileSHA256 hashes a file as it reads it (a large set's manifest is not
+// held in memory).
 func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // findSetByCheckpoint returns the one set in root drawn from checkpoint.

@@ -1,6 +1,7 @@
 package siteagent
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/synthfed/synthfed/dataset"
+	"github.com/synthfed/synthfed/dataset/store"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/ddpm"
 	"github.com/synthfed/synthfed/model/device"
@@ -77,10 +79,12 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 	}
 	start := x.clk.Now()
 	train := data.Train
-	if train.Images, err = data.TrainImages(); err != nil {
-		return nil, stageErr("data", err)
+	if train.Stream == nil {
+		if train.Images, err = data.TrainImages(); err != nil {
+			return nil, stageErr("data", err)
+		}
 	}
-	info, err := x.drawSet(ctx, jc, &siteSampler{Sampler: sampler, arch: cfg.Arch, sites: sites}, train, dir)
+	info, err := x.drawSet(ctx, jc, &siteSampler{Sampler: sampler, arch: cfg.Arch, sites: sites}, train, data.uncertain, dir)
 	if err != nil {
 		return nil, stageErr("sample", err)
 	}
@@ -104,36 +108,82 @@ func applySampleSettings(cfg *ddpm.Config, s *protocol.SampleSettings) {
 	}
 }
 
-// drawSet samples the set into a temporary folder and renames it to dir.
-func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler *siteSampler, train Split, dir string) (*SetInfo, error) {
+// setOutput is where drawSet writes a set's images, a store writer (a
+// store site) and/or PNGs, and their manifest rows, as they are sampled.
+type setOutput struct {
+	dir      string
+	store    *store.Writer
+	png      bool
+	manifest *dataset.ManifestWriter
+	images   int
+}
+
+// drawSet samples the set into a temporary folder and renames it to dir:
+// into a store as it is sampled when the site has one (PNGs too with
+// data.synthetic_png), else as PNGs. A streamed training split gives the
+// sampler its conditions from its compact index; nothing reads its pixels.
+func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler *siteSampler, train Split, u dataset.UncertainPolicy, dir string) (*SetInfo, error) {
 	s := jc.Sample
 	tmp := fmt.Sprintf("%s.tmp-%d", dir, x.clk.Now().UnixNano())
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
-	rows := train.Images.Len()
-	batch := 64
-	var out []dataset.Record
-	for r := range s.Levels {
-		if err := os.MkdirAll(filepath.Join(tmp, fmt.Sprintf("r%03d", r)), 0o750); err != nil {
+	out := &setOutput{dir: tmp, png: x.cfg.Data.StoreDir == "" || x.cfg.Data.SyntheticPNG}
+	if x.cfg.Data.StoreDir != "" {
+		w, err := store.NewWriter(x.cfg.Data.syntheticStoreConfig(tmp))
+		if err != nil {
 			return nil, err
+		}
+		out.store = w
+	}
+	mf, err := os.Create(filepath.Join(tmp, ManifestFile))
+	if err != nil {
+		return nil, err
+	}
+	defer mf.Close()
+	bw := bufio.NewWriter(mf)
+	if out.manifest, err = dataset.NewSyntheticManifestWriter(bw, sampler.sites != nil); err != nil {
+		return nil, err
+	}
+	rows := train.Len()
+	batch := 64
+	for r := range s.Levels {
+		if out.png {
+			if err := os.MkdirAll(filepath.Join(tmp, fmt.Sprintf("r%03d", r)), 0o750); err != nil {
+				return nil, err
+			}
 		}
 		if err := sampler.replica(r); err != nil {
 			return nil, err
 		}
 		for lo := 0; lo < rows; lo += batch {
 			hi := min(lo+batch, rows)
-			recs, err := x.drawBatch(ctx, jc, sampler, train, tmp, r, lo, hi)
-			if err != nil {
+			if err := x.drawBatch(ctx, jc, sampler, train, u, out, r, lo, hi); err != nil {
 				return nil, err
 			}
-			out = append(out, recs...)
 		}
 	}
+	if err := out.manifest.Flush(); err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := mf.Close(); err != nil {
+		return nil, err
+	}
 	info := &SetInfo{SetID: s.SetID, Checkpoint: s.DDPM.Hash, Job: jc.Job, Site: x.cfg.SiteID, Levels: s.Levels, Rows: rows,
-		Images: len(out), Guidance: s.Guidance, Steps: s.Steps, Seed: jc.Seed, AsSite: s.AsSite}
-	if err := writeSetFiles(tmp, out, info); err != nil {
+		Images: out.images, Guidance: s.Guidance, Steps: s.Steps, Seed: jc.Seed, AsSite: s.AsSite, PNG: out.png}
+	if out.store != nil {
+		st, err := out.store.Close()
+		if err != nil {
+			return nil, err
+		}
+		st.Close()
+		info.Format = FormatStore
+	}
+	if err := writeSetInfo(tmp, info); err != nil {
 		return nil, err
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -145,33 +195,50 @@ func (x *executor) drawSet(ctx context.Context, jc *protocol.JobContext, sampler
 	return info, nil
 }
 
-// drawBatch samples replica r of training rows lo..hi-1 and writes them.
-func (x *executor) drawBatch(ctx context.Context, jc *protocol.JobContext, sampler *siteSampler, train Split, tmp string, r, lo, hi int) ([]dataset.Record, error) {
-	conds := train.Images.Cond[lo:hi]
+// drawBatch samples replica r of training rows lo..hi-1 and writes them
+// and their manifest rows.
+func (x *executor) drawBatch(ctx context.Context, jc *protocol.JobContext, sampler *siteSampler, train Split, u dataset.UncertainPolicy, out *setOutput, r, lo, hi int) error {
+	conds := make([][model.CondDim]float32, hi-lo)
+	for i := range conds {
+		if train.Images != nil {
+			conds[i] = train.Images.Cond[lo+i]
+		} else {
+			conds[i] = train.Stream.Item(lo + i).Condition(u)
+		}
+	}
 	seeds := make([]int64, hi-lo)
 	for i := range seeds {
 		seeds[i] = ReplicaSeed(jc.Seed, x.cfg.SiteID, lo+i, r)
 	}
 	px, err := sampler.Sample(ctx, conds, seeds)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	size := train.Images.Size
-	recs := make([]dataset.Record, 0, hi-lo)
+	size := train.Size()
 	for i := range seeds {
 		img := px[i*size*size : (i+1)*size*size]
 		if err := checkFinite(img); err != nil {
-			return nil, fmt.Errorf("replica %d of row %d: %w", r, lo+i, err)
+			return fmt.Errorf("replica %d of row %d: %w", r, lo+i, err)
 		}
 		rel := fmt.Sprintf("r%03d/%06d.png", r, lo+i)
-		if err := writePNG16(filepath.Join(tmp, filepath.FromSlash(rel)), img, size); err != nil {
-			return nil, err
-		}
-		rec := dataset.Replica(train.Records[lo+i], r, rel, jc.Sample.DDPM.Hash)
+		rec := dataset.Replica(train.Record(lo+i), r, rel, jc.Sample.DDPM.Hash)
 		rec.SiteCondition = sampler.name
-		recs = append(recs, rec)
+		if out.png {
+			if err := writePNG16(filepath.Join(out.dir, filepath.FromSlash(rel)), img, size); err != nil {
+				return err
+			}
+		}
+		if out.store != nil {
+			if err := out.store.Add(rel, img, &rec); err != nil {
+				return err
+			}
+		}
+		if err := out.manifest.Write(&rec); err != nil {
+			return err
+		}
+		out.images++
 	}
-	return recs, nil
+	return nil
 }
 
 func checkFinite(v []float32) error {
@@ -196,6 +263,12 @@ func writeSetFiles(dir string, recs []dataset.Record, info *SetInfo) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	return writeSetInfo(dir, info)
+}
+
+// writeSetInfo writes set.json with the hash of the manifest in dir.
+func writeSetInfo(dir string, info *SetInfo) error {
+	var err error
 	if info.ManifestSHA256, err = fileSHA256(filepath.Join(dir, ManifestFile)); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
 	"github.com/synthfed/synthfed/model/ddpm"
+	"github.com/synthfed/synthfed/model/loader"
 	"github.com/synthfed/synthfed/protocol"
 )
 
@@ -164,8 +165,14 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err := x.fits(ModelClassifier, cfg.Train.BatchSize, cfg.Arch.Footprint); err != nil {
 			return nil, err
 		}
-		if streamed(jc.Data, data) {
-			return x.streamTrainer(jc, cfg, data)
+		if data.Train.Stream != nil {
+			src, ok, err := x.recipeSource(ctx, jc.Data, data)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				return x.streamTrainer(jc, cfg, src, data)
+			}
 		}
 		train, err := x.recipeSet(ctx, jc.Data, data, &cfg)
 		if err != nil {
@@ -210,24 +217,17 @@ func (x *executor) checkpoint(ctx context.Context, hash string) (model.Weights, 
 	return w, nil
 }
 
-// streamed reports whether a classifier job reads the site's training
-// split as a stream: the split comes from the store and the recipe asks
-// for real images only.
-func streamed(r *protocol.DataRecipe, data *SiteData) bool {
-	return data.Train.Stream != nil && (r == nil || (r.Real && r.SyntheticLevel == 0))
-}
-
-// streamTrainer builds a classifier that streams the site's training split
-// from its store.
-func (x *executor) streamTrainer(jc *protocol.JobContext, cfg classifier.Config, data *SiteData) (*jobTrainer, error) {
+// streamTrainer builds a classifier that streams its training set from
+// the site's store (and a synthetic set's, by the recipe: recipeSource).
+func (x *executor) streamTrainer(jc *protocol.JobContext, cfg classifier.Config, src loader.Source, data *SiteData) (*jobTrainer, error) {
 	if r := jc.Data; r != nil {
 		cfg.Train.RealFraction, cfg.Train.SyntheticWeight = r.RealFraction, r.SyntheticWeight
 	}
 	opt := classifier.LoaderOptions{Workers: x.cfg.Data.Workers}
-	tr, err := classifier.NewStreamTrainer(cfg, data.Train.Stream, data.Val.Images, opt, x.log.With("job", jc.Job))
+	tr, err := classifier.NewStreamTrainer(cfg, src, data.Val.Images, opt, x.log.With("job", jc.Job))
 	if err != nil {
 		return nil, err
 	}
-	x.log.Info("classifier streams its training set from the store", "job", jc.Job, "images", data.Train.Len())
+	x.log.Info("classifier streams its training set from the store", "job", jc.Job, "images", src.Len())
 	return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
 }

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/dataset/store"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
@@ -84,6 +82,8 @@ func main() {
 	work := flag.String("work", "", "work folder (default: a temporary one, removed)")
 	out := flag.String("out", "bench/out/scale.json", "output JSON")
 	trainN := flag.Int("train-child", 0, "internal: run a train job on the first N images of -work's store")
+	only := flag.String("only", "", `run one part: "data" (prepare, loader, train RSS) or "round" (the study-size federated round, round.go)`)
+	rf := addRoundFlags()
 	flag.Parse()
 	if *trainN > 0 {
 		if err := trainChild(*work, *trainN); err != nil {
@@ -91,8 +91,15 @@ func main() {
 		}
 		return
 	}
-	if err := run(*bin, *n, *psize, *work, *out); err != nil {
-		log.Fatal(err)
+	if *only != "round" {
+		if err := run(*bin, *n, *psize, *work, *out); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *only != "data" {
+		if err := mergeRound(*bin, *work, *out, rf.config()); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
 
@@ -212,36 +219,30 @@ func dirBytes(dir string) int64 {
 }
 
 // openSet opens the bench's store and returns the set of the first n
-// records it holds.
+// records it holds, read from its records file (the compact index data
+// prepare wrote), as a streaming train job reads it: no CSV, no strings.
 func openSet(work string, n int) (*store.Store, *store.Set, error) {
-	site, err := onlySite(filepath.Join(work, "ph"))
-	if err != nil {
-		return nil, nil, err
-	}
-	dcfg := dataset.DefaultConfig()
-	dcfg.Size = size
-	ds, err := dataset.Load(context.Background(), dataset.Source{Format: dataset.FormatCheXpert, Path: site}, dcfg, nil)
-	if err != nil {
-		return nil, nil, err
-	}
 	scfg := store.DefaultConfig()
 	scfg.Dir, scfg.Size, scfg.Verify = filepath.Join(work, "store"), size, false
 	st, err := store.Open(scfg, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	var recs []dataset.Record
-	for _, r := range ds.Records {
-		if _, _, ok := st.Lookup(r.File); ok && len(recs) < n {
-			recs = append(recs, r)
-		}
+	all, err := store.Records(st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
 	}
-	set, err := store.NewSet(st, recs)
-	return st, set, err
+	idx := make([]int, min(n, all.Len()))
+	for i := range idx {
+		idx[i] = i
+	}
+	return st, all.Subset(idx), nil
 }
 
-// loaderThroughput times batches of 32 (with the classifier's default
-// augmentation when augment is set) on 2 workers from a warm store.
+// loaderThroughput times batches of 32 (with the streams' form of the
+// classifier's default augmentation when augment is set) on 2 workers
+// from a warm store.
 func loaderThroughput(work string, augment bool) (loadRes, error) {
 	st, set, err := openSet(work, 1<<31-1)
 	if err != nil {
@@ -252,11 +253,10 @@ func loaderThroughput(work string, augment bool) (loadRes, error) {
 	for i := range set.Len() { // warm the page cache
 		set.ReadImage(i, buf)
 	}
-	aug := classifier.DefaultAugmentConfig()
 	r := loadRes{Batch: 32, Workers: 2, Augment: augment}
-	var fn loader.AugmentFunc
+	var fn loader.Augmenter
 	if augment {
-		fn = func(dst, src []float32, s int, rng *rand.Rand) { classifier.Augment(dst, src, s, aug, rng) }
+		fn = classifier.StreamAugmenter(classifier.DefaultAugmentConfig())
 	}
 	ld, err := loader.NewStream(set, loader.Config{Batch: r.Batch, Workers: r.Workers, Seed: 1}, 0, fn)
 	if err != nil {

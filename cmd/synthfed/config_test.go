@@ -10,9 +10,7 @@ import (
 
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/internal/config"
-	"github.com/synthfed/synthfed/model/logreg"
 	"github.com/synthfed/synthfed/sims/cluster"
-	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
 // TestMalformedConfigExits2 runs each subcommand on a bad file: it must exit
@@ -72,7 +70,7 @@ func TestExamplesLoad(t *testing.T) {
 	if err != nil {
 		t.Errorf("coordinator.toml: %v", err)
 	}
-	sf := siteFile{Config: siteagent.DefaultConfig(), Logreg: logreg.DefaultConfig()}
+	sf := defaultSiteFile()
 	err = config.LoadFile(filepath.Join(ex, "site.toml"), &sf)
 	if err == nil {
 		err = sf.validate()

@@ -10,6 +10,7 @@ import (
 	"github.com/synthfed/synthfed/internal/config"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/logreg"
+	"github.com/synthfed/synthfed/model/wide"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
 
@@ -25,12 +26,20 @@ type siteFile struct {
 	siteagent.Config
 	// Logreg configures the built-in logistic-regression trainer.
 	Logreg logreg.Config `toml:"logreg"`
+	// Wide configures the built-in study-size wide model (model/wide).
+	Wide wide.Config `toml:"wide"`
+}
+
+// defaultSiteFile is a site config's defaults, before the file.
+func defaultSiteFile() siteFile {
+	return siteFile{Config: siteagent.DefaultConfig(), Logreg: logreg.DefaultConfig(), Wide: wide.DefaultConfig()}
 }
 
 func (f siteFile) validate() error {
 	var p config.Problems
 	p.Add(f.Config.Validate())
 	p.Add(f.Logreg.Validate())
+	p.Add(f.Wide.Validate())
 	return p.Err()
 }
 
@@ -57,7 +66,7 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			if err != nil {
 				return err
 			}
-			file := siteFile{Config: siteagent.DefaultConfig(), Logreg: logreg.DefaultConfig()}
+			file := defaultSiteFile()
 			if err := config.LoadFile(cfgPath, &file); err != nil {
 				return withExitCode(2, err)
 			}
@@ -90,7 +99,11 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			if record != "" {
 				trainer = recordingTrainer{Trainer: trainer, dir: record}
 			}
-			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer}, Compute: compute}
+			wt, err := wide.New(file.Wide)
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer, "wide": wt}, Compute: compute}
 			var crl *pki.CRLWatcher
 			switch {
 			case file.Insecure:

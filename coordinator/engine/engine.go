@@ -19,6 +19,10 @@ type Config struct {
 	// Rand is the source of task nonces and secure sessions' salts
 	// (crypto/rand in production, a seeded reader in tests). Required.
 	Rand io.Reader
+	// Float64SumMax is the largest model, in values, whose plain rounds
+	// are summed in float64 (0: DefaultFloat64SumMax; negative: none); see
+	// WeightedSum.
+	Float64SumMax int
 }
 
 // Engine is the coordinator's pure state machine: sites, jobs, rounds and
@@ -94,7 +98,11 @@ func (e *Engine) Step(now time.Time, m Msg) error {
 			err = e.reject(m.Site, m.Meta, err, now)
 		}
 	case UploadReceived:
-		err = e.deliver(m.Site, m.Meta, m.Weights, now)
+		body := m.Body
+		if body == nil {
+			body = WeightsBody(m.Weights)
+		}
+		err = e.deliver(m.Site, m.Meta, body, now)
 	case UploadFailed:
 		e.reject(m.Site, m.Meta, m.Err, now)
 	case TaskReported:

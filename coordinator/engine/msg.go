@@ -72,11 +72,13 @@ type UploadOpened struct {
 
 // UploadReceived delivers an upload: a site's locally trained model (the
 // shared tensors of it) or an initial model, to be validated and folded
-// into the round.
+// into the round. Body, when not nil, holds the values instead of Weights
+// (the driver's spooled upload); the engine reads it during Step only.
 type UploadReceived struct {
 	Site    string
 	Meta    UploadMeta
 	Weights model.Weights
+	Body    UpdateBody
 }
 
 // UploadFailed records an upload whose body could not be received.

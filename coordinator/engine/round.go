@@ -269,7 +269,7 @@ func (e *Engine) openRound(j *job, r *round, now time.Time) error {
 	if err != nil || secure {
 		return err
 	}
-	plain, err := NewWeightedSum(e.shared(j).Specs())
+	plain, err := NewWeightedSum(e.shared(j), e.cfg.Float64SumMax)
 	if err != nil {
 		return fmt.Errorf("job %s round %d: %w", j.spec.ID, r.num, err)
 	}

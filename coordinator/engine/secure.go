@@ -54,6 +54,9 @@ type SecureConfig struct {
 	Verify secagg.IdentityVerifier
 	// Default is the choice of jobs that leave secure_aggregation unset.
 	Default bool
+	// Parts makes each round's PartJoiner for payloads of at most limit
+	// bytes (nil: NewMemoryJoiner; the coordinator spools them to disk).
+	Parts func(limit int) PartJoiner
 }
 
 // secureRound decides whether train round r of j aggregates securely and,
@@ -86,7 +89,11 @@ func (e *Engine) secureRound(j *job, r *round, now time.Time) (bool, error) {
 	if _, err := io.ReadFull(e.cfg.Rand, salt[:]); err != nil {
 		return false, fmt.Errorf("job %s round %d attempt %d: session salt: %w", spec.ID, r.num, r.attempt, err)
 	}
-	sec, err := newSecureRound(sc.Verify, spec, r.num, r.attempt, r.cohort, e.shared(j), salt)
+	joiner := sc.Parts
+	if joiner == nil {
+		joiner = NewMemoryJoiner
+	}
+	sec, err := newSecureRound(sc.Verify, joiner, spec, r.num, r.attempt, r.cohort, e.shared(j), salt)
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -26,7 +27,7 @@ type secureRound struct {
 	srv       *secagg.Server
 	phase     string
 	box       secagg.Outbox
-	asm       *secagg.Assembler
+	parts     PartJoiner // nil outside the masked-input phase
 	down      map[string]bool
 	events    []secureEvent
 	opened    time.Time
@@ -50,7 +51,7 @@ type secureEvent struct {
 
 // newSecureRound derives the round's parameters (t is at least the job's
 // quorum) and session, and starts the aggregator state machine.
-func newSecureRound(verify secagg.IdentityVerifier, job JobSpec, num, attempt int, cohort []string, global model.Weights, salt [8]byte) (*secureRound, error) {
+func newSecureRound(verify secagg.IdentityVerifier, joiner func(limit int) PartJoiner, job JobSpec, num, attempt int, cohort []string, global model.Weights, salt [8]byte) (*secureRound, error) {
 	modelLen := 0
 	for _, s := range global.Specs() {
 		n, _ := model.NumElements(s.Shape)
@@ -68,7 +69,7 @@ func newSecureRound(verify secagg.IdentityVerifier, job JobSpec, num, attempt in
 	roster := slices.Clone(cohort)
 	slices.Sort(roster)
 	ctx := secagg.Context{Session: fmt.Sprintf("%s/a%d/%x", job.ID, attempt, salt), Round: uint64(num), Roster: roster, Params: params}
-	srv, err := secagg.NewServer(secagg.ServerConfig{Context: ctx, VerifyIdentity: verify})
+	srv, err := secagg.NewServer(secagg.ServerConfig{Context: ctx, VerifyIdentity: verify, RingOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -78,7 +79,7 @@ func newSecureRound(verify secagg.IdentityVerifier, job JobSpec, num, attempt in
 		MaxWeight: float64(job.Validation.MaxSamples),
 		Privacy:   secagg.PrivacySpec{Enabled: pr.Enabled, ClipNorm: pr.ClipNorm, NoiseMultiplier: pr.NoiseMultiplier}}
 	return &secureRound{where: where, quorum: job.Quorum, global: global, spec: spec, srv: srv, down: map[string]bool{},
-		metrics: map[string]float64{}, asm: secagg.NewAssembler(4*(length+1) + 64<<10), modelLen: modelLen, names: names}, nil
+		metrics: map[string]float64{}, parts: joiner(4*(length+1) + 64<<10), modelLen: modelLen, names: names}, nil
 }
 
 // describe says what the round is, for the audit log.
@@ -151,11 +152,20 @@ func (s *secureRound) handle(site string, p Payload) error {
 		s.drop(site, ReasonTaskRefused, f.Reason+": "+f.Detail)
 		return nil
 	case secagg.KindPart:
-		var whole []byte
+		var whole Joined
 		if kind, whole, err = s.joinPart(site, p.Value); err != nil || whole == nil {
 			return s.refuse(site, err)
 		}
-		msg, err = secagg.DecodeTyped(secagg.TypeURL(kind), whole)
+		if c, ok := whole.(io.Closer); ok {
+			defer c.Close()
+		}
+		if kind == secagg.TypeMaskedInput.String() {
+			return s.refuse(site, s.maskedInput(site, whole))
+		}
+		b := make([]byte, whole.Size())
+		if _, err = whole.ReadAt(b, 0); err == nil || err == io.EOF {
+			msg, err = secagg.DecodeTyped(secagg.TypeURL(kind), b)
+		}
 	default:
 		msg, err = secagg.DecodeTyped(p.Type, p.Value)
 	}
@@ -167,15 +177,15 @@ func (s *secureRound) handle(site string, p Payload) error {
 
 // joinPart adds a part of a masked input; it returns the whole payload
 // once the last part is in.
-func (s *secureRound) joinPart(site string, b []byte) (string, []byte, error) {
-	if s.phase != PhaseSecInput || s.asm == nil {
+func (s *secureRound) joinPart(site string, b []byte) (string, Joined, error) {
+	if s.phase != PhaseSecInput || s.parts == nil {
 		return "", nil, fmt.Errorf("%w: a part outside the masked-input phase", secagg.ErrPhase)
 	}
 	part, err := secagg.DecodePart(b)
 	if err != nil {
 		return "", nil, err
 	}
-	return s.asm.Add(site, part)
+	return s.parts.Add(site, part)
 }
 
 // refuse records a refused message (nil err: nothing to refuse). The site
@@ -199,8 +209,8 @@ func (s *secureRound) drop(site string, reason Reason, detail string) {
 		return
 	}
 	s.down[site] = true
-	if s.asm != nil {
-		s.asm.Drop(site)
+	if s.parts != nil {
+		s.parts.Drop(site)
 	}
 	s.events = append(s.events, secureEvent{event: EventDropout, site: site, reason: reason, detail: detail})
 }
@@ -240,8 +250,9 @@ func (s *secureRound) close(now time.Time) (*secagg.Unmasking, error) {
 		s.drop(site, ReasonDeadlineMissed, "no "+s.phase+" message before the phase deadline")
 	}
 	s.metrics["secagg_"+strings.TrimPrefix(s.phase, "secagg-")+"_s"] = now.Sub(s.opened).Seconds()
-	if s.phase == PhaseSecInput {
-		s.asm = nil
+	if s.phase == PhaseSecInput && s.parts != nil {
+		s.parts.Close()
+		s.parts = nil
 	}
 	if s.phase == PhaseSecUnmask {
 		u, err := s.srv.BeginUnmask()
@@ -277,15 +288,19 @@ func (s *secureRound) finishUnmask(u *secagg.Unmasking) error {
 	if !(res.WeightSum > 0) {
 		return fmt.Errorf("secure aggregation: sum of weights %v: %w", res.WeightSum, secagg.ErrTooFewSurvivors)
 	}
-	g := s.global.Flatten()
-	if len(g) != s.modelLen || len(res.Sum) != s.modelLen+fed.SecureMetricElems*len(s.names) {
-		return fmt.Errorf("secure aggregation: sum of %d elements for a model of %d and %d metrics: %w", len(res.Sum), len(g), len(s.names), model.ErrShape)
+	p, n := s.spec.Context.Params, len(s.spec.Context.Roster)
+	if s.global.NumParams() != s.modelLen || len(res.Ring) != s.modelLen+fed.SecureMetricElems*len(s.names)+1 {
+		return fmt.Errorf("secure aggregation: sum of %d elements for a model of %d and %d metrics: %w", len(res.Ring), s.modelLen, len(s.names), model.ErrShape)
 	}
-	means, err := fed.DecodeSecureMetrics(res.Sum[s.modelLen:], s.names, SecureMetricBound)
+	tail := make([]float64, fed.SecureMetricElems*len(s.names))
+	for i := range tail {
+		tail[i] = secagg.DecodeElement(res.Ring, s.modelLen+i, p, n)
+	}
+	means, err := fed.DecodeSecureMetrics(tail, s.names, SecureMetricBound)
 	if err != nil {
 		return fmt.Errorf("secure aggregation: %w", err)
 	}
-	w, err := model.Unflatten(s.global.Specs(), addMeanDelta(g, res.Sum[:s.modelLen], res.WeightSum))
+	w, err := meanInRing(s.global, res.Ring, p, n, res.WeightSum)
 	if err == nil {
 		err = w.CheckFinite()
 	}
@@ -301,16 +316,6 @@ func (s *secureRound) finishUnmask(u *secagg.Unmasking) error {
 	s.events = append(s.events, secureEvent{event: EventSecureSum,
 		detail: fmt.Sprintf("survivors %v, dropped %v, weight sum %v", res.Survivors, res.Dropped, res.WeightSum)})
 	return nil
-}
-
-// addMeanDelta returns global + deltaSum/weightSum, element by element in
-// float64, rounded once to float32.
-func addMeanDelta(global []float32, deltaSum []float64, weightSum float64) []float32 {
-	out := make([]float32, len(global))
-	for i, v := range deltaSum {
-		out[i] = float32(float64(global[i]) + v/weightSum)
-	}
-	return out
 }
 
 // meanModel returns the mean model of the round's survivors (shared

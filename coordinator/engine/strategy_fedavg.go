@@ -22,8 +22,10 @@ func (f *FedAvg) Name() string {
 // ConfigureTrain sets the proximal coefficient.
 func (f *FedAvg) ConfigureTrain(spec *model.TrainSpec) { spec.ProxMu = f.ProxMu }
 
-// Apply returns a copy of mean.
-func (f *FedAvg) Apply(_, mean model.Weights) (model.Weights, error) { return mean.Clone(), nil }
+// Apply returns mean itself: the engine hands each round's mean to the
+// strategy once and keeps no other reference, so a copy would only
+// double the coordinator's memory for study-size models.
+func (f *FedAvg) Apply(_, mean model.Weights) (model.Weights, error) { return mean, nil }
 
 // State returns no state.
 func (f *FedAvg) State() model.Weights { return model.Weights{} }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/synthfed/synthfed/model"
@@ -112,31 +113,78 @@ func TestStrategySpecValidate(t *testing.T) {
 	}
 }
 
-// TestWeightedSumMatchesMean compares the streaming aggregator with a
-// hand-computed weighted mean, and checks it refuses a misfit update.
+// TestWeightedSumMatchesMean compares the streaming aggregator, in its
+// float64 and its float32-delta mode, with a hand-computed weighted mean,
+// and checks it refuses a misfit update.
 func TestWeightedSumMatchesMean(t *testing.T) {
-	specs := []model.TensorSpec{{Name: "a", Shape: []int{2}}, {Name: "b", Shape: []int{1}}}
-	agg, _ := NewWeightedSum(specs)
-	ups := []struct {
-		w model.Weights
-		n float64
-	}{
-		{model.MustWeights(vec("a", 1, 2), vec("b", 3)), 1},
-		{model.MustWeights(vec("a", 4, 0), vec("b", -3)), 2},
-		{model.MustWeights(vec("a", 0, 8), vec("b", 0)), 1},
+	base := model.MustWeights(vec("a", 1, 1), vec("b", 0.5))
+	for _, limit := range []int{0, -1} {
+		agg, err := NewWeightedSum(base, limit)
+		must(t, err)
+		if agg.Float32() != (limit < 0) {
+			t.Fatalf("limit %d: float32 mode %v", limit, agg.Float32())
+		}
+		ups := []struct {
+			w model.Weights
+			n float64
+		}{
+			{model.MustWeights(vec("a", 1, 2), vec("b", 3)), 1},
+			{model.MustWeights(vec("a", 4, 0), vec("b", -3)), 2},
+			{model.MustWeights(vec("a", 0, 8), vec("b", 0)), 1},
+		}
+		for _, u := range ups {
+			must(t, agg.Add("s", u.w, u.n))
+		}
+		if err := agg.Add("x", model.MustWeights(vec("a", 1, 2)), 1); err == nil {
+			t.Fatal("misfit update folded")
+		}
+		got, err := agg.Mean()
+		must(t, err)
+		wantData(t, got, "a", (1+8+0)/4.0, (2+0+8)/4.0)
+		wantData(t, got, "b", (3-6+0)/4.0)
+		if agg.Count() != 3 {
+			t.Fatalf("count %d", agg.Count())
+		}
+		if again, _ := agg.Mean(); again.Hash() != got.Hash() {
+			t.Fatalf("limit %d: a second Mean differs", limit)
+		}
+		if agg.Float32() && agg.Add("late", ups[0].w, 1) == nil {
+			t.Fatal("an update folded after the mean was built in the sum")
+		}
 	}
-	for _, u := range ups {
-		must(t, agg.Add("s", u.w, u.n))
+}
+
+// TestWeightedSumFloat32Precision: the float32-delta mean of many sites'
+// updates differs from the float64 one by at most an ulp of the value plus
+// a float32 rounding of the update's size (here 0.01), far below what
+// float32 training itself resolves.
+func TestWeightedSumFloat32Precision(t *testing.T) {
+	const n, sites = 4096, 10
+	rng := rand.New(rand.NewPCG(1, 2))
+	g := make([]float32, n)
+	for i := range g {
+		g[i] = float32(rng.NormFloat64())
 	}
-	if err := agg.Add("x", model.MustWeights(vec("a", 1, 2)), 1); err == nil {
-		t.Fatal("misfit update folded")
+	base := model.MustWeights(model.Tensor{Name: "w", Shape: []int{n}, Data: g})
+	f64, _ := NewWeightedSum(base, 0)
+	f32, _ := NewWeightedSum(base, -1)
+	for s := 0; s < sites; s++ {
+		u := make([]float32, n)
+		for i := range u {
+			u[i] = g[i] + 0.01*float32(rng.NormFloat64())
+		}
+		w := model.MustWeights(model.Tensor{Name: "w", Shape: []int{n}, Data: u})
+		must(t, f64.Add("s", w, float64(100+37*s)))
+		must(t, f32.Add("s", w, float64(100+37*s)))
 	}
-	got, err := agg.Mean()
-	must(t, err)
-	wantData(t, got, "a", (1+8+0)/4.0, (2+0+8)/4.0)
-	wantData(t, got, "b", (3-6+0)/4.0)
-	if agg.Count() != 3 {
-		t.Fatalf("count %d", agg.Count())
+	a, _ := f64.Mean()
+	b, _ := f32.Mean()
+	for i, v := range a.Tensors()[0].Data {
+		av := float32(math.Abs(float64(v)))
+		ulp := float64(math.Nextafter32(av, float32(math.Inf(1))) - av)
+		if d := math.Abs(float64(b.Tensors()[0].Data[i] - v)); d > ulp+4*0.01*0x1p-24*sites {
+			t.Fatalf("value %d: float32-delta mean %v, float64 mean %v (%.3g apart, ulp %.3g)", i, b.Tensors()[0].Data[i], v, d, ulp)
+		}
 	}
 }
 

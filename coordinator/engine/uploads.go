@@ -76,7 +76,7 @@ func (e *Engine) reject(site string, m UploadMeta, err error, now time.Time) *Re
 
 // deliver validates an upload's weights and folds them into the round.
 // A refusal is recorded (see reject) and returned; the round goes on.
-func (e *Engine) deliver(site string, m UploadMeta, w model.Weights, now time.Time) error {
+func (e *Engine) deliver(site string, m UploadMeta, w UpdateBody, now time.Time) error {
 	j, t, err := e.checkUpload(site, m, now)
 	if err == nil {
 		err = e.fold(j, t, m, w)
@@ -93,9 +93,13 @@ func (e *Engine) deliver(site string, m UploadMeta, w model.Weights, now time.Ti
 
 // fold checks an upload's weights and adds them to the round: the initial
 // model, or a site's local model (its shared tensors) into the plain sum.
-func (e *Engine) fold(j *job, t *taskState, m UploadMeta, local model.Weights) error {
+func (e *Engine) fold(j *job, t *taskState, m UploadMeta, body UpdateBody) error {
 	r := j.round
 	if t.Kind == fed.KindInit {
+		local, err := Materialize(body)
+		if err != nil {
+			return fmt.Errorf("site %s init: %w", t.Site, err)
+		}
 		if local.Len() == 0 {
 			return fmt.Errorf("site %s init: no tensors: %w", t.Site, model.ErrMissing)
 		}
@@ -105,10 +109,10 @@ func (e *Engine) fold(j *job, t *taskState, m UploadMeta, local model.Weights) e
 		r.initResult = local
 		return nil
 	}
-	if err := ValidateUpdate(t.Site, e.shared(j), local, m.NumSamples, j.spec.Validation); err != nil {
+	if err := ValidateBody(t.Site, e.shared(j), body, m.NumSamples, j.spec.Validation); err != nil {
 		return err
 	}
-	if err := r.plain.Add(t.Site, local, float64(m.NumSamples)); err != nil {
+	if err := r.plain.AddBody(t.Site, body, float64(m.NumSamples)); err != nil {
 		return err
 	}
 	r.samples += m.NumSamples

@@ -17,6 +17,11 @@ type ServerConfig struct {
 	Workers int
 	// Logger receives debug events; nil discards them.
 	Logger Logger
+	// RingOnly leaves Result.Sum and Result.Mean nil: the Result holds the
+	// ring sum and the weight sum, to decode with DecodeElement. Sum and
+	// Mean are three more copies of the vector, which a study-size model
+	// cannot afford.
+	RingOnly bool
 }
 
 // Result is the output of a completed round: only the sum over the
@@ -154,29 +159,8 @@ func (s *Server) fail(site string, f *fault) error {
 // the transport). A refused message changes nothing and returns a
 // *RefusalError naming the reason; the round goes on.
 func (s *Server) Handle(from string, m Message) error {
-	if s.phase == PhaseFailed || s.phase == PhaseDone {
-		return s.fail(from, failf(ErrAborted, "round is %s", s.phase))
-	}
-	if s.unmasking != nil {
-		return s.fail(from, failf(ErrPhase, "the unmask phase has closed"))
-	}
-	if m == nil {
-		return s.fail(from, failf(ErrMalformed, "nil message"))
-	}
-	if s.ctx.index(from) < 0 {
-		return s.fail(from, failf(ErrUnknownSite, "sender is not in the roster"))
-	}
-	if f := checkHeader(s.ctx, s.hash, m.header()); f != nil {
+	if f := s.precheck(from, m); f != nil {
 		return s.fail(from, f)
-	}
-	want := map[MessageType]Phase{TypeAdvertiseKeys: PhaseAdvertise, TypeShareKeys: PhaseShareKeys,
-		TypeMaskedInput: PhaseMaskedInput, TypeConsistencySig: PhaseConsistency, TypeUnmaskShares: PhaseUnmask}
-	ph, ok := want[m.Type()]
-	switch {
-	case !ok:
-		return s.fail(from, failf(ErrPhase, "the aggregator does not accept %s", m.Type()))
-	case ph != s.phase:
-		return s.fail(from, failf(ErrPhase, "%s during %s", m.Type(), s.phase))
 	}
 	var f *fault
 	switch m := m.(type) {
@@ -193,6 +177,37 @@ func (s *Server) Handle(from string, m Message) error {
 	}
 	if f != nil {
 		return s.fail(from, f)
+	}
+	return nil
+}
+
+// precheck is what Handle checks of every message before its kind's
+// handler: the round is open, the sender is in the roster, the header is
+// this round's and the message belongs to the current phase.
+func (s *Server) precheck(from string, m Message) *fault {
+	if s.phase == PhaseFailed || s.phase == PhaseDone {
+		return failf(ErrAborted, "round is %s", s.phase)
+	}
+	if s.unmasking != nil {
+		return failf(ErrPhase, "the unmask phase has closed")
+	}
+	if m == nil {
+		return failf(ErrMalformed, "nil message")
+	}
+	if s.ctx.index(from) < 0 {
+		return failf(ErrUnknownSite, "sender is not in the roster")
+	}
+	if f := checkHeader(s.ctx, s.hash, m.header()); f != nil {
+		return f
+	}
+	want := map[MessageType]Phase{TypeAdvertiseKeys: PhaseAdvertise, TypeShareKeys: PhaseShareKeys,
+		TypeMaskedInput: PhaseMaskedInput, TypeConsistencySig: PhaseConsistency, TypeUnmaskShares: PhaseUnmask}
+	ph, ok := want[m.Type()]
+	switch {
+	case !ok:
+		return failf(ErrPhase, "the aggregator does not accept %s", m.Type())
+	case ph != s.phase:
+		return failf(ErrPhase, "%s during %s", m.Type(), s.phase)
 	}
 	return nil
 }

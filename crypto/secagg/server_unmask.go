@@ -159,6 +159,7 @@ type Unmasking struct {
 	n         int
 	survivors []string
 	dropped   []string
+	ringOnly  bool
 	done      bool
 	result    *Result
 	fault     *fault
@@ -193,7 +194,7 @@ func (s *Server) BeginUnmask() (*Unmasking, error) {
 		terms = append(terms, ts...)
 	}
 	s.unmasking = &Unmasking{sum: s.sum, terms: terms, params: s.ctx.Params, n: len(s.ctx.Roster),
-		survivors: slices.Clone(s.u3), dropped: slices.Clone(s.dropped)}
+		survivors: slices.Clone(s.u3), dropped: slices.Clone(s.dropped), ringOnly: s.cfg.RingOnly}
 	s.sum, s.maskSh, s.selfSh = nil, nil, nil
 	return s.unmasking, nil
 }
@@ -207,6 +208,19 @@ func (u *Unmasking) Run(workers int) {
 	u.done = true
 	applyTerms(u.sum, u.terms, workers)
 	u.terms = nil
+	if u.ringOnly {
+		if len(u.sum) != u.params.Length+1 {
+			u.fault = failf(ErrMalformed, "ring vector has %d elements, want %d", len(u.sum), u.params.Length+1)
+			return
+		}
+		w := DecodeWeight(u.sum, u.params, u.n)
+		if !(w > 0) {
+			u.fault = failf(ErrTooFewSurvivors, "sum of weights %v", w)
+			return
+		}
+		u.result = &Result{Ring: u.sum, WeightSum: w, Survivors: u.survivors, Dropped: u.dropped}
+		return
+	}
 	sum, w, err := DecodeSum(u.sum, u.params, u.n)
 	if err != nil {
 		u.fault = failf(ErrMalformed, "%v", err)

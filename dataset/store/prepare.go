@@ -90,10 +90,16 @@ func Prepare(ctx context.Context, cfg Config, recs []dataset.Record, opt Options
 		return nil, nil, p.stats, err
 	}
 	var kept []dataset.Record
-	for _, r := range recs {
-		if _, _, ok := final.Lookup(r.File); ok {
-			kept = append(kept, r)
+	var items []Item
+	for i := range recs {
+		if e, ok := final.entry(recs[i].File); ok {
+			kept = append(kept, recs[i])
+			items = append(items, itemOf(&recs[i], e))
 		}
+	}
+	if err := writeRecords(opt.write, dir, cfg.Settings(), items); err != nil {
+		final.Close()
+		return nil, nil, p.stats, err
 	}
 	p.stats.Kept, p.stats.Elapsed = len(kept), opt.Now().Sub(p.start)
 	return final, kept, p.stats, nil

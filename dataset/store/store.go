@@ -205,6 +205,15 @@ func (st *Store) Lookup(path string) (ref Ref, constant, ok bool) {
 	return Ref{chunk: st.pos[e.Chunk], slot: e.Slot}, e.Constant, true
 }
 
+// entry returns the index entry of path.
+func (st *Store) entry(path string) (Entry, bool) {
+	i, ok := st.byPath[path]
+	if !ok {
+		return Entry{}, false
+	}
+	return st.x.entries[i], true
+}
+
 // Raw returns the stored pixels of ref (shared with the mapping: do not
 // modify, and do not keep past Close).
 func (st *Store) Raw(ref Ref) []byte {

@@ -65,10 +65,19 @@ func (l *memLoader) Release(*loader.Batch) {}
 func (l *memLoader) Close() error { return nil }
 
 // newStreamLoader returns the streaming loader of a round on src: batch s
-// of round r is a function of (seed, r, s).
+// of round r is a function of (seed, r, s). Streams augment with the fast
+// loader.Affine (StreamAugmenter), the in-memory loader with Augment.
 func newStreamLoader(src loader.Source, batch int, frac float64, aug AugmentConfig, opt LoaderOptions, seed int64, round int) (loader.Loader, error) {
 	cfg := loader.Config{Batch: batch, RealFraction: frac, Seed: seed, Salt: uint64(round), Workers: opt.Workers, Prefetch: opt.Prefetch}
-	return loader.NewStream(src, cfg, 0, func(dst, img []float32, size int, r *rand.Rand) { Augment(dst, img, size, aug, r) })
+	return loader.NewStream(src, cfg, 0, StreamAugmenter(aug))
+}
+
+// StreamAugmenter returns the streaming loaders' form of c: the same
+// flip, affine and noise distributions as Augment, computed in one fast
+// pass (loader.Affine; its noise comes from a fixed table of Gaussian
+// draws, a random segment per row).
+func StreamAugmenter(c AugmentConfig) loader.Affine {
+	return loader.Affine{FlipProb: c.FlipProb, MaxRotateDeg: c.MaxRotateDeg, MaxScale: c.MaxScale, MaxShift: c.MaxShift, NoiseStd: c.NoiseStd}
 }
 
 // The in-memory loader is a loader.Loader.

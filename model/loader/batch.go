@@ -2,7 +2,6 @@ package loader
 
 import (
 	"context"
-	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
 )
@@ -49,7 +48,3 @@ type Loader interface {
 	// Close stops the loader's goroutines.
 	Close() error
 }
-
-// AugmentFunc writes an augmented copy of the size x size image src into
-// dst, drawing every random choice from r.
-type AugmentFunc func(dst, src []float32, size int, r *rand.Rand)

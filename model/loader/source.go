@@ -20,6 +20,18 @@ type Source interface {
 	Synthetic(i int) bool
 }
 
+// ByteSource is a Source that holds 8-bit pixels (a prepared store's
+// default), which a ByteAugmenter reads without dequantising first.
+type ByteSource interface {
+	Source
+	// Bytes returns image i's pixels as 8 bits (0 is -1, 255 is 1), shared
+	// and valid until Done(i); ok is false when the source does not hold
+	// 8-bit pixels.
+	Bytes(i int) (px []byte, ok bool)
+	// Done says that the pixels Bytes(i) returned are no longer used.
+	Done(i int)
+}
+
 // imageSetSource adapts a model.ImageSet.
 type imageSetSource struct{ s *model.ImageSet }
 

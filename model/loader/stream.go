@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 
 	"github.com/synthfed/synthfed/model"
@@ -20,7 +19,7 @@ type Stream struct {
 	src  Source
 	cfg  Config
 	plan *plan
-	aug  AugmentFunc
+	aug  Augmenter
 
 	free   chan *Batch
 	queue  chan chan *Batch
@@ -39,8 +38,9 @@ type job struct {
 
 // NewStream starts a loader over src from step start; aug (nil: none)
 // augments each image with draws seeded by (cfg.Seed, cfg.Salt, step,
-// position in the batch).
-func NewStream(src Source, cfg Config, start int, aug AugmentFunc) (*Stream, error) {
+// position in the batch). A ByteAugmenter on a ByteSource reads the 8-bit
+// pixels directly, dequantising as it augments.
+func NewStream(src Source, cfg Config, start int, aug Augmenter) (*Stream, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -48,6 +48,9 @@ func NewStream(src Source, cfg Config, start int, aug AugmentFunc) (*Stream, err
 		return nil, fmt.Errorf("loader: empty source: %w", model.ErrShape)
 	}
 	ctx, stop := context.WithCancel(context.Background())
+	if f, ok := aug.(AugmentFunc); ok && f == nil {
+		aug = nil // a nil function in the interface
+	}
 	s := &Stream{src: src, cfg: cfg, plan: newPlan(src, cfg), aug: aug, stop: stop, closed: ctx.Done(),
 		free: make(chan *Batch, cfg.prefetch()+1), queue: make(chan chan *Batch, cfg.prefetch())}
 	for range cfg.prefetch() + 1 {
@@ -102,12 +105,14 @@ func (s *Stream) worker(ctx context.Context, jobs <-chan job) {
 	}
 }
 
-// assemble fills b with step's images: read, then augment with a
-// generator seeded by the step and the position, so the result does not
+// assemble fills b with step's images: read, then augment with draws
+// seeded by the step and the position (keyFor), so the result does not
 // depend on which worker runs it.
 func (s *Stream) assemble(step int, b *Batch, tmp []float32) {
 	b.Step = step
 	s.plan.fill(step, b.Index)
+	bsrc, _ := s.src.(ByteSource)
+	baug, _ := s.aug.(ByteAugmenter)
 	for k, i := range b.Index {
 		dst := b.Image(k)
 		b.Labels[k], b.Synthetic[k] = s.src.Labels(i), s.src.Synthetic(i)
@@ -115,9 +120,16 @@ func (s *Stream) assemble(step int, b *Batch, tmp []float32) {
 			s.src.ReadImage(i, dst)
 			continue
 		}
+		key := keyFor(s.cfg, step, k)
+		if bsrc != nil && baug != nil {
+			if px, ok := bsrc.Bytes(i); ok {
+				baug.AugmentBytes(dst, px, b.Size, key)
+				bsrc.Done(i)
+				continue
+			}
+		}
 		s.src.ReadImage(i, tmp)
-		r := rand.New(rand.NewPCG(uint64(s.cfg.Seed)^0xa076_1d64_78bd_642f, s.cfg.Salt<<40^uint64(step)*uint64(s.cfg.Batch)+uint64(k)))
-		s.aug(dst, tmp, b.Size, r)
+		s.aug.AugmentFloat(dst, tmp, b.Size, key)
 	}
 }
 
