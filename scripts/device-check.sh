@@ -16,7 +16,8 @@
 # libnvidia-opencl.so.1, which the container runtime mounts (its
 # nvidia.icd file usually is not). `run` prints, in order: the OpenCL
 # devices and how they were found, each kernel's result against the CPU
-# path, the SGEMM benchmark, and a short consortium (a coordinator and
+# path, the SGEMM and convolution benchmarks (GFLOP/s, device and CPU
+# path), and a short consortium (a coordinator and
 # three site agents as processes) whose sites train on the device.
 #
 # Environment for `run`: DEVICE=opencl:N picks the device (default: the
@@ -191,13 +192,14 @@ run() {
   local sizes=${SGEMM_SIZES:-}
   if [ -z "$sizes" ]; then
     sizes=128,512
-    "$dir/synthfed" devices | awk -v d="$device" '$1 == d && $2 == "gpu" { f = 1 } END { exit !f }' && sizes=128,512,1024,2048
+    "$dir/synthfed" devices | awk -v d="$device" '$1 == d && $2 == "gpu" { f = 1 } END { exit !f }' && sizes=128,512,1024,2048 \
+      && export SYNTHFED_BENCH_LARGE=1
   fi
   echo "device under test: $device"
   export SYNTHFED_TEST_DEVICE=$device SYNTHFED_SGEMM_SIZES=$sizes
   step "opencl kernels vs Go references" "$dir/opencl.test" -test.v -test.count 1 -test.run .
   step "model/nn kernels and steps vs CPU" "$dir/device.test" -test.v -test.count 1 -test.run .
-  step "SGEMM benchmark ($sizes)" "$dir/opencl.test" -test.run '^$' -test.bench SGEMM -test.benchtime 10x -test.count 1
+  step "SGEMM ($sizes) and conv benchmarks" "$dir/opencl.test" -test.run '^$' -test.bench 'SGEMM|Conv2D' -test.benchtime 10x -test.count 1
   step "3-site consortium on $device" "$dir/device-check.sh" sim "$dir" "$device"
   echo
   echo "=== summary"
