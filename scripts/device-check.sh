@@ -17,8 +17,8 @@
 # nvidia.icd file usually is not). `run` prints, in order: the OpenCL
 # devices and how they were found, each kernel's result against the CPU
 # path, the SGEMM and convolution benchmarks (GFLOP/s, device and CPU
-# path), and a short consortium (a coordinator and
-# three site agents as processes) whose sites train on the device.
+# path), and a short consortium (a coordinator and three site agents as
+# processes) whose sites train on the device.
 #
 # Environment for `run`: DEVICE=opencl:N picks the device (default: the
 # first GPU, else opencl:0); SGEMM_SIZES (default 128,512,1024,2048 on a
@@ -221,5 +221,5 @@ case "${1:-}" in
   run) run ;;
   sim) shift; sim "$@" ;;
   selftest) selftest ;;
-  *) sed -n '2,24p' "$0"; exit 2 ;;
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2 ;;
 esac
