@@ -17,8 +17,9 @@
 # nvidia.icd file usually is not). `run` prints, in order: the OpenCL
 # devices and how they were found, each kernel's result against the CPU
 # path, the SGEMM and convolution benchmarks (GFLOP/s, device and CPU
-# path), and a short consortium (a coordinator and three site agents as
-# processes) whose sites train on the device.
+# path), a DDPM training step with every model/nn op on the device against
+# the CPU (images/s), and a short consortium (a coordinator and three site
+# agents as processes) whose sites train on the device.
 #
 # Environment for `run`: DEVICE=opencl:N picks the device (default: the
 # first GPU, else opencl:0); SGEMM_SIZES (default 128,512,1024,2048 on a
@@ -200,6 +201,7 @@ run() {
   step "opencl kernels vs Go references" "$dir/opencl.test" -test.v -test.count 1 -test.run .
   step "model/nn kernels and steps vs CPU" "$dir/device.test" -test.v -test.count 1 -test.run .
   step "SGEMM ($sizes) and conv benchmarks" "$dir/opencl.test" -test.run '^$' -test.bench 'SGEMM|Conv2D' -test.benchtime 10x -test.count 1
+  step "DDPM step, model/nn ops on the device vs CPU" "$dir/device.test" -test.run '^$' -test.bench DDPMStep -test.benchtime 2x -test.count 1
   step "3-site consortium on $device" "$dir/device-check.sh" sim "$dir" "$device"
   echo
   echo "=== summary"
