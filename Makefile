@@ -46,7 +46,10 @@ test-purego:
 # The soak: the real coordinator and 50 real site agents for 20 minutes
 # under a seeded chaos schedule (SOAK_FLAGS="--sites 5 --duration 60s" for a
 # short one); invariants held or broken, figures in bench/out/soak.json.
+# Where a Docker Engine runs, the image is built first and every member is
+# its own container; elsewhere they are processes.
 soak: build
+	@if command -v docker >/dev/null && docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi
 	$(BIN) soak --out out/soak --json bench/out/soak.json $(SOAK_FLAGS)
 
 # The main job: a simulated consortium on the embedded default profile.

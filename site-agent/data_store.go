@@ -80,15 +80,24 @@ func loadStored(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *
 	d := &SiteData{Report: p.Report, Cache: cache, Store: p.Store, uncertain: u}
 	// The training split keeps only its compact index (store.Item: no
 	// strings), so the agent's memory does not grow with it; the
-	// validation and test splits are read into memory with their records.
+	// validation split is read into memory with its records (trainers
+	// score it every round); the test split keeps its records and streams
+	// its images to the evaluate task, unless a held-out test folder
+	// (data.test_path) joins it in memory.
 	if d.Train.Stream, err = store.NewSet(p.Store, parts[0]); err != nil {
 		return nil, err
 	}
-	for i, dst := range []*Split{&d.Val, &d.Test} {
-		dst.Records = parts[i+1]
-		if dst.Images, err = store.ReadImageSet(p.Store, parts[i+1], u); err != nil {
-			return nil, err
-		}
+	d.Val.Records, d.Test.Records = parts[1], parts[2]
+	if d.Val.Images, err = store.ReadImageSet(p.Store, parts[1], u); err != nil {
+		return nil, err
+	}
+	if cfg.TestPath != "" {
+		d.Test.Images, err = store.ReadImageSet(p.Store, parts[2], u)
+	} else {
+		d.Test.Stream, err = store.NewSet(p.Store, parts[2])
+	}
+	if err != nil {
+		return nil, err
 	}
 	if d.Train.Len() == 0 {
 		return nil, fmt.Errorf("data %s: the split leaves no training rows: %w", cfg.Path, ErrNoData)

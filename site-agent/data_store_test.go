@@ -12,6 +12,7 @@ import (
 
 	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/dataset/store"
+	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/sims/phantom"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
@@ -69,13 +70,25 @@ func TestStoreSiteData(t *testing.T) {
 			}
 		}
 	}
-	for i, v := range mem.Test.Images.Pixels {
-		if math.Abs(float64(v-st.Test.Images.Pixels[i])) > 1.0/255+1e-6 {
-			t.Fatalf("test pixel %d: store %v, memory %v", i, st.Test.Images.Pixels[i], v)
+	for i, v := range mem.Val.Images.Pixels {
+		if math.Abs(float64(v-st.Val.Images.Pixels[i])) > 1.0/255+1e-6 {
+			t.Fatalf("validation pixel %d: store %v, memory %v", i, st.Val.Images.Pixels[i], v)
 		}
 	}
-	if mem.Test.Images.Cond[3] != st.Test.Images.Cond[3] {
+	if mem.Val.Images.Cond[3] != st.Val.Images.Cond[3] {
 		t.Fatal("conditions differ")
+	}
+	// The test split streams to the evaluate task.
+	if st.Test.Images != nil || st.Test.Stream == nil {
+		t.Fatal("the test split is not streamed from the store")
+	}
+	for i := range st.Test.Len() {
+		st.Test.Stream.ReadImage(i, img)
+		for k, v := range mem.Test.Images.Image(i) {
+			if math.Abs(float64(v-img[k])) > 1.0/255+1e-6 {
+				t.Fatalf("test image %d pixel %d: store %v, memory %v", i, k, img[k], v)
+			}
+		}
 	}
 	warm, err := siteagent.PrepareStore(ctx, cfg, nil, nil)
 	if err != nil {
@@ -217,6 +230,29 @@ threshold = 0.05
 `+wfDeadlines+wfClassifier)[0]
 	if syn.Committed != 1 {
 		t.Fatalf("clf-syn: %+v", syn)
+	}
+	// The evaluate task streams each site's test split from its store.
+	w.submit(t, fmt.Sprintf(`id = "eval"
+kind = "evaluate"
+quorum = 2
+sites = ["a", "b"]
+[evaluate]
+checkpoints = [%q, "job:clf-real"]
+baseline = "job:clf-real"
+bootstrap_reps = 20
+`+wfDeadlines, syn.Output))
+	res, err := w.c.Results("eval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, site := range sites {
+		er, err := protocol.DecodeEvaluateResult(res.Results[site])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if er.Images == 0 || er.Patients == 0 || len(er.Models) != 2 || er.Models[0].VsBaseline == nil {
+			t.Fatalf("site %s evaluation %+v", site, er)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/synthfed/synthfed/dataset"
 	"github.com/synthfed/synthfed/eval"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
@@ -23,11 +24,12 @@ func (x *executor) runEvaluate(ctx context.Context, jc *protocol.JobContext) (*p
 	if err != nil {
 		return nil, stageErr("data", err)
 	}
-	test := data.Test.Images
+	test := data.Test
 	if test.Len() == 0 {
 		return nil, stageErr("evaluate", fmt.Errorf("the site's split leaves no test rows (data.split): %w", ErrNoData))
 	}
-	ts := eval.TestSetFromImageSet(test)
+	labels, patients := testMeta(test)
+	ts := eval.NewTestSet(labels, patients)
 	refs := append([]protocol.ModelRef(nil), e.Models...)
 	base := -1
 	if e.Baseline != nil {
@@ -38,11 +40,11 @@ func (x *executor) runEvaluate(ctx context.Context, jc *protocol.JobContext) (*p
 	}
 	scores := make([]eval.Scores, len(refs))
 	for i, ref := range refs {
-		if scores[i], err = x.score(ctx, ref, test); err != nil {
+		if scores[i], err = x.score(ctx, ref, test, data.uncertain); err != nil {
 			return nil, err
 		}
 	}
-	res := &protocol.EvaluateResult{Site: x.cfg.SiteID, Split: "test", Images: test.Len(), Patients: countPatients(test), BootstrapReps: e.BootstrapReps}
+	res := &protocol.EvaluateResult{Site: x.cfg.SiteID, Split: "test", Images: test.Len(), Patients: countPatients(patients), BootstrapReps: e.BootstrapReps}
 	var boot *eval.BootstrapResult
 	if e.BootstrapReps > 0 {
 		boot, err = eval.Bootstrap(ctx, ts, scores, eval.BootstrapConfig{Reps: e.BootstrapReps, Level: e.BootstrapLevel, Seed: e.BootstrapSeed})
@@ -70,20 +72,51 @@ func indexOfHash(refs []protocol.ModelRef, h string) int {
 	return -1
 }
 
-// score downloads a classifier and predicts the test set.
-func (x *executor) score(ctx context.Context, ref protocol.ModelRef, test *model.ImageSet) (eval.Scores, error) {
+// testMeta returns the test split's labels and patients: the in-memory
+// set's, or a streamed split's records'.
+func testMeta(test Split) ([][model.NumLabels]model.Label, []string) {
+	if test.Images != nil {
+		return test.Images.Labels, test.Images.PatientIDs
+	}
+	labels, patients := make([][model.NumLabels]model.Label, len(test.Records)), make([]string, len(test.Records))
+	for i := range test.Records {
+		labels[i], patients[i] = test.Records[i].Labels, test.Records[i].PatientID
+	}
+	return labels, patients
+}
+
+// scoreBatch is how many streamed test images the evaluate task holds in
+// memory at once.
+const scoreBatch = 256
+
+// score downloads a classifier and predicts the test set: in memory, or
+// streamed from the store scoreBatch images at a time.
+func (x *executor) score(ctx context.Context, ref protocol.ModelRef, test Split, u dataset.UncertainPolicy) (eval.Scores, error) {
 	cfg, err := ClassifierConfig(ref.ModelConfig)
 	if err != nil {
 		return nil, stageErr("build", fmt.Errorf("model %.12s of job %s: %w", ref.Hash, ref.Job, err))
 	}
-	if cfg.Arch.ImageSize != test.Size {
-		return nil, stageErr("build", fmt.Errorf("model %.12s takes %dx%d images, the site's are %dx%d: %w", ref.Hash, cfg.Arch.ImageSize, cfg.Arch.ImageSize, test.Size, test.Size, ErrModelConfig))
+	if size := test.Size(); cfg.Arch.ImageSize != size {
+		return nil, stageErr("build", fmt.Errorf("model %.12s takes %dx%d images, the site's are %dx%d: %w", ref.Hash, cfg.Arch.ImageSize, cfg.Arch.ImageSize, size, size, ErrModelConfig))
 	}
 	w, err := x.checkpoint(ctx, ref.Hash)
 	if err != nil {
 		return nil, err
 	}
-	probs, _, err := classifier.Predict(ctx, cfg.Arch, w, test)
+	var probs [][model.NumLabels]float32
+	if test.Images != nil {
+		probs, _, err = classifier.Predict(ctx, cfg.Arch, w, test.Images)
+	} else {
+		for lo := 0; lo < test.Len() && err == nil; lo += scoreBatch {
+			var part *model.ImageSet
+			if part, err = test.Stream.Slice(lo, min(lo+scoreBatch, test.Len()), u); err != nil {
+				break
+			}
+			var p [][model.NumLabels]float32
+			p, _, err = classifier.Predict(ctx, cfg.Arch, w, part)
+			probs = append(probs, p...)
+		}
+	}
 	if err != nil {
 		return nil, stageErr("evaluate", fmt.Errorf("model %.12s: %w", ref.Hash, err))
 	}
@@ -140,9 +173,9 @@ func compare(ts *eval.TestSet, a, b eval.Scores, baseline string) *protocol.Comp
 	return c
 }
 
-func countPatients(s *model.ImageSet) int {
+func countPatients(patients []string) int {
 	seen := map[string]bool{}
-	for i, p := range s.PatientIDs {
+	for i, p := range patients {
 		if p == "" {
 			p = fmt.Sprintf("\x00row%d", i)
 		}

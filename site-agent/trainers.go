@@ -136,11 +136,7 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err := x.fits(ModelDDPM, cfg.Train.BatchSize, cfg.Arch.Footprint); err != nil {
 			return nil, err
 		}
-		train, err := data.TrainImages()
-		if err != nil {
-			return nil, err
-		}
-		tr, err := ddpm.NewTrainer(cfg, train, data.Val.Images, x.log.With("job", jc.Job))
+		tr, err := x.ddpmTrainer(jc, cfg, data)
 		if err != nil {
 			return nil, err
 		}
@@ -185,6 +181,22 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
 	}
 	return nil, fmt.Errorf("job %s model %q: %w", jc.Job, jc.Model, ErrNoTrainer)
+}
+
+// ddpmTrainer builds a DDPM trainer: streaming the training split's images
+// and conditions from the store when the site has one, else on the split
+// in memory.
+func (x *executor) ddpmTrainer(jc *protocol.JobContext, cfg ddpm.Config, data *SiteData) (*ddpm.Trainer, error) {
+	log := x.log.With("job", jc.Job)
+	if s := data.Train.Stream; s != nil {
+		x.log.Info("ddpm streams its training set from the store", "job", jc.Job, "images", s.Len())
+		return ddpm.NewStreamTrainer(cfg, s.WithPolicy(data.uncertain), data.Val.Images, ddpm.StreamOptions{Workers: x.cfg.Data.Workers}, log)
+	}
+	train, err := data.TrainImages()
+	if err != nil {
+		return nil, err
+	}
+	return ddpm.NewTrainer(cfg, train, data.Val.Images, log)
 }
 
 // sameSize checks that an architecture fits the site's images.

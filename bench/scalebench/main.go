@@ -59,6 +59,9 @@ type loadRes struct {
 	// a figure that a busy machine does not distort.
 	ImagesPerCPUSec float64 `json:"images_per_cpu_second"`
 	Augment         bool    `json:"augment"`
+	// LoadAverage is the machine's 1-minute load average when the run
+	// started (other processes competing for the cores).
+	LoadAverage float64 `json:"load_average_1m"`
 }
 
 type train struct {
@@ -264,6 +267,7 @@ func loaderThroughput(work string, augment bool) (loadRes, error) {
 	}
 	defer ld.Close()
 	r.Batches = max(20, min(400, set.Len()/r.Batch))
+	r.LoadAverage = loadAverage()
 	t0, c0 := time.Now(), cpuTime()
 	for range r.Batches {
 		b, err := ld.Next(context.Background())
@@ -275,6 +279,20 @@ func loaderThroughput(work string, augment bool) (loadRes, error) {
 	r.ImagesPerSec = float64(r.Batches*r.Batch) / time.Since(t0).Seconds()
 	r.ImagesPerCPUSec = float64(r.Batches*r.Batch) / (cpuTime() - c0).Seconds()
 	return r, nil
+}
+
+// loadAverage returns the 1-minute load average (0 if unknown).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // cpuTime returns the process's user plus system CPU time so far.

@@ -57,7 +57,7 @@ func (it Item) Record() dataset.Record {
 // Condition returns the item's 22-number condition vector under policy u
 // (as dataset.Record.ConditionWith).
 func (it Item) Condition(u dataset.UncertainPolicy) [model.CondDim]float32 {
-	r := it.Record()
+	r := dataset.Record{Sex: it.Sex, Age: int(it.Age), Race: it.Race, Labels: it.Labels}
 	return r.ConditionWith(u)
 }
 

@@ -25,6 +25,8 @@ type Set struct {
 	st    *Store
 	refs  []Ref
 	items []Item
+	// u is the uncertain-label policy of Condition.
+	u dataset.UncertainPolicy
 }
 
 // NewSet returns the images of recs (every one of which must be in st), in
@@ -44,7 +46,7 @@ func NewSet(st *Store, recs []dataset.Record) (*Set, error) {
 // SetOf returns the images of items, every one of which must name a chunk
 // and slot of st.
 func SetOf(st *Store, items []Item) (*Set, error) {
-	s := &Set{st: st, refs: make([]Ref, len(items)), items: items}
+	s := &Set{st: st, refs: make([]Ref, len(items)), items: items, u: dataset.UncertainZeros}
 	for i, it := range items {
 		pos, ok := st.pos[it.Chunk]
 		if !ok || int(it.Slot) >= st.chunks[pos].count {
@@ -118,12 +120,24 @@ func (s *Set) Labels(i int) [model.NumLabels]model.Label { return s.items[i].Lab
 // Synthetic reports whether image i is synthetic.
 func (s *Set) Synthetic(i int) bool { return s.items[i].Synthetic }
 
+// WithPolicy returns the set (sharing its index) whose Condition applies
+// the uncertain-label policy u (dataset.UncertainZeros by default).
+func (s *Set) WithPolicy(u dataset.UncertainPolicy) *Set {
+	c := *s
+	c.u = u
+	return &c
+}
+
+// Condition returns image i's condition vector under the set's policy:
+// the set is a loader.CondSource, for the DDPM.
+func (s *Set) Condition(i int) [model.CondDim]float32 { return s.items[i].Condition(s.u) }
+
 // Item returns image i's compact record.
 func (s *Set) Item(i int) Item { return s.items[i] }
 
 // Subset returns the images idx of s, in that order (sharing the store).
 func (s *Set) Subset(idx []int) *Set {
-	out := &Set{st: s.st, refs: make([]Ref, len(idx)), items: make([]Item, len(idx))}
+	out := &Set{st: s.st, refs: make([]Ref, len(idx)), items: make([]Item, len(idx)), u: s.u}
 	for k, i := range idx {
 		out.refs[k], out.items[k] = s.refs[i], s.items[i]
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/loader"
 	"github.com/synthfed/synthfed/model/localtrain"
 	"github.com/synthfed/synthfed/model/optim"
 )
@@ -22,6 +23,8 @@ import (
 type Trainer struct {
 	cfg    Config
 	train  *model.ImageSet
+	stream loader.CondSource
+	lopt   StreamOptions
 	val    *model.ImageSet
 	log    *slog.Logger
 	rounds *localtrain.Rounds[*Stepper]
@@ -54,26 +57,68 @@ func NewTrainer(cfg Config, train, val *model.ImageSet, log *slog.Logger) (*Trai
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	for name, set := range map[string]*model.ImageSet{"train": train, "val": val} {
-		if set == nil {
-			continue
-		}
-		if err := checkSet(cfg.Arch, set); err != nil {
-			return nil, fmt.Errorf("ddpm: %s set: %w", name, err)
+	if train != nil {
+		if err := checkSet(cfg.Arch, train); err != nil {
+			return nil, fmt.Errorf("ddpm: train set: %w", err)
 		}
 	}
 	if train == nil || train.Len() == 0 {
 		return nil, ErrNoData
+	}
+	t, err := newTrainer(cfg, val, log)
+	if err != nil {
+		return nil, err
+	}
+	t.train = train
+	return t, nil
+}
+
+// newTrainer returns the parts common to both constructors.
+func newTrainer(cfg Config, val *model.ImageSet, log *slog.Logger) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if val != nil {
+		if err := checkSet(cfg.Arch, val); err != nil {
+			return nil, fmt.Errorf("ddpm: val set: %w", err)
+		}
 	}
 	rounds := localtrain.NewRounds("ddpm", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
 		c := cfg
 		c.Train.BatchSize = batch
 		return NewStepper(c, w, seed)
 	})
-	return &Trainer{cfg: cfg, train: train, val: val, log: log, rounds: rounds, site: AnySite}, nil
+	return &Trainer{cfg: cfg, val: val, log: log, rounds: rounds, site: AnySite}, nil
+}
+
+// StreamOptions sets the loader of a trainer built on a stream.
+type StreamOptions struct {
+	// Workers read batches off the training goroutine (0: GOMAXPROCS).
+	Workers int
+	// Prefetch bounds the batches read ahead (0: 2*Workers).
+	Prefetch int
+}
+
+// NewStreamTrainer returns a trainer that reads its training images and
+// their conditions through a streaming loader (a prepared store's set:
+// memory does not depend on its size); batch s of round r is a function
+// of (seed, r, s). val (scored by Evaluate) is in memory and may be nil.
+func NewStreamTrainer(cfg Config, train loader.CondSource, val *model.ImageSet, opt StreamOptions, log *slog.Logger) (*Trainer, error) {
+	if train == nil || train.Len() == 0 {
+		return nil, ErrNoData
+	}
+	if cfg.Arch.InChannels != 1 || train.Size() != cfg.Arch.ImageSize {
+		return nil, fmt.Errorf("ddpm: train set: images %dx%dx1, architecture wants %dx%dx%d: %w", train.Size(), train.Size(), cfg.Arch.ImageSize, cfg.Arch.ImageSize, cfg.Arch.InChannels, model.ErrShape)
+	}
+	t, err := newTrainer(cfg, val, log)
+	if err != nil {
+		return nil, err
+	}
+	t.stream, t.lopt = train, opt
+	return t, nil
 }
 
 func checkSet(a Arch, s *model.ImageSet) error {
@@ -95,7 +140,7 @@ func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
 // one pass when both are 0) from global and returns the trained weights.
 // It checks ctx between steps.
 func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.TrainSpec) (model.TrainResult, error) {
-	r := localtrain.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.train.Len())
+	r := localtrain.PlanRound(spec, t.cfg.Train.BatchSize, t.cfg.Train.Adam.LR, t.trainLen())
 	st, err := t.rounds.Begin(global, r, spec.Seed, spec.ProxMu, optim.LocalOnly(spec.Params[optim.ParamLocalOnly]))
 	if err != nil {
 		return model.TrainResult{}, err
@@ -103,20 +148,52 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 	if err := st.SetSite(t.site); err != nil {
 		return model.TrainResult{}, err
 	}
-	n := r.Batch
-	order := optim.NewBatcher(optim.Range(t.train.Len()), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
-	x := make([]float32, n*t.train.Size*t.train.Size)
-	conds := make([][model.CondDim]float32, n)
-	mean, last, err := r.Run(ctx, "ddpm", func(int) (float64, error) {
-		gather(t.train, order.Next(), x, conds)
-		return st.Step(x, conds)
-	})
+	step, done, err := t.batches(r.Batch, spec)
 	if err != nil {
 		return model.TrainResult{}, err
 	}
-	res := t.rounds.End(r, t.train.Len(), mean, last)
+	defer done()
+	mean, last, err := r.Run(ctx, "ddpm", func(int) (float64, error) { return step(ctx, st) })
+	if err != nil {
+		return model.TrainResult{}, err
+	}
+	res := t.rounds.End(r, t.trainLen(), mean, last)
 	t.log.Debug("ddpm local training done", "round", spec.Round, "steps", r.Steps, "loss", mean)
 	return res, nil
+}
+
+// trainLen returns the number of training images.
+func (t *Trainer) trainLen() int {
+	if t.stream != nil {
+		return t.stream.Len()
+	}
+	return t.train.Len()
+}
+
+// batches returns the round's step function, on the in-memory set in its
+// historical draw order or on the stream's batches, and what ends it.
+func (t *Trainer) batches(n int, spec model.TrainSpec) (func(context.Context, *Stepper) (float64, error), func(), error) {
+	if t.stream != nil {
+		ld, err := loader.NewStream(t.stream, loader.Config{Batch: n, Seed: spec.Seed, Salt: uint64(spec.Round), Workers: t.lopt.Workers, Prefetch: t.lopt.Prefetch}, 0, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, st *Stepper) (float64, error) {
+			b, err := ld.Next(ctx)
+			if err != nil {
+				return 0, err
+			}
+			defer ld.Release(b)
+			return st.Step(b.Pixels, b.Cond)
+		}, func() { ld.Close() }, nil
+	}
+	order := optim.NewBatcher(optim.Range(t.train.Len()), n, rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round))))
+	x := make([]float32, n*t.train.Size*t.train.Size)
+	conds := make([][model.CondDim]float32, n)
+	return func(_ context.Context, st *Stepper) (float64, error) {
+		gather(t.train, order.Next(), x, conds)
+		return st.Step(x, conds)
+	}, func() {}, nil
 }
 
 // EMA returns a copy of the EMA weights (empty before any training).

@@ -19,12 +19,15 @@ type Batch struct {
 	// Labels and Synthetic describe each image.
 	Labels    [][model.NumLabels]model.Label
 	Synthetic []bool
+	// Cond holds each image's condition vector when the source is a
+	// CondSource (zero otherwise).
+	Cond [][model.CondDim]float32
 }
 
 // newBatch allocates a batch of n images of side size.
 func newBatch(n, size int) *Batch {
 	return &Batch{Size: size, Index: make([]int, n), Pixels: make([]float32, n*size*size),
-		Labels: make([][model.NumLabels]model.Label, n), Synthetic: make([]bool, n)}
+		Labels: make([][model.NumLabels]model.Label, n), Synthetic: make([]bool, n), Cond: make([][model.CondDim]float32, n)}
 }
 
 // NewBatch allocates a batch of n images of side size (for in-memory

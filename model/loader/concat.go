@@ -4,7 +4,8 @@ import "github.com/synthfed/synthfed/model"
 
 // Concat returns the images of a then those of b as one Source (e.g. a
 // site's real training split and a synthetic set, each in its own store).
-// It is a ByteSource when both parts are.
+// It is a ByteSource when both parts are (conditions are not carried:
+// Concat is for the classifier).
 func Concat(a, b Source) Source {
 	c := concat{a: a, b: b}
 	ba, okA := a.(ByteSource)

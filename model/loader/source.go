@@ -32,14 +32,23 @@ type ByteSource interface {
 	Done(i int)
 }
 
+// CondSource is a Source that also gives each image's condition vector
+// (for the DDPM); Stream batches then carry it.
+type CondSource interface {
+	Source
+	// Condition returns image i's 22-number condition.
+	Condition(i int) [model.CondDim]float32
+}
+
 // imageSetSource adapts a model.ImageSet.
 type imageSetSource struct{ s *model.ImageSet }
 
 // FromImageSet returns set as a Source (shared, not copied).
-func FromImageSet(set *model.ImageSet) Source { return imageSetSource{set} }
+func FromImageSet(set *model.ImageSet) CondSource { return imageSetSource{set} }
 
 func (a imageSetSource) Len() int                                  { return a.s.Len() }
 func (a imageSetSource) Size() int                                 { return a.s.Size }
 func (a imageSetSource) ReadImage(i int, dst []float32)            { copy(dst, a.s.Image(i)) }
 func (a imageSetSource) Labels(i int) [model.NumLabels]model.Label { return a.s.Labels[i] }
 func (a imageSetSource) Synthetic(i int) bool                      { return a.s.Synthetic != nil && a.s.Synthetic[i] }
+func (a imageSetSource) Condition(i int) [model.CondDim]float32    { return a.s.Cond[i] }

@@ -113,9 +113,13 @@ func (s *Stream) assemble(step int, b *Batch, tmp []float32) {
 	s.plan.fill(step, b.Index)
 	bsrc, _ := s.src.(ByteSource)
 	baug, _ := s.aug.(ByteAugmenter)
+	csrc, _ := s.src.(CondSource)
 	for k, i := range b.Index {
 		dst := b.Image(k)
 		b.Labels[k], b.Synthetic[k] = s.src.Labels(i), s.src.Synthetic(i)
+		if csrc != nil {
+			b.Cond[k] = csrc.Condition(i)
+		}
 		if s.aug == nil {
 			s.src.ReadImage(i, dst)
 			continue
