@@ -94,7 +94,7 @@ func (s *secureRound) maskedInput(site string, whole Joined) error {
 
 // meanInRing decodes a ring sum (RingOnly) into the mean model, global +
 // sum/weightSum element by element in float64 and rounded once to float32
-// (the arithmetic of secagg.DecodeSum and Mean), writing each value over
+// (each element decoded as secagg.DecodeSum does), writing each value over
 // its ring element: the ring's memory becomes the model's (uint32 and
 // float32 have the same size and alignment), so a study-size round holds
 // no third copy. The ring must not be read as a ring afterwards.
