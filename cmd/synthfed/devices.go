@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/model/device/opencl"
 )
 
@@ -21,8 +22,9 @@ func init() {
 			Use:   "devices",
 			Short: "List the OpenCL devices (memory, compute units) synthfed can use",
 			Long: `devices lists every OpenCL platform's devices with their memory and
-compute units, numbered as "opencl:N". Without an OpenCL library or device
-it says so plainly and exits 0: training then runs on the CPU.
+compute units, numbered as "opencl:N" (a site's [compute] device), and which
+one device = "auto" would take. Without an OpenCL library or device it says
+so plainly and exits 0: training then runs on the CPU.
 
 With --smoke it also builds synthfed's kernels on each device and checks a
 64x64x64 SGEMM against the CPU: the first thing to run on a new machine.`,
@@ -30,6 +32,9 @@ With --smoke it also builds synthfed's kernels on each device and checks a
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				devs, err := opencl.Devices()
 				if werr := writeDevices(cmd.OutOrStdout(), devs, err); werr != nil {
+					return werr
+				}
+				if werr := writeAuto(cmd.OutOrStdout()); werr != nil {
 					return werr
 				}
 				if !smoke {
@@ -74,6 +79,19 @@ func writeDevices(w io.Writer, devs []opencl.Device, err error) error {
 			float64(d.GlobalMemBytes)/(1<<30), float64(d.MaxAllocBytes)/(1<<30), d.LocalMemBytes>>10, d.MaxWorkGroupSize, d.Version)
 	}
 	return tw.Flush()
+}
+
+// writeAuto says which backend a site's [compute] device = "auto" would
+// take here, and why.
+func writeAuto(w io.Writer) error {
+	b, err := device.Select(device.DefaultConfig(), nil)
+	if err != nil {
+		_, werr := fmt.Fprintf(w, "device = \"auto\" would fail: %v\n", err)
+		return werr
+	}
+	defer b.Close()
+	_, werr := fmt.Fprintf(w, "device = \"auto\" would use: %s; %s\n", b, b.Reason())
+	return werr
 }
 
 // smokeDevice builds the kernels on d and checks one SGEMM against a Go

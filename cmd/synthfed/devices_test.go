@@ -50,3 +50,16 @@ func TestSmokeOnFirstDevice(t *testing.T) {
 	}
 	t.Log(msg)
 }
+
+// TestWriteAutoSaysWhich checks the line naming what device = "auto" would
+// take here (the CPU on a machine with pocl only, or none), with its reason.
+func TestWriteAutoSaysWhich(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeAuto(&b); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.HasPrefix(out, `device = "auto" would use: `) || !strings.Contains(out, "auto") {
+		t.Fatalf("auto line %q", out)
+	}
+	t.Log(b.String())
+}
