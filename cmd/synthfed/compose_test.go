@@ -11,19 +11,13 @@ import (
 	"time"
 )
 
-// composeImage is the image `make image` loads into Docker.
-const composeImage = "synthfed/synthfed:latest"
-
 // dockerReady reports why Docker cannot run the compose test ("" when it can).
 func dockerReady() string {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return "no docker client"
+	if why := dockerEngine(); why != "" {
+		return why
 	}
 	if _, err := exec.LookPath("docker-compose"); err != nil {
 		return "no docker-compose"
-	}
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		return "no Docker Engine answering (docker info failed)"
 	}
 	return ""
 }
@@ -32,9 +26,9 @@ func dockerReady() string {
 // site agents from the project's image and kits made from
 // examples/consortium.toml), runs the demo job to completion through the
 // admin container, and tears everything down (containers, network,
-// volumes), even when it fails. It skips when Docker lacks the image
-// (make image), unless SYNTHFED_COMPOSE_BUILD=1 asks it to build it.
-// Containers run with CPU weight 2 (an override file).
+// volumes), even when it fails. It runs this tree's image (testImage,
+// built once for the container tests). Containers run with CPU weight 2
+// (an override file).
 func TestComposeConsortium(t *testing.T) {
 	if why := dockerReady(); why != "" {
 		t.Skipf("compose consortium test skipped: %s", why)
@@ -43,18 +37,7 @@ func TestComposeConsortium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exec.Command("docker", "image", "inspect", composeImage).Run() != nil {
-		if os.Getenv("SYNTHFED_COMPOSE_BUILD") == "" {
-			t.Skipf("compose consortium test skipped: Docker has no %s; run make image once (or set SYNTHFED_COMPOSE_BUILD=1 to build it here)", composeImage)
-		}
-		t.Logf("building %s (deploy/container/build.sh)", composeImage)
-		b := exec.Command("bash", filepath.Join(root, "deploy", "container", "build.sh"))
-		b.Env = append(os.Environ(), "OUT="+t.TempDir())
-		b.Dir = root
-		if out, err := b.CombinedOutput(); err != nil {
-			t.Fatalf("build the image: %v\n%s", err, out)
-		}
-	}
+	buildTestImage(t)
 	dir := t.TempDir()
 	for _, f := range []string{"docker-compose.yml", "job.toml"} {
 		data, err := os.ReadFile(filepath.Join(root, "deploy", "compose", f))
@@ -79,6 +62,7 @@ func TestComposeConsortium(t *testing.T) {
 	compose := func(ctx context.Context, args ...string) ([]byte, error) {
 		c := exec.CommandContext(ctx, "docker-compose", append([]string{"-p", project, "-f", filepath.Join(dir, "docker-compose.yml"),
 			"-f", filepath.Join(dir, "cpu.yml")}, args...)...)
+		c.Env = append(os.Environ(), "SYNTHFED_IMAGE="+testImage)
 		return c.CombinedOutput()
 	}
 	t.Cleanup(func() {

@@ -91,15 +91,19 @@ config file). Plaintext needs an explicit --insecure: local simulations only.`,
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			var trainer model.Trainer = tr
+			compute, trainer, err := computeTrainer(file.Compute, tr, log)
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			defer compute.Close()
 			if record != "" {
-				trainer = recordingTrainer{Trainer: tr, dir: record}
+				trainer = recordingTrainer{Trainer: trainer, dir: record}
 			}
 			wt, err := wide.New(file.Wide)
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer, "wide": wt}}
+			opts := siteagent.Options{Logger: log, Trainers: map[string]model.Trainer{"logreg": trainer, "wide": wt}, Compute: compute}
 			var crl *pki.CRLWatcher
 			switch {
 			case file.Insecure:

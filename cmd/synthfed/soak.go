@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,17 +22,23 @@ func newSoakCmd() *cobra.Command {
 		Use:   "soak [--sites N] [--duration D] [--seed S] [--out DIR]",
 		Short: "Run a consortium of real processes under a seeded chaos schedule and check invariants",
 		Long: `soak provisions a consortium (kits, a data folder per site), starts the real
-coordinator and N real site-agent processes on loopback (mTLS, secure
-aggregation), submits jobs of logistic regression one after another for the
+coordinator and N real site agents (mTLS, secure aggregation) as containers
+from the project's image on a private Docker network (--mode containers; the
+default when Docker has the image) or as processes on loopback, submits jobs of logistic regression one after another for the
 duration, and injects a chaos schedule drawn from the seed: kill -9 of agents
 (up to and beyond the quorum), kill -9 of the coordinator mid-round and
-mid-secure-aggregation with a restart, SIGSTOP beyond the deadline, a
-partition (an in-process fault proxy in front of each site's link), a data
-folder taken away, a corrupted checkpoint, a revoked certificate.
+mid-secure-aggregation with a restart, a stall beyond the deadline (SIGSTOP
+or docker pause), a partition (docker network disconnect, or an in-process
+fault proxy in front of each site's link), a data folder taken away, the
+coordinator's disk full (its data folder is a tmpfs of its own when run as
+root), a corrupted checkpoint, a revoked certificate.
 
 At the end it prints each invariant held or broken, the resource figures and
 the recovery times, writes them to --json, and exits 1 if an invariant broke.
-Everything it started is stopped; logs and kits stay in --out.`,
+Everything it started is stopped and everything it created (containers,
+networks, mounts) removed, after a failure or Ctrl-C too; containers and
+networks carry the label synthfed.soak=<run>, and a run first removes those
+that a dead soak left. Logs and kits stay in --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := stderrLogger()
@@ -75,5 +82,14 @@ Everything it started is stopped; logs and kits stay in --out.`,
 	f.DurationVar(&cfg.Deadline, "deadline", cfg.Deadline, "the jobs' phase deadline")
 	f.DurationVar(&cfg.TrainDelay, "train-delay", cfg.TrainDelay, "simulated compute per local training call")
 	f.StringVar(&cfg.Binary, "binary", "", "synthfed executable to run (default: this one)")
+	f.StringVar(&cfg.Mode, "mode", cfg.Mode, "where members run: auto (containers when Docker has the image, else processes), containers or processes")
+	f.StringVar(&cfg.Image, "image", cfg.Image, "the containers mode's image (make image)")
+	f.StringVar(&cfg.LinkRate, "link-rate", cfg.LinkRate, "containers mode: shape each site's link with tbf at this tc rate (empty: not shaped)")
+	f.Func("faults", "comma-separated fault kinds to draw (default: all)", func(s string) error {
+		for _, k := range strings.Split(s, ",") {
+			cfg.Kinds = append(cfg.Kinds, soak.Kind(strings.TrimSpace(k)))
+		}
+		return nil
+	})
 	return cmd
 }

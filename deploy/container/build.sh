@@ -15,7 +15,8 @@
 # image with podman/buildah from rootfs/.
 #
 # Environment: OUT (default deploy/container/out), GOARCH (default the host's),
-# TAG (default: git describe).
+# TAG (default: git describe), BIN (a static binary built already: skip the
+# build, keep the checks), IMAGE (see the end).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 check=0
@@ -26,8 +27,12 @@ tag=${TAG:-$(git describe --always --dirty 2>/dev/null || echo dev)}
 mkdir -p "$out"
 bin=$out/synthfed
 
-echo "build.sh: CGO_ENABLED=0 GOARCH=$arch go build ./cmd/synthfed" >&2
-CGO_ENABLED=0 GOARCH=$arch go build -trimpath -ldflags "-s -w -buildid=" -o "$bin" ./cmd/synthfed
+if [ -n "${BIN:-}" ]; then
+  cp "$BIN" "$bin"
+else
+  echo "build.sh: CGO_ENABLED=0 GOARCH=$arch go build ./cmd/synthfed" >&2
+  CGO_ENABLED=0 GOARCH=$arch go build -trimpath -ldflags "-s -w -buildid=" -o "$bin" ./cmd/synthfed
+fi
 
 # The checks: built without cgo, no interpreter or shared libraries, runs.
 go version -m "$bin" | grep -q 'CGO_ENABLED=0' || { echo "build.sh: $bin was not built with CGO_ENABLED=0" >&2; exit 1; }
@@ -94,8 +99,15 @@ echo "build.sh: wrote $rootfs and $archive (manifest sha256:$manifest)" >&2
 
 # Where a Docker Engine runs, also load the image into it (docker build from
 # rootfs/: FROM scratch pulls nothing) as synthfed/synthfed:latest and :$tag,
-# the image deploy/compose/ and `synthfed soak` use. NO_DOCKER=1 skips it.
+# the image deploy/compose/ and `synthfed soak` use. NO_DOCKER=1 skips it;
+# IMAGE names it instead (the tests build synthfed/synthfed:test and tag
+# nothing else).
 if [ "${NO_DOCKER:-0}" != 1 ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  docker build -q -f deploy/container/Containerfile -t synthfed/synthfed:latest -t "synthfed/synthfed:$tag" "$out" >/dev/null
-  echo "build.sh: docker image synthfed/synthfed:latest ($tag)" >&2
+  if [ -n "${IMAGE:-}" ]; then
+    docker build -q -f deploy/container/Containerfile -t "$IMAGE" "$out" >/dev/null
+    echo "build.sh: docker image $IMAGE ($tag)" >&2
+  else
+    docker build -q -f deploy/container/Containerfile -t synthfed/synthfed:latest -t "synthfed/synthfed:$tag" "$out" >/dev/null
+    echo "build.sh: docker image synthfed/synthfed:latest ($tag)" >&2
+  fi
 fi

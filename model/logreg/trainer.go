@@ -106,22 +106,11 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 		return model.TrainResult{}, err
 	}
 	anchor := p.clone()
-	steps, batch, lr := t.cfg.Steps, t.cfg.BatchSize, t.cfg.LearningRate
-	if spec.LocalSteps > 0 {
-		steps = spec.LocalSteps
-	} else if spec.LocalEpochs > 0 {
-		steps = spec.LocalEpochs * max(1, t.train.Len()/batch)
-	}
-	if spec.BatchSize > 0 {
-		batch = spec.BatchSize
-	}
-	if spec.LearningRate > 0 {
-		lr = spec.LearningRate
-	}
+	steps, batch, lr := t.Plan(spec)
 	if err := t.delay(ctx, spec); err != nil {
 		return model.TrainResult{}, err
 	}
-	r := rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round)))
+	r := BatchRand(spec)
 	g := p.zerosLike()
 	idx := make([]int, batch)
 	var lossSum float64
@@ -142,6 +131,46 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 		Metrics:    map[string]float64{"loss": lossSum / float64(max(steps, 1))},
 	}, nil
 }
+
+// Plan returns the steps, batch size and learning rate a Train call with
+// spec runs: the config's, overridden by the spec's.
+func (t *Trainer) Plan(spec model.TrainSpec) (steps, batch int, lr float64) {
+	steps, batch, lr = t.cfg.Steps, t.cfg.BatchSize, t.cfg.LearningRate
+	if spec.LocalSteps > 0 {
+		steps = spec.LocalSteps
+	} else if spec.LocalEpochs > 0 {
+		steps = spec.LocalEpochs * max(1, t.train.Len()/batch)
+	}
+	if spec.BatchSize > 0 {
+		batch = spec.BatchSize
+	}
+	if spec.LearningRate > 0 {
+		lr = spec.LearningRate
+	}
+	return steps, batch, lr
+}
+
+// BatchRand returns the source of Train's batch draws for spec: each step
+// draws its batch's rows with IntN(rows), in order.
+func BatchRand(spec model.TrainSpec) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(spec.Seed), uint64(spec.Round)))
+}
+
+// Config returns the trainer's configuration.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// TrainSet reads the data directory again (as Train does) and returns the
+// training rows.
+func (t *Trainer) TrainSet() (*Dataset, error) {
+	if err := t.load(); err != nil {
+		return nil, err
+	}
+	return t.train, nil
+}
+
+// Delay waits the simulated compute time of Config.Delay or the spec's
+// "delay_ms" param, as Train does.
+func (t *Trainer) Delay(ctx context.Context, spec model.TrainSpec) error { return t.delay(ctx, spec) }
 
 func (t *Trainer) delay(ctx context.Context, spec model.TrainSpec) error {
 	d := t.cfg.Delay

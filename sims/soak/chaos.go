@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,9 +43,13 @@ func (r *runner) chaos(ctx context.Context, plan []Fault) {
 func (r *runner) inject(ctx context.Context, in *Injection) error {
 	switch in.Kind {
 	case KillAgents:
+		var wg sync.WaitGroup
 		for _, i := range in.Sites {
-			r.agents[i].kill()
+			wg.Add(1)
+			go func() { defer wg.Done(); r.agents[i].kill() }()
 		}
+		wg.Wait()
+		in.InForce = time.Now()
 		if err := r.sleep(ctx, in.For); err != nil {
 			return err
 		}
@@ -55,12 +60,12 @@ func (r *runner) inject(ctx context.Context, in *Injection) error {
 		}
 	case Stall:
 		r.stopAgent(in.Sites[0], syscall.SIGSTOP)
+		in.InForce = time.Now()
 		err := r.sleep(ctx, in.For)
 		r.stopAgent(in.Sites[0], syscall.SIGCONT)
 		return err
 	case Partition:
-		r.proxies[in.Sites[0]].cut(in.For)
-		return r.sleep(ctx, in.For)
+		return r.be.partition(ctx, in.Sites[0], in.For, func() { in.InForce = time.Now() })
 	case DataUnreadable:
 		return r.unreadable(ctx, in)
 	case Revoke:
@@ -74,6 +79,17 @@ func (r *runner) inject(ctx context.Context, in *Injection) error {
 		return r.killCoordinator(ctx, func(e event) bool { return e.proc != r.coord && e.msg == "joined secure round" }, 300*time.Millisecond)
 	case CorruptCheckpoint:
 		return r.corrupt(ctx, in)
+	case DiskFull:
+		if err := r.disk.fill(); err != nil {
+			_ = r.disk.free()
+			return err
+		}
+		in.InForce = time.Now()
+		err := r.sleep(ctx, in.For)
+		if ferr := r.disk.free(); ferr != nil {
+			return ferr
+		}
+		return err
 	}
 	return nil
 }
@@ -91,6 +107,8 @@ func (r *runner) killCoordinator(ctx context.Context, when func(event) bool, del
 }
 
 func (r *runner) restartCoordinator(ctx context.Context) error {
+	r.coordMu.Lock()
+	defer r.coordMu.Unlock()
 	r.coord.kill()
 	now := time.Now()
 	r.mu.Lock()
@@ -115,6 +133,7 @@ func (r *runner) unreadable(ctx context.Context, in *Injection) error {
 	if err := os.WriteFile(dir, nil, 0); err != nil {
 		return err
 	}
+	in.InForce = time.Now()
 	err := r.sleep(ctx, in.For)
 	os.Remove(dir)
 	if rerr := os.Rename(aside, dir); rerr != nil {

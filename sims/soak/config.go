@@ -36,13 +36,24 @@ type Config struct {
 	SampleEvery time.Duration `json:"sample_every"`
 	// Drain bounds how long the last job may run after Duration.
 	Drain time.Duration `json:"drain"`
+	// Mode is where members run: ModeAuto, ModeProcesses or ModeContainers.
+	Mode string `json:"mode"`
+	// Image is the containers mode's image (make image builds it).
+	Image string `json:"image"`
+	// LinkRate shapes each site's link with tbf in the containers mode
+	// (a tc rate such as "20mbit"; empty: not shaped).
+	LinkRate string `json:"link_rate"`
+	// DataLimit sizes the coordinator's data folder, a tmpfs of its own
+	// when the soak runs as root (the disk-full fault fills it).
+	DataLimit int64 `json:"data_limit"`
 }
 
 // DefaultConfig is the issue's run: 50 sites for 20 minutes.
 func DefaultConfig() Config {
 	return Config{Sites: 50, Duration: 20 * time.Minute, Seed: 17, Out: "out/soak", Rounds: 3, LocalSteps: 20,
 		TrainDelay: 500 * time.Millisecond, Deadline: 10 * time.Second, FaultGap: 25 * time.Second,
-		SampleEvery: 5 * time.Second, Drain: 90 * time.Second}
+		SampleEvery: 5 * time.Second, Drain: 90 * time.Second, Mode: ModeAuto, Image: DefaultImage, LinkRate: "20mbit",
+		DataLimit: 256 << 20}
 }
 
 // Quorum is the jobs' quorum: 60% of the sites, at least 2.
@@ -66,6 +77,17 @@ func (c Config) Validate() error {
 	if c.TrainDelay < 0 || c.Deadline < time.Second || c.FaultGap < time.Second || c.SampleEvery < 100*time.Millisecond || c.Drain < 0 {
 		p.Addf("soak: train_delay %v >= 0, deadline %v >= 1s, fault_gap %v >= 1s, sample_every %v >= 100ms, drain %v >= 0 required",
 			c.TrainDelay, c.Deadline, c.FaultGap, c.SampleEvery, c.Drain)
+	}
+	switch c.Mode {
+	case ModeAuto, ModeProcesses, ModeContainers:
+	default:
+		p.Addf("soak: mode %q: want %s, %s or %s", c.Mode, ModeAuto, ModeProcesses, ModeContainers)
+	}
+	if c.Mode != ModeProcesses && c.Image == "" {
+		p.Addf("soak: mode %q needs an image", c.Mode)
+	}
+	if c.DataLimit < 16<<20 {
+		p.Addf("soak: data_limit = %d: want >= 16 MiB", c.DataLimit)
 	}
 	for _, k := range c.Kinds {
 		if !k.valid() {

@@ -39,6 +39,17 @@ type History struct {
 	Joined map[string][]Join `json:"-"`
 	// Leftover are processes of the run still alive after it stopped.
 	Leftover []string `json:"leftover"`
+	// DiskErrors are the coordinator's error lines that name a full disk.
+	DiskErrors []LogLine `json:"disk_errors,omitempty"`
+	// Exits are the coordinator's exits that the soak did not cause (it
+	// stopped itself: the soak restarts it as a service manager would).
+	Exits []LogLine `json:"coordinator_exits,omitempty"`
+}
+
+// LogLine is one line a member logged, with when the soak read it.
+type LogLine struct {
+	Time time.Time `json:"time"`
+	Msg  string    `json:"msg"`
 }
 
 // Commit is one logged round commit.
@@ -75,9 +86,12 @@ type JobOutcome struct {
 // checkpoint, which job and file.
 type Injection struct {
 	Fault
-	Names      []string  `json:"names,omitempty"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
+	Names []string  `json:"names,omitempty"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// InForce is when the fault took hold (its kill, pause or cut had
+	// returned; a docker command takes a while): zero means Start.
+	InForce    time.Time `json:"in_force"`
 	Job        string    `json:"job,omitempty"`
 	Checkpoint string    `json:"checkpoint,omitempty"`
 	// Skipped says why the fault could not be applied (no job running...).

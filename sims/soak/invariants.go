@@ -23,7 +23,66 @@ const AuditGrace = 30 * time.Second
 
 // Check evaluates every invariant over h; it is pure.
 func Check(h History) []Verdict {
-	return []Verdict{checkFedAvg(h), checkRounds(h), checkAudit(h), checkJobs(h), checkProcesses(h)}
+	return []Verdict{checkFedAvg(h), checkRounds(h), checkAudit(h), checkJobs(h), checkDiskFull(h), checkProcesses(h)}
+}
+
+// inForce is when the fault took hold.
+func (in Injection) inForce() time.Time {
+	if in.InForce.IsZero() {
+		return in.Start
+	}
+	return in.InForce
+}
+
+// DiskRecovery bounds how soon after a full disk is freed a round must
+// commit again.
+const DiskRecovery = 60 * time.Second
+
+// checkDiskFull: while the coordinator's disk is full, no round commits
+// and every failed write is an error naming the full disk; once space
+// returns a round commits within DiskRecovery (the store's integrity is
+// checkRounds' and checkFedAvg's).
+func checkDiskFull(h History) Verdict {
+	var bad []string
+	n := 0
+	for _, in := range h.Injected {
+		if in.Kind != DiskFull || in.Skipped != "" {
+			continue
+		}
+		n++
+		from, to := in.inForce(), in.End
+		errs, commits := 0, 0
+		for _, e := range h.DiskErrors {
+			if !e.Time.Before(from) && !e.Time.After(to.Add(5*time.Second)) {
+				errs++
+			}
+		}
+		for _, c := range h.Commits {
+			if c.Time.After(from.Add(time.Second)) && c.Time.Before(to) {
+				commits++
+			}
+		}
+		if commits > 0 && errs == 0 {
+			bad = append(bad, fmt.Sprintf("disk full at %v: %d rounds committed and no error named the full disk", in.At, commits))
+		}
+		if to.Add(DiskRecovery).Before(h.End) && !committedBetween(h, to, to.Add(DiskRecovery)) {
+			bad = append(bad, fmt.Sprintf("disk full at %v: no round committed within %v after space returned", in.At, DiskRecovery))
+		}
+	}
+	detail := "no disk-full fault injected"
+	if n > 0 {
+		detail = fmt.Sprintf("%d disk-full faults; %d errors named the full disk; the coordinator stopped itself %d times", n, len(h.DiskErrors), len(h.Exits))
+	}
+	return verdict("the coordinator's disk full: a clear error, then commits resume once space returns", detail, bad)
+}
+
+func committedBetween(h History, from, to time.Time) bool {
+	for _, c := range h.Commits {
+		if c.Time.After(from) && c.Time.Before(to) {
+			return true
+		}
+	}
+	return false
 }
 
 // Held reports whether every verdict held.
@@ -122,7 +181,7 @@ func checkAudit(h History) Verdict {
 				continue
 			}
 			for _, site := range in.Names {
-				if in.Kind != Revoke && !participated(h, site, in.Start, in.End) {
+				if in.Kind != Revoke && !participated(h, site, in.inForce(), in.End) {
 					continue // not in a round: nothing to drop out of
 				}
 				n++

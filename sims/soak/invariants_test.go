@@ -14,19 +14,25 @@ func at(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 // goodHistory is a run in which every invariant holds: two jobs, a
 // coordinator restart between round 1 and 2 of the second, a killed
 // site audited as a dropout, a revocation refused, a corrupt checkpoint
-// failing its job.
+// failing its job, the coordinator's disk full (an error naming it, then
+// j3 commits).
 func goodHistory() History {
 	return History{
-		Start: at(0), End: at(100),
+		Start: at(0), End: at(200),
 		Commits: []Commit{
 			{at(5), 0, "j1", 0, "a0"}, {at(10), 0, "j1", 1, "a1"},
 			{at(20), 0, "j2", 0, "b0"}, {at(25), 0, "j2", 1, "b1"}, {at(40), 1, "j2", 2, "b2"},
+			{at(75), 2, "j3", 0, "c0"}, {at(80), 2, "j3", 1, "c1"},
 		},
 		Stored: map[string][]StoredRound{
 			"j1": {{0, "a0", nil}, {1, "a1", []string{"s0", "s1"}}},
 			"j2": {{0, "b0", nil}, {1, "b1", []string{"s0"}}, {2, "b2", []string{"s0", "s1"}}},
+			"j3": {{0, "c0", nil}, {1, "c1", []string{"s0", "s1"}}},
 		},
-		Jobs: []JobOutcome{{ID: "j1", State: "done"}, {ID: "j2", State: "failed", Err: "checkpoint ab12: content hash differs: bad checkpoint"}},
+		Jobs: []JobOutcome{{ID: "j1", State: "done"}, {ID: "j2", State: "failed", Err: "checkpoint ab12: content hash differs: bad checkpoint"},
+			{ID: "j3", State: "done"}},
+		DiskErrors: []LogLine{{Time: at(61), Msg: "persist round failed; stopping: write x: no space left on device"}},
+		Exits:      []LogLine{{Time: at(61), Msg: "incarnation 2 exited by itself"}},
 		Audit: []coordinator.AuditEntry{
 			{Time: at(8), Event: coordinator.EventDropout, Site: "s1", Reason: "task_stream_closed"},
 			{Time: at(31), Event: coordinator.EventCallRefused, Site: "site/s2", Reason: "revoked"},
@@ -35,9 +41,10 @@ func goodHistory() History {
 			{Fault: Fault{Kind: KillAgents, Sites: []int{1}}, Names: []string{"s1"}, Start: at(7), End: at(12)},
 			{Fault: Fault{Kind: Revoke, Sites: []int{2}}, Names: []string{"s2"}, Start: at(30), End: at(30)},
 			{Fault: Fault{Kind: CorruptCheckpoint}, Start: at(50), End: at(50), Job: "j2", Checkpoint: "ab12"},
+			{Fault: Fault{Kind: DiskFull}, Start: at(60), InForce: at(60), End: at(70)},
 		},
 		Joined:            map[string][]Join{"s1": {{at(6), "j1", 1}}, "s0": {{at(4), "j1", 1}}},
-		Rounds:            []RoundCheck{{"j1", 1, true, ""}, {"j2", 1, true, ""}, {"j2", 2, true, ""}},
+		Rounds:            []RoundCheck{{"j1", 1, true, ""}, {"j2", 1, true, ""}, {"j2", 2, true, ""}, {"j3", 1, true, ""}},
 		CoordinatorStarts: []time.Time{at(30)},
 	}
 }
@@ -69,7 +76,9 @@ func TestCheckBrokenHistories(t *testing.T) {
 		{"corruption not failing its job", 2, func(h *History) { h.Jobs[1] = JobOutcome{ID: "j2", State: "done"} }},
 		{"job without end", 3, func(h *History) { h.Jobs = append(h.Jobs, JobOutcome{ID: "j3", State: "running"}) }},
 		{"failed without reason", 3, func(h *History) { h.Jobs = append(h.Jobs, JobOutcome{ID: "j3", State: "failed"}) }},
-		{"process left", 4, func(h *History) { h.Leftover = []string{"pid 42: synthfed site-agent"} }},
+		{"disk full without an error", 4, func(h *History) { h.DiskErrors, h.Commits[5].Time = nil, at(65) }},
+		{"no commit after the disk is freed", 4, func(h *History) { h.Commits[5].Time, h.Commits[6].Time = at(140), at(141) }},
+		{"process left", 5, func(h *History) { h.Leftover = []string{"pid 42: synthfed site-agent"} }},
 	} {
 		h := goodHistory()
 		tc.break_(&h)

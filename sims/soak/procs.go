@@ -29,15 +29,23 @@ func (e event) str(k string) string { return fmt.Sprint(e.m[k]) }
 // process is one synthfed process of the run (restarted in place).
 type process struct {
 	name, role string
-	args       []string
-	logDir     string
-	r          *runner
+	// site is the site's index (-1: the coordinator).
+	site   int
+	args   []string
+	logDir string
+	// workDir is the member's working folder.
+	workDir string
+	r       *runner
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	inc     int
 	started time.Time
 	exited  chan struct{}
+	// metrics is the incarnation's /metrics URL ("" until it logs it).
+	metrics string
+	// expected is the incarnation the soak killed or stopped.
+	expected int
 }
 
 // start starts a new incarnation; its stderr goes to a log file and
@@ -45,9 +53,7 @@ type process struct {
 func (p *process) start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cmd := exec.Command(p.r.cfg.Binary, append([]string{"--log-format", "json"}, p.args...)...)
-	// Children die with the soak, whatever ends it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd := p.r.be.command(p)
 	logf, err := os.OpenFile(filepath.Join(p.logDir, p.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -63,13 +69,18 @@ func (p *process) start() error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.inc++
-	p.cmd, p.started, p.exited = cmd, time.Now(), make(chan struct{})
+	p.cmd, p.started, p.exited, p.metrics = cmd, time.Now(), make(chan struct{}), ""
 	inc, exited := p.inc, p.exited
+	go p.r.be.started(p)
 	go func() {
 		p.scan(stderr, logf, inc)
 		_ = cmd.Wait()
 		logf.Close()
+		p.mu.Lock()
+		expected := p.expected == inc
+		p.mu.Unlock()
 		close(exited)
+		p.r.exited(p.r.runCtx, p, inc, expected)
 	}()
 	return nil
 }
@@ -108,34 +119,59 @@ func (p *process) pid() int {
 	}
 }
 
-func (p *process) signal(sig syscall.Signal) {
-	if pid := p.pid(); pid != 0 {
-		_ = syscall.Kill(pid, sig)
+// signal sends sig through the backend (SIGSTOP/SIGCONT stall and resume
+// a container too).
+func (p *process) signal(sig syscall.Signal) error {
+	if p.pid() == 0 {
+		return nil
 	}
+	return p.r.be.signal(p, sig)
 }
 
 // kill sends SIGKILL and waits for the exit.
 func (p *process) kill() {
 	p.mu.Lock()
 	ex := p.exited
+	p.expected = p.inc
 	p.mu.Unlock()
-	p.signal(syscall.SIGCONT) // a stopped process must run to die cleanly
-	p.signal(syscall.SIGKILL)
+	_ = p.signal(syscall.SIGKILL)
 	if ex != nil {
 		<-ex
 	}
+}
+
+// incarnation returns the running incarnation's number.
+func (p *process) incarnation() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inc
+}
+
+// setMetrics records where incarnation inc serves /metrics.
+func (p *process) setMetrics(inc int, url string) {
+	p.mu.Lock()
+	if p.inc == inc {
+		p.metrics = url
+	}
+	p.mu.Unlock()
+}
+
+func (p *process) metricsURL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.metrics
 }
 
 // stop sends SIGTERM and waits up to grace, then kills.
 func (p *process) stop(grace time.Duration) {
 	p.mu.Lock()
 	ex := p.exited
+	p.expected = p.inc
 	p.mu.Unlock()
 	if ex == nil {
 		return
 	}
-	p.signal(syscall.SIGCONT)
-	p.signal(syscall.SIGTERM)
+	_ = p.signal(syscall.SIGTERM)
 	select {
 	case <-ex:
 	case <-time.After(grace):

@@ -30,12 +30,38 @@ type Report struct {
 	Load                 [2]float64     `json:"load_average"`
 	Held                 bool           `json:"invariants_held"`
 	Trends               []TrendFigures `json:"trends"`
+	// StoreBytes is the coordinator's data folder on disk at the last
+	// sample, against StoreCommits logged by then; BytesPerCommit is the
+	// least-squares slope of size against commits over the run.
+	StoreBytes     int64   `json:"store_bytes"`
+	StoreCommits   int     `json:"store_commits"`
+	BytesPerCommit float64 `json:"store_bytes_per_commit"`
+	// CoordinatorExits are the coordinator's own stops (a full disk),
+	// each followed by a restart.
+	CoordinatorExits int `json:"coordinator_exits"`
+}
+
+// slope is the least-squares slope of bytes against commits.
+func slope(ss []StoreSample) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range ss {
+		x, y := float64(s.Commits), float64(s.Bytes)
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	d := n*sxx - sx*sx
+	if n < 2 || d == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / d
 }
 
 func buildReport(res *Result) Report {
 	h := res.History
 	rep := Report{Minutes: h.End.Sub(h.Start).Minutes(), Jobs: len(h.Jobs), FaultsByKind: map[Kind]int{},
-		Restarts: len(h.CoordinatorStarts), Held: Held(res.Invariants), Trends: res.Trends}
+		Restarts: len(h.CoordinatorStarts), Held: Held(res.Invariants), Trends: res.Trends, CoordinatorExits: len(h.Exits)}
+	if n := len(res.Store); n > 0 {
+		rep.StoreBytes, rep.StoreCommits, rep.BytesPerCommit = res.Store[n-1].Bytes, res.Store[n-1].Commits, slope(res.Store)
+	}
 	for _, rs := range h.Stored {
 		for _, r := range rs {
 			if r.Round > 0 {
@@ -107,6 +133,10 @@ func (res *Result) WriteJSON(path string) error {
 func (res *Result) Print(w io.Writer) {
 	rep := res.Report
 	fmt.Fprintf(w, "soak: %s\n", res.Config.String())
+	fmt.Fprintf(w, "mode %s: %s\n", res.Mode, res.Setup)
+	if res.ModeNote != "" {
+		fmt.Fprintf(w, "(%s)\n", res.ModeNote)
+	}
 	fmt.Fprintf(w, "ran %.1f min: %d jobs (%d done), %d rounds committed, %.1f rounds/min\n", rep.Minutes, rep.Jobs, rep.JobsDone, rep.RoundsCommitted, rep.RoundsPerMinute)
 	var kinds []string
 	for k := range rep.FaultsByKind {
@@ -121,9 +151,12 @@ func (res *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "coordinator restarts %d: recovery to first task median %d ms, max %d ms (start to listening median %d ms, listening to first task %d ms); load average %.1f at the start, %.1f at the end\n",
 		rep.Restarts, rep.RecoveryMedianMS, rep.RecoveryMaxMS, rep.ListenMedianMS, rep.ListenToTaskMedianMS, rep.Load[0], rep.Load[1])
 	for _, t := range rep.Trends {
-		fmt.Fprintf(w, "%-11s peak RSS %d MB, last %d MB, peak fds %d, threads %d; second-half growth RSS %+.1f%%, fds %+.1f%%, threads %+.1f%% (%d samples)\n",
-			t.Role, t.PeakRSSKB/1024, t.LastRSSKB/1024, t.PeakFDs, t.PeakThr, 100*t.RSSGrowth, 100*t.FDGrowth, 100*t.ThreadsGrowth, t.Samples)
+		fmt.Fprintf(w, "%-11s peak RSS %d MB, last %d MB, Go heap in use peak %d MB, last %d MB, peak fds %d, threads %d, goroutines %d; second-half growth RSS %+.1f%%, heap %+.1f%%, fds %+.1f%%, threads %+.1f%%, goroutines %+.1f%% (%d samples)\n",
+			t.Role, t.PeakRSSKB/1024, t.LastRSSKB/1024, t.PeakHeapKB/1024, t.LastHeapKB/1024, t.PeakFDs, t.PeakThr, t.PeakGoroutines,
+			100*t.RSSGrowth, 100*t.HeapGrowth, 100*t.FDGrowth, 100*t.ThreadsGrowth, 100*t.GoroutinesGrowth, t.Samples)
 	}
+	fmt.Fprintf(w, "store: %.1f MB on disk after %d commits (%.0f bytes per commit, least squares); the coordinator stopped itself %d times (restarted)\n",
+		float64(rep.StoreBytes)/(1<<20), rep.StoreCommits, rep.BytesPerCommit, rep.CoordinatorExits)
 	for _, v := range res.Invariants {
 		state := "held"
 		if !v.Held {

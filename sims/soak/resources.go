@@ -18,6 +18,18 @@ type Sample struct {
 	RSSKB   int64   `json:"rss_kb"`
 	Threads int     `json:"threads"`
 	FDs     int     `json:"fds"`
+	// Goroutines and HeapKB (Go heap in use) come from the member's
+	// /metrics (0: not read this time).
+	Goroutines int   `json:"goroutines,omitempty"`
+	HeapKB     int64 `json:"heap_kb,omitempty"`
+}
+
+// StoreSample is the coordinator's data folder's size on disk against the
+// rounds committed so far.
+type StoreSample struct {
+	T       float64 `json:"t"`
+	Commits int     `json:"commits"`
+	Bytes   int64   `json:"bytes"`
 }
 
 // readProc reads RSS, threads and open file descriptors of pid from /proc.
@@ -61,7 +73,14 @@ type TrendFigures struct {
 	RSSGrowth     float64 `json:"rss_growth"`
 	FDGrowth      float64 `json:"fd_growth"`
 	ThreadsGrowth float64 `json:"threads_growth"`
-	Samples       int     `json:"samples"`
+	// GoroutinesGrowth and HeapGrowth are the same for the goroutines
+	// and the Go heap in use (from /metrics; 0 when not read).
+	GoroutinesGrowth float64 `json:"goroutines_growth"`
+	HeapGrowth       float64 `json:"heap_growth"`
+	PeakGoroutines   int     `json:"peak_goroutines"`
+	PeakHeapKB       int64   `json:"peak_heap_kb"`
+	LastHeapKB       int64   `json:"last_heap_kb"`
+	Samples          int     `json:"samples"`
 }
 
 // Warm is how long a process must have been up before its samples count
@@ -80,6 +99,7 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		}
 		tf.Samples++
 		tf.PeakRSSKB, tf.PeakFDs, tf.PeakThr = max(tf.PeakRSSKB, s.RSSKB), max(tf.PeakFDs, s.FDs), max(tf.PeakThr, s.Threads)
+		tf.PeakGoroutines, tf.PeakHeapKB = max(tf.PeakGoroutines, s.Goroutines), max(tf.PeakHeapKB, s.HeapKB)
 		if s.T-s.Started >= Warm.Seconds() {
 			byT[s.T] = append(byT[s.T], s)
 		}
@@ -89,15 +109,16 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		ts = append(ts, t)
 	}
 	sort.Float64s(ts)
-	type point struct{ t, rss, fds, thr float64 }
+	type point struct{ t, rss, fds, thr, gor, heap float64 }
 	var pts []point
 	for _, t := range ts {
 		ss := byT[t]
 		pts = append(pts, point{t, median(ss, func(s Sample) float64 { return float64(s.RSSKB) }),
-			median(ss, func(s Sample) float64 { return float64(s.FDs) }), median(ss, func(s Sample) float64 { return float64(s.Threads) })})
+			median(ss, func(s Sample) float64 { return float64(s.FDs) }), median(ss, func(s Sample) float64 { return float64(s.Threads) }),
+			medianRead(ss, func(s Sample) float64 { return float64(s.Goroutines) }), medianRead(ss, func(s Sample) float64 { return float64(s.HeapKB) })})
 	}
 	if len(pts) > 0 {
-		tf.LastRSSKB = int64(pts[len(pts)-1].rss)
+		tf.LastRSSKB, tf.LastHeapKB = int64(pts[len(pts)-1].rss), int64(pts[len(pts)-1].heap)
 	}
 	half := total.Seconds() / 2
 	var second []point
@@ -110,21 +131,45 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 	if q < 1 {
 		return tf
 	}
+	// growth compares the means of the first and last quarter's readings
+	// (0: not read at that time, skipped).
 	growth := func(f func(point) float64) float64 {
 		var a, b float64
+		var na, nb int
 		for i := 0; i < q; i++ {
-			a += f(second[i])
-			b += f(second[len(second)-1-i])
+			if v := f(second[i]); v != 0 {
+				a, na = a+v, na+1
+			}
+			if v := f(second[len(second)-1-i]); v != 0 {
+				b, nb = b+v, nb+1
+			}
 		}
-		if a == 0 {
+		if na == 0 || nb == 0 || a == 0 {
 			return 0
 		}
+		a, b = a/float64(na), b/float64(nb)
 		return (b - a) / a
 	}
 	tf.RSSGrowth = growth(func(p point) float64 { return p.rss })
 	tf.FDGrowth = growth(func(p point) float64 { return p.fds })
 	tf.ThreadsGrowth = growth(func(p point) float64 { return p.thr })
+	tf.GoroutinesGrowth = growth(func(p point) float64 { return p.gor })
+	tf.HeapGrowth = growth(func(p point) float64 { return p.heap })
 	return tf
+}
+
+// medianRead is the median over the samples that read the value (non-zero).
+func medianRead(ss []Sample, f func(Sample) float64) float64 {
+	var read []Sample
+	for _, s := range ss {
+		if f(s) != 0 {
+			read = append(read, s)
+		}
+	}
+	if len(read) == 0 {
+		return 0
+	}
+	return median(read, f)
 }
 
 func median(ss []Sample, f func(Sample) float64) float64 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,17 +21,25 @@ import (
 // runner carries out one run: the processes, the proxies, the fault
 // executor, the job submitter and the history they collect.
 type runner struct {
-	cfg     Config
-	log     *slog.Logger
-	start   time.Time
-	coord   *process
-	agents  []*process
-	proxies []*proxy
+	cfg    Config
+	log    *slog.Logger
+	be     backend
+	start  time.Time
+	coord  *process
+	agents []*process
+	// disk is the coordinator's data folder as a tmpfs (nil: a plain folder).
+	disk *dataDisk
+
+	// runCtx ends when the run stops (no restarts after it).
+	runCtx context.Context
+	// coordMu serialises the coordinator's restarts (faults, service).
+	coordMu sync.Mutex
 
 	mu      sync.Mutex
 	waiters []*waiter
 	hist    History
 	samples []Sample
+	store   []StoreSample
 	ended   map[string]bool
 }
 
@@ -48,6 +57,10 @@ func (r *runner) dispatch(e event) {
 		r.hist.Commits = append(r.hist.Commits, Commit{Time: e.t, Incarnation: e.inc, Job: e.str("job"), Round: toInt(e.m["round"]), Hash: e.str("hash")})
 	case e.proc == r.coord && e.msg == "job ended":
 		r.ended[e.str("job")] = true
+	case e.proc == r.coord && e.str("level") == "ERROR" && strings.Contains(e.str("err"), "no space left on device"):
+		r.hist.DiskErrors = append(r.hist.DiskErrors, LogLine{Time: e.t, Msg: e.msg + ": " + e.str("err")})
+	case e.msg == "serving metrics":
+		e.proc.setMetrics(e.inc, r.be.metricsURL(e.proc, e.str("addr")))
 	case e.proc != r.coord && e.msg == "task received":
 		r.hist.Tasks = append(r.hist.Tasks, e.t)
 	case e.proc != r.coord && e.msg == "joined secure round":
@@ -103,6 +116,13 @@ type Result struct {
 	Report     Report         `json:"report"`
 	Samples    []Sample       `json:"-"`
 	Trends     []TrendFigures `json:"trends"`
+	// Store is the coordinator's store size on disk against commits.
+	Store []StoreSample `json:"store"`
+	// Mode is where the members ran, Setup how (in words), ModeNote why
+	// the automatic mode picked it.
+	Mode     string `json:"mode"`
+	Setup    string `json:"setup"`
+	ModeNote string `json:"mode_note,omitempty"`
 }
 
 // Run carries out a soak run with cfg and returns its result; err is only
@@ -123,22 +143,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	if err := prepareOut(out); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, log: log, ended: map[string]bool{}}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &runner{cfg: cfg, log: log, ended: map[string]bool{}, runCtx: runCtx}
 	r.hist.Joined = map[string][]Join{}
 	defer r.cleanup()
-	addr, err := freeAddr()
+	note, err := r.pickBackend(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for range cfg.Sites {
-		p, err := newProxy(addr)
-		if err != nil {
-			return nil, err
-		}
-		r.proxies = append(r.proxies, p)
+	log.Info("soak: provisioning", "config", cfg.String(), "mode", r.be.mode(), "out", out)
+	if note != "" {
+		log.Warn("soak: " + note)
 	}
-	log.Info("soak: provisioning", "config", cfg.String(), "out", out)
-	if err := r.provision(addr); err != nil {
+	if err := r.provision(); err != nil {
+		return nil, err
+	}
+	if r.disk, err = newDataDisk(r.coordData(), cfg.DataLimit); err != nil {
 		return nil, err
 	}
 	plan := Plan(cfg)
@@ -148,7 +169,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	r.start = time.Now()
 	r.hist.Start = r.start
 	r.hist.Load[0] = loadAverage()
-	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); r.sample(runCtx) }()
@@ -159,29 +179,91 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	r.hist.End = time.Now()
 	r.hist.Load[1] = loadAverage()
 	r.stopAll()
-	r.hist.Leftover = leftovers(out)
-	return r.finish(plan, jobs)
+	if err := r.be.teardown(); err != nil {
+		log.Warn("soak: teardown", "err", err)
+	}
+	r.hist.Leftover = append(leftovers(out), r.be.leftovers()...)
+	res, err := r.finish(plan, jobs)
+	if res != nil {
+		res.Mode, res.Setup, res.ModeNote = r.be.mode(), r.be.describe(), note
+	}
+	return res, err
+}
+
+// pickBackend sets up the run's backend for cfg.Mode; note says why the
+// automatic mode did not pick containers.
+func (r *runner) pickBackend(ctx context.Context) (note string, err error) {
+	mode := r.cfg.Mode
+	if mode == ModeAuto {
+		mode = ModeContainers
+		if why := DockerReady(r.cfg.Image); why != "" {
+			mode, note = ModeProcesses, "containers mode not available ("+why+"): running processes"
+		}
+	} else if mode == ModeContainers {
+		if why := DockerReady(r.cfg.Image); why != "" {
+			return "", fmt.Errorf("soak: containers mode: %s", why)
+		}
+	}
+	if mode == ModeContainers {
+		runID := fmt.Sprintf("%d-%d", r.cfg.Seed, time.Now().UnixNano()%1e9)
+		r.be, err = newContainerBackend(ctx, r.cfg, runID)
+		return note, err
+	}
+	r.be, err = newProcessBackend(r.cfg.Binary, r.cfg.Sites)
+	return note, err
 }
 
 // startAll starts the coordinator, waits for it to listen, then the agents.
 func (r *runner) startAll(ctx context.Context) error {
 	logs := filepath.Join(r.cfg.Out, "logs")
 	ckit := filepath.Join(r.pki(), "kits", "coordinator", "coordinator")
-	r.coord = &process{name: "coordinator", role: "coordinator", logDir: logs, r: r,
+	r.coord = &process{name: "coordinator", role: "coordinator", site: -1, logDir: logs, r: r, workDir: r.cfg.Out,
 		args: []string{"coordinator", "--config", filepath.Join(ckit, "coordinator.toml"), "--data-dir", r.coordData()}}
+	if err := r.be.create(ctx, r.coord); err != nil {
+		return err
+	}
 	if err := r.startCoordinator(ctx); err != nil {
 		return err
 	}
 	for i := range r.cfg.Sites {
 		id := siteID(i)
-		p := &process{name: id, role: "agent", logDir: logs, r: r,
+		p := &process{name: id, role: "agent", site: i, logDir: logs, r: r, workDir: filepath.Join(r.cfg.Out, "sites", id),
 			args: []string{"site-agent", "--config", filepath.Join(r.kit(id), "site-agent.toml"), "--record-updates", r.updates(id)}}
 		r.agents = append(r.agents, p)
+		if err := r.be.create(ctx, p); err != nil {
+			return err
+		}
 		if err := p.start(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// exited is called when an incarnation of p ends; a coordinator that
+// stopped by itself (a full disk: it fails stop) is restarted, as its
+// service manager would (systemd Restart=on-failure), until the run ends.
+func (r *runner) exited(ctx context.Context, p *process, inc int, expected bool) {
+	if p != r.coord || expected || ctx.Err() != nil {
+		return
+	}
+	r.mu.Lock()
+	r.hist.Exits = append(r.hist.Exits, LogLine{Time: time.Now(), Msg: fmt.Sprintf("incarnation %d exited by itself", inc)})
+	r.mu.Unlock()
+	r.log.Warn("soak: the coordinator stopped by itself; restarting it in 1s", "incarnation", inc)
+	go func() {
+		if r.sleep(ctx, time.Second) != nil {
+			return
+		}
+		r.coordMu.Lock()
+		defer r.coordMu.Unlock()
+		if ctx.Err() != nil || r.coord.pid() != 0 || r.coord.incarnation() != inc {
+			return // restarted meanwhile
+		}
+		if err := r.startCoordinator(ctx); err != nil {
+			r.log.Warn("soak: restart after an exit", "err", err)
+		}
+	}()
 }
 
 // startCoordinator starts a coordinator incarnation and waits until it
@@ -219,8 +301,8 @@ func (r *runner) stopAll() {
 	}
 }
 
-// cleanup kills whatever still runs (after a failure too) and closes the
-// proxies.
+// cleanup kills whatever still runs (after a failure too), removes what
+// the backend created and unmounts the coordinator's tmpfs.
 func (r *runner) cleanup() {
 	for _, p := range r.agents {
 		p.kill()
@@ -228,8 +310,13 @@ func (r *runner) cleanup() {
 	if r.coord != nil {
 		r.coord.kill()
 	}
-	for _, p := range r.proxies {
-		p.close()
+	if r.be != nil {
+		if err := r.be.teardown(); err != nil {
+			r.log.Warn("soak: teardown", "err", err)
+		}
+	}
+	if err := r.disk.release(); err != nil {
+		r.log.Warn("soak: unmount the coordinator's data folder", "err", err)
 	}
 }
 
@@ -237,6 +324,7 @@ func (r *runner) cleanup() {
 func (r *runner) sample(ctx context.Context) {
 	t := time.NewTicker(r.cfg.SampleEvery)
 	defer t.Stop()
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	for {
 		select {
 		case <-ctx.Done():
@@ -246,17 +334,21 @@ func (r *runner) sample(ctx context.Context) {
 		now := time.Since(r.start).Seconds()
 		var ss []Sample
 		for _, p := range append([]*process{r.coord}, r.agents...) {
-			pid := p.pid()
+			pid := r.be.hostPID(p)
 			if pid == 0 {
 				continue
 			}
 			rss, thr, fds, ok := readProc(pid)
 			if ok {
-				ss = append(ss, Sample{T: now, Role: p.role, Name: p.name, Started: p.startedAt().Sub(r.start).Seconds(), RSSKB: rss, Threads: thr, FDs: fds})
+				s := Sample{T: now, Role: p.role, Name: p.name, Started: p.startedAt().Sub(r.start).Seconds(), RSSKB: rss, Threads: thr, FDs: fds}
+				s.Goroutines, s.HeapKB, _ = scrape(ctx, client, p.metricsURL())
+				ss = append(ss, s)
 			}
 		}
+		bytes := r.disk.used()
 		r.mu.Lock()
 		r.samples = append(r.samples, ss...)
+		r.store = append(r.store, StoreSample{T: now, Commits: len(r.hist.Commits), Bytes: bytes})
 		r.mu.Unlock()
 	}
 }
@@ -362,7 +454,7 @@ func (r *runner) finish(plan []Fault, jobs []string) (*Result, error) {
 	}
 	h := r.hist
 	h.Stored, h.Jobs, h.Audit, h.Rounds = v.stored, v.jobs, v.audit, v.rounds
-	res := &Result{Config: r.cfg, Plan: plan, History: h, Invariants: Check(h), Samples: r.samples}
+	res := &Result{Config: r.cfg, Plan: plan, History: h, Invariants: Check(h), Samples: r.samples, Store: r.store}
 	total := h.End.Sub(h.Start)
 	res.Trends = []TrendFigures{Trend(r.samples, "coordinator", total), Trend(r.samples, "agent", total)}
 	res.Report = buildReport(res)

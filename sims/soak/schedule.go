@@ -32,10 +32,13 @@ const (
 	CorruptCheckpoint Kind = "corrupt-checkpoint"
 	// Revoke revokes a site's certificate for good.
 	Revoke Kind = "revoke"
+	// DiskFull fills the coordinator's data folder (a tmpfs of its own)
+	// for For, then frees it.
+	DiskFull Kind = "disk-full"
 )
 
 // AllKinds lists every fault kind.
-var AllKinds = []Kind{KillAgents, KillCoordinatorRound, KillCoordinatorSecAgg, Stall, Partition, DataUnreadable, CorruptCheckpoint, Revoke}
+var AllKinds = []Kind{KillAgents, KillCoordinatorRound, KillCoordinatorSecAgg, Stall, Partition, DataUnreadable, CorruptCheckpoint, Revoke, DiskFull}
 
 func (k Kind) valid() bool { return slices.Contains(AllKinds, k) }
 
@@ -95,6 +98,8 @@ func Plan(cfg Config) []Fault {
 			f.For = cfg.Deadline + time.Duration(2+r.IntN(4))*time.Second
 		case Partition, DataUnreadable:
 			f.Sites = pick(r, cfg.Sites, 1, revoked)
+			f.For = time.Duration(5+r.IntN(10)) * time.Second
+		case DiskFull:
 			f.For = time.Duration(5+r.IntN(10)) * time.Second
 		case Revoke:
 			f.Sites = pick(r, cfg.Sites, 1, revoked)

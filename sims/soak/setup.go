@@ -31,6 +31,7 @@ func prepareOut(out string) error {
 		if _, err := os.Stat(filepath.Join(out, ".soak")); err != nil {
 			return fmt.Errorf("soak: %s is not empty and not a soak folder; pick another --out", out)
 		}
+		unmountUnder(out) // a killed soak's tmpfs
 		if err := os.RemoveAll(out); err != nil {
 			return err
 		}
@@ -43,9 +44,9 @@ func prepareOut(out string) error {
 
 // consortiumTOML is the run's consortium: the coordinator on addr, the
 // sites and one admin (who submits the jobs).
-func consortiumTOML(addr string, sites int) string {
+func consortiumTOML(addr, listen string, sites int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name = \"soak\"\n[coordinator]\nid = \"coordinator\"\naddress = %q\nlisten = %q\n", addr, addr)
+	fmt.Fprintf(&b, "name = \"soak\"\n[coordinator]\nid = \"coordinator\"\naddress = %q\nlisten = %q\n", addr, listen)
 	for i := range sites {
 		fmt.Fprintf(&b, "[[sites]]\nid = %q\n", siteID(i))
 	}
@@ -56,17 +57,20 @@ func consortiumTOML(addr string, sites int) string {
 // provision writes the consortium, runs `synthfed provision`, and adapts
 // the generated configs: timings for a soak, no gossip (partitions cut
 // the only path), each site dialling its proxy, with its data folder.
-func (r *runner) provision(addr string) error {
+func (r *runner) provision() error {
+	addr, listen := r.be.coordinatorAddr()
 	cons := filepath.Join(r.cfg.Out, "consortium.toml")
-	if err := os.WriteFile(cons, []byte(consortiumTOML(addr, r.cfg.Sites)), 0o644); err != nil {
+	if err := os.WriteFile(cons, []byte(consortiumTOML(addr, listen, r.cfg.Sites)), 0o644); err != nil {
 		return err
 	}
 	if b, err := exec.Command(r.cfg.Binary, "provision", "--config", cons, "--out", r.pki()).CombinedOutput(); err != nil {
 		return fmt.Errorf("provision: %w\n%s", err, b)
 	}
 	cpath := filepath.Join(r.pki(), "kits", "coordinator", "coordinator", "coordinator.toml")
+	mon := r.be.monitorListen()
 	if err := edit(cpath, func(s string) string {
 		return strings.Replace(s, "\n[tls]", `
+metrics_listen = "`+mon+`"
 heartbeat_interval = "500ms"
 heartbeat_timeout = "3s"
 stop_grace = "2s"
@@ -84,11 +88,16 @@ enabled = false
 		if err := logreg.WriteDataDir(r.dataDir(id), lc); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(r.updates(id), 0o755); err != nil {
+			return err
+		}
 		path := filepath.Join(r.kit(id), "site-agent.toml")
 		err := edit(path, func(s string) string {
-			s = strings.Replace(s, fmt.Sprintf("coordinator = %q", addr), fmt.Sprintf("coordinator = %q", r.proxies[i].addr()), 1)
+			s = strings.Replace(s, fmt.Sprintf("coordinator = %q", addr), fmt.Sprintf("coordinator = %q", r.be.siteCoordinator(i)), 1)
 			return strings.Replace(s, "\n[tls]", fmt.Sprintf(`
 stop_grace = "1s"
+[monitor]
+listen = %q
 [backoff]
 initial = "100ms"
 max = "1s"
@@ -99,7 +108,7 @@ site = %d
 data_seed = %d
 data_dir = %q
 
-[tls]`, i, r.cfg.Seed, r.dataDir(id)), 1) + "crl_reload = \"1s\"\n"
+[tls]`, mon, i, r.cfg.Seed, r.dataDir(id)), 1) + "crl_reload = \"1s\"\n"
 		})
 		if err != nil {
 			return err

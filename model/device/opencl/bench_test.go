@@ -8,6 +8,7 @@ import (
 )
 
 // BenchmarkSGEMM times C = A*B on square matrices on the OpenCL device
+// with each GEMM kernel (16 x 16 tiles; 64 x 64 register tiles)
 // (operands resident on the device, timed to clFinish) and with model/nn's
 // CPU GEMM on one goroutine (OpenBLAS with the openblas tag, pure Go
 // otherwise), reporting GFLOP/s. On pocl both run on the same CPU cores.
@@ -15,26 +16,31 @@ func BenchmarkSGEMM(b *testing.B) {
 	for _, n := range []int{128, 512} {
 		flop := 2 * float64(n) * float64(n) * float64(n)
 		a, bm := randn(1, n*n, 1), randn(2, n*n, 1)
-		b.Run(fmt.Sprintf("device/n=%d", n), func(b *testing.B) {
-			o := testOps(b)
-			da, db, dc := upload(b, o, a), upload(b, o, bm), zeros(b, o, n*n)
-			if err := o.SGEMM(false, false, n, n, n, 1, da, db, 0, dc); err != nil { // warm-up
-				b.Fatal(err)
-			}
-			if err := o.Context().Finish(); err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			for b.Loop() {
-				if err := o.SGEMM(false, false, n, n, n, 1, da, db, 0, dc); err != nil {
+		for _, kern := range []string{GEMMTiled16, GEMMRegister64} {
+			b.Run(fmt.Sprintf("device-%s/n=%d", kern, n), func(b *testing.B) {
+				o := testOps(b)
+				da, db, dc := upload(b, o, a), upload(b, o, bm), zeros(b, o, n*n)
+				run := func() error {
+					return o.SGEMMWith(kern, 1, 1, false, false, n, n, n, 1, Whole(da), Whole(db), 0, Whole(dc))
+				}
+				if err := run(); err != nil { // warm-up (pocl compiles on first launch)
 					b.Fatal(err)
 				}
 				if err := o.Context().Finish(); err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+				b.ResetTimer()
+				for b.Loop() {
+					if err := run(); err != nil {
+						b.Fatal(err)
+					}
+					if err := o.Context().Finish(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 		b.Run(fmt.Sprintf("cpu/n=%d", n), func(b *testing.B) {
 			c := make([]float32, n*n)
 			for b.Loop() {

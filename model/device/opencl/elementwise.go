@@ -32,3 +32,11 @@ func (o *Ops) SiLU(x, out *Buffer) error { return o.elementwise("silu_f32", x.Le
 func (o *Ops) SiLUGrad(x, dy, dx *Buffer) error {
 	return o.elementwise("silu_grad_f32", x.Len(), x, dy, dx)
 }
+
+// Axpy computes y += alpha*x.
+func (o *Ops) Axpy(alpha float32, x, y *Buffer) error {
+	if err := sameLen("axpy", x.Len(), x, y); err != nil {
+		return err
+	}
+	return o.kernels["axpy_f32"].Launch([]int{x.Len()}, nil, int32(x.Len()), alpha, x, y)
+}

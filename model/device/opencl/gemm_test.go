@@ -42,7 +42,14 @@ func refGEMM(transA, transB bool, m, n, k int, alpha float64, a, b []float32, be
 // absolute products; the bound is 2*(k+2)*2^-24 of it (plus 1e-30).
 func TestSGEMMMatchesGo(t *testing.T) {
 	o := testOps(t)
-	shapes := [][3]int{{1, 1, 1}, {16, 16, 16}, {37, 29, 53}, {64, 3, 130}, {5, 70, 17}}
+	for _, kern := range []string{GEMMTiled16, GEMMRegister64} {
+		t.Run(kern, func(t *testing.T) { testSGEMM(t, o, kern) })
+	}
+}
+
+// testSGEMM runs TestSGEMMMatchesGo's cases with one kernel.
+func testSGEMM(t *testing.T, o *Ops, kern string) {
+	shapes := [][3]int{{1, 1, 1}, {16, 16, 16}, {37, 29, 53}, {64, 3, 130}, {5, 70, 17}, {64, 64, 64}, {130, 67, 33}}
 	for si, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
@@ -59,7 +66,7 @@ func TestSGEMMMatchesGo(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if err := o.SGEMM(tr[0], tr[1], m, n, k, alpha, upload(t, o, a), upload(t, o, b), beta, dc); err != nil {
+				if err := o.SGEMMWith(kern, 1, 1, tr[0], tr[1], m, n, k, alpha, Whole(upload(t, o, a)), Whole(upload(t, o, b)), beta, Whole(dc)); err != nil {
 					t.Fatal(err)
 				}
 				got := read(t, dc)
@@ -92,6 +99,38 @@ func TestSGEMMMatchesCPUModel(t *testing.T) {
 	for i, g := range read(t, dc) {
 		if d := math.Abs(float64(g - cpu[i])); d > 4*float64(k+2)*0x1p-24*abs[i] {
 			t.Fatalf("C[%d]: device %v, model/nn %v", i, g, cpu[i])
+		}
+	}
+}
+
+// TestSGEMMBatched runs a batch of 2 x 3 (item, head) products with an
+// offset, per-item and per-head strides and a shared operand (stride 0),
+// with both kernels, against the Go reference per item.
+func TestSGEMMBatched(t *testing.T) {
+	o := testOps(t)
+	const outer, inner, m, n, k = 2, 3, 70, 50, 20
+	const off = 5
+	a := randn(90, off+outer*inner*m*k, 1) // items packed after an offset
+	b := randn(91, k*n, 1)                 // shared
+	for _, kern := range []string{GEMMTiled16, GEMMRegister64} {
+		dc := zeros(t, o, outer*inner*m*n)
+		A := Mat{Buf: upload(t, o, a), Off: off, Outer: inner * m * k, Inner: m * k}
+		C := Mat{Buf: dc, Outer: inner * m * n, Inner: m * n}
+		if err := o.SGEMMWith(kern, outer*inner, inner, false, false, m, n, k, 1, A, Whole(upload(t, o, b)), 0, C); err != nil {
+			t.Fatal(err)
+		}
+		got := read(t, dc)
+		for z := range outer * inner {
+			item := a[off+z*m*k : off+(z+1)*m*k]
+			want, abs := refGEMM(false, false, m, n, k, 1, item, b, 0, make([]float32, m*n))
+			for i := range want {
+				if d := math.Abs(float64(got[z*m*n+i]) - want[i]); d > 2*float64(k+2)*0x1p-24*abs[i] {
+					t.Fatalf("%s item %d C[%d] = %v, want %v", kern, z, i, got[z*m*n+i], want[i])
+				}
+			}
+		}
+		if err := o.SGEMMWith(kern, outer*inner+1, inner, false, false, m, n, k, 1, A, Whole(upload(t, o, b)), 0, C); err == nil {
+			t.Fatalf("%s: a batch past the buffer's end accepted", kern)
 		}
 	}
 }

@@ -40,3 +40,9 @@ __kernel void silu_grad_f32(const int n, __global const float* x, __global const
 		dx[i] = dy[i] * s * (1.0f + v * (1.0f - s));
 	}
 }
+
+// axpy_f32: y += alpha * x (SGD steps, FedProx terms).
+__kernel void axpy_f32(const int n, const float alpha, __global const float* x, __global float* y) {
+	const int i = get_global_id(0);
+	if (i < n) y[i] += alpha * x[i];
+}

@@ -1,0 +1,65 @@
+package opencl
+
+import "errors"
+
+// errorsJoin is errors.Join (short for the argument checks).
+func errorsJoin(errs ...error) error { return errors.Join(errs...) }
+
+// EMA folds w into the average: ema = d*ema + (1-d)*w, as
+// model/optim.EMA.Update with that update's decay d.
+func (o *Ops) EMA(d float64, w, ema *Buffer) error {
+	if err := sameLen("ema", w.Len(), w, ema); err != nil {
+		return err
+	}
+	return o.launch1("ema_f32", w.Len(), int32(w.Len()), float32(d), float32(1-d), w, ema)
+}
+
+// SumSquares adds the sum of squares of every buffer to out[at], in order
+// (out[at] must hold the starting value, usually 0: see Fill).
+func (o *Ops) SumSquares(out *Buffer, at int, xs ...*Buffer) error {
+	if err := statsSlot("sum of squares", out, at, 1); err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if err := sameLen("sum of squares", x.Len(), x); err != nil {
+			return err
+		}
+		if err := o.kernels["sumsq_acc_f32"].Launch([]int{reduceGroup}, []int{reduceGroup}, int32(x.Len()), x, out, int32(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClipGradients scales the gradients in place by model/optim.Adam's
+// clipping factor for maxNorm (maxNorm / global norm when the norm exceeds
+// it), computed on the device: out[at] gets the squared global norm and
+// out[at+1] the factor. Nothing is read back.
+func (o *Ops) ClipGradients(maxNorm float32, out *Buffer, at int, grads ...*Buffer) error {
+	if err := statsSlot("clip", out, at, 2); err != nil {
+		return err
+	}
+	if err := o.launch1("fill_f32", 1, int32(1), float32(0), out, int32(at)); err != nil {
+		return err
+	}
+	if err := o.SumSquares(out, at, grads...); err != nil {
+		return err
+	}
+	if err := o.launch1("clip_scale_f32", 1, maxNorm, out, int32(at)); err != nil {
+		return err
+	}
+	for _, g := range grads {
+		if err := o.launch1("scale_by_f32", g.Len(), int32(g.Len()), out, int32(at+1), g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fill sets every value of x to v.
+func (o *Ops) Fill(v float32, x *Buffer) error {
+	if err := sameLen("fill", x.Len(), x); err != nil {
+		return err
+	}
+	return o.launch1("fill_f32", x.Len(), int32(x.Len()), v, x, int32(0))
+}
