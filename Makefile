@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 540s
 
 SOAK_FLAGS ?=
 
-.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale fuzz static image clean
+.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale bench-scale-round fuzz static image clean
 
 all: build
 
@@ -46,7 +46,10 @@ test-purego:
 # The soak: the real coordinator and 50 real site agents for 20 minutes
 # under a seeded chaos schedule (SOAK_FLAGS="--sites 5 --duration 60s" for a
 # short one); invariants held or broken, figures in bench/out/soak.json.
+# Where a Docker Engine runs, the image is built first and every member is
+# its own container; elsewhere they are processes.
 soak: build
+	@if command -v docker >/dev/null && docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi
 	$(BIN) soak --out out/soak --json bench/out/soak.json $(SOAK_FLAGS)
 
 # The main job: a simulated consortium on the embedded default profile.
@@ -80,6 +83,11 @@ bench-crypto: build
 bench-scale: build
 	$(GO) build $(GOTAGS) -o bin/scalebench ./bench/scalebench
 	bin/scalebench -bin $(BIN) -out bench/out/scale.json
+
+# Only the study-size federated round of bench-scale (10 site processes, 100M parameters).
+bench-scale-round: build
+	$(GO) build $(GOTAGS) -o bin/scalebench ./bench/scalebench
+	bin/scalebench -bin $(BIN) -only round -out bench/out/scale.json
 
 # Go-only benchmarks of the libraries (data, eval, phantom).
 bench-go:

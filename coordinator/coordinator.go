@@ -84,7 +84,16 @@ type Coordinator struct {
 	fatal    error
 	ops      operations
 	refusals chan engine.CallRefused
+	// appendAudit, when set, writes audit entries instead of the store's
+	// Append (tests fail it); auditPending holds the entries a failed
+	// write kept to retry.
+	appendAudit  func(...AuditEntry) error
+	auditPending []AuditEntry
 }
+
+// maxPendingAudit bounds the audit entries kept while the store cannot
+// take them (a full disk); beyond it the oldest are dropped, with an error.
+const maxPendingAudit = 100_000
 
 // session is one joined agent connection.
 type session struct {
@@ -463,10 +472,35 @@ func (c *Coordinator) flush() {
 				c.ops.metrics.phaseTimed(ef)
 			}
 		}
-		if err := c.store.Append(audit...); err != nil {
-			c.log.Error("audit log append failed", "err", err)
-		}
+		c.writeAudit(audit)
 	}
+}
+
+// writeAudit appends entries after those an earlier failed write kept; on
+// a failure (a full disk) it keeps them all to retry at the next flush
+// rather than lose them (found by the soak, issue 17).
+func (c *Coordinator) writeAudit(entries []AuditEntry) {
+	if len(c.auditPending) > 0 {
+		entries = append(c.auditPending, entries...)
+		c.auditPending = nil
+	}
+	if len(entries) == 0 {
+		return
+	}
+	write := c.store.Append
+	if c.appendAudit != nil {
+		write = c.appendAudit
+	}
+	err := write(entries...)
+	if err == nil {
+		return
+	}
+	if drop := len(entries) - maxPendingAudit; drop > 0 {
+		c.log.Error("audit entries dropped: the store has refused them too long", "entries", drop)
+		entries = entries[drop:]
+	}
+	c.auditPending = entries
+	c.log.Error("audit log append failed; entries kept to retry", "entries", len(entries), "err", err)
 }
 
 // flushAudit writes the effects of start-up (before the loop runs).

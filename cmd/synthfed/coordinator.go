@@ -13,7 +13,7 @@ import (
 func init() { register(newCoordinatorCmd) }
 
 func newCoordinatorCmd() *cobra.Command {
-	var cfgPath, listen, dataDir, gossipBind, metricsListen string
+	var cfgPath, listen, dataDir, gossipBind, metricsListen, pprofListen string
 	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "coordinator --config FILE",
@@ -80,6 +80,11 @@ simulations only.`,
 			if crl != nil {
 				go crl.Run(cmd.Context())
 			}
+			if pprofListen != "" {
+				if err := servePprof(cmd.Context(), pprofListen, log); err != nil {
+					return err
+				}
+			}
 			log.Info("coordinator listening", "addr", c.Addr().String(), "data_dir", cfg.DataDir, "tls", !cfg.Insecure)
 			return c.Run(cmd.Context())
 		},
@@ -91,6 +96,8 @@ simulations only.`,
 	f.BoolVar(&insecure, "insecure", false, "serve plaintext gRPC, for local simulations only (overrides the file)")
 	f.StringVar(&gossipBind, "gossip-bind", "", "memberlist address host:port, port 0 picks one (overrides the file)")
 	f.StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (overrides the file)")
+	f.StringVar(&pprofListen, "pprof-listen", "", "serve Go runtime profiles (/debug/pprof/) on this address, for diagnosis")
+	_ = f.MarkHidden("pprof-listen")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

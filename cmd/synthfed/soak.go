@@ -84,6 +84,7 @@ that a dead soak left. Logs and kits stay in --out.`,
 	f.StringVar(&cfg.Binary, "binary", "", "synthfed executable to run (default: this one)")
 	f.StringVar(&cfg.Mode, "mode", cfg.Mode, "where members run: auto (containers when Docker has the image, else processes), containers or processes")
 	f.StringVar(&cfg.Image, "image", cfg.Image, "the containers mode's image (make image)")
+	f.IntVar(&cfg.CPUShares, "cpu-shares", 0, "containers mode: docker --cpu-shares of every container (2 is about nice 19; 0: default)")
 	f.StringVar(&cfg.LinkRate, "link-rate", cfg.LinkRate, "containers mode: shape each site's link with tbf at this tc rate (empty: not shaped)")
 	f.Func("faults", "comma-separated fault kinds to draw (default: all)", func(s string) error {
 		for _, k := range strings.Split(s, ",") {

@@ -23,7 +23,8 @@ func TestSoakShort(t *testing.T) {
 	mode := []string{"--mode", "processes"}
 	if why := dockerEngine(); why == "" {
 		buildTestImage(t)
-		mode = []string{"--mode", "containers", "--image", testImage}
+		// CPU weight 2 (about nice 19), beside other work.
+		mode = []string{"--mode", "containers", "--image", testImage, "--cpu-shares", "2"}
 	} else {
 		t.Logf("short soak as processes: %s", why)
 	}

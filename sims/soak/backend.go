@@ -33,8 +33,10 @@ type backend interface {
 	coordinatorAddr() (dial, listen string)
 	// siteCoordinator is the address site i dials.
 	siteCoordinator(i int) string
-	// monitorListen is the address members serve /metrics on.
+	// monitorListen is the address members serve /metrics on, and
+	// debugListen the coordinator's profiles.
 	monitorListen() string
+	debugListen() string
 	// create readies a member before its first start.
 	create(ctx context.Context, p *process) error
 	// command is the command of a new incarnation of p; its stdout and
@@ -48,9 +50,9 @@ type backend interface {
 	// hostPID is the running incarnation's process ID on this host (0:
 	// none or unknown).
 	hostPID(p *process) int
-	// metricsURL maps the address a member logged for /metrics to one
-	// the soak can reach.
-	metricsURL(p *process, addr string) string
+	// baseURL maps an HTTP address a member logged (/metrics, profiles)
+	// to one the soak can reach ("http://host:port").
+	baseURL(p *process, addr string) string
 	// partition cuts site i's link to the coordinator for d, then heals
 	// it; held is called once the cut is in place.
 	partition(ctx context.Context, i int, d time.Duration, held func()) error
@@ -93,7 +95,8 @@ func (b *processBackend) siteCoordinator(i int) string           { return b.prox
 func (b *processBackend) monitorListen() string                  { return "127.0.0.1:0" }
 func (b *processBackend) create(context.Context, *process) error { return nil }
 func (b *processBackend) started(*process)                       {}
-func (b *processBackend) metricsURL(_ *process, a string) string { return "http://" + a + "/metrics" }
+func (b *processBackend) baseURL(_ *process, a string) string    { return "http://" + a }
+func (b *processBackend) debugListen() string                    { return "127.0.0.1:0" }
 func (b *processBackend) leftovers() []string                    { return nil }
 
 func (b *processBackend) describe() string {

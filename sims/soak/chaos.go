@@ -114,7 +114,7 @@ func (r *runner) restartCoordinator(ctx context.Context) error {
 	r.mu.Lock()
 	r.hist.CoordinatorKills = append(r.hist.CoordinatorKills, now)
 	r.mu.Unlock()
-	err := r.startCoordinator(ctx)
+	err := r.startCoordinator(ctx, true)
 	r.mu.Lock()
 	r.hist.CoordinatorStarts = append(r.hist.CoordinatorStarts, r.coord.startedAt())
 	r.mu.Unlock()

@@ -43,6 +43,9 @@ type Config struct {
 	// LinkRate shapes each site's link with tbf in the containers mode
 	// (a tc rate such as "20mbit"; empty: not shaped).
 	LinkRate string `json:"link_rate"`
+	// CPUShares weighs the containers' CPU (docker --cpu-shares; 0: the
+	// default weight). 2 is about nice 19 beside other work.
+	CPUShares int `json:"cpu_shares,omitempty"`
 	// DataLimit sizes the coordinator's data folder, a tmpfs of its own
 	// when the soak runs as root (the disk-full fault fills it).
 	DataLimit int64 `json:"data_limit"`

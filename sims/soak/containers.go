@@ -39,6 +39,7 @@ type containerBackend struct {
 	network                 string
 	base                    uint32 // the network's first address
 	linkRate                string
+	cpuShares               int
 	shaping                 string // how links are shaped, in words
 
 	mu    sync.Mutex
@@ -75,7 +76,7 @@ func DockerReady(image string) string {
 }
 
 func newContainerBackend(ctx context.Context, cfg Config, runID string) (*containerBackend, error) {
-	b := &containerBackend{runID: runID, image: cfg.Image, out: cfg.Out, linkRate: cfg.LinkRate,
+	b := &containerBackend{runID: runID, image: cfg.Image, out: cfg.Out, linkRate: cfg.LinkRate, cpuShares: cfg.CPUShares,
 		user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), pids: map[string][2]int{}, sites: map[int]*process{}}
 	RemoveStale(ctx)
 	labels := []string{"--label", LabelRun + "=" + runID, "--label", LabelPID + "=" + strconv.Itoa(os.Getpid())}
@@ -162,6 +163,9 @@ func (b *containerBackend) create(ctx context.Context, p *process) error {
 		"--network", b.network, "--ip", b.ip(p.site), "--user", b.user, "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
 		"--stop-timeout", "5", "-v", b.out + ":" + b.out, "-w", p.workDir, "--entrypoint", "/usr/local/bin/synthfed", b.image,
 		"--log-format", "json"}
+	if b.cpuShares > 0 {
+		args = append(args[:1], append([]string{"--cpu-shares", strconv.Itoa(b.cpuShares)}, args[1:]...)...)
+	}
 	_, err := docker(ctx, append(args, p.args...)...)
 	return err
 }
@@ -262,13 +266,15 @@ func (b *containerBackend) hostPID(p *process) int {
 	return pid
 }
 
-func (b *containerBackend) metricsURL(p *process, addr string) string {
+func (b *containerBackend) baseURL(p *process, addr string) string {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""
 	}
-	return "http://" + net.JoinHostPort(b.ip(p.site), port) + "/metrics"
+	return "http://" + net.JoinHostPort(b.ip(p.site), port)
 }
+
+func (b *containerBackend) debugListen() string { return "0.0.0.0:6060" }
 
 // partition disconnects site i's container from the network for d, then
 // connects it again with its address (and shapes the new interface).

@@ -123,3 +123,19 @@ func TestRecoveries(t *testing.T) {
 		t.Fatalf("recoveries %v", got)
 	}
 }
+
+// TestAuditFromWhenTheFaultHeld: a docker kill returns a while after it
+// was asked for; a site whose round committed before the kill held (but
+// after it was asked for) was in no round when it died and owes no entry.
+func TestAuditFromWhenTheFaultHeld(t *testing.T) {
+	h := goodHistory()
+	h.Joined["s0"] = append(h.Joined["s0"], Join{at(9), "j1", 1})
+	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: KillAgents, Sites: []int{0}}, Names: []string{"s0"}, Start: at(9), InForce: at(11), End: at(13)})
+	if v := Check(h)[2]; !v.Held {
+		t.Fatalf("s0's round j1/1 committed at 10 s, before the kill held at 11 s: %v", v.Broken)
+	}
+	h.Injected[len(h.Injected)-1].InForce = time.Time{} // held at once: s0 was inside j1/1
+	if v := Check(h)[2]; v.Held {
+		t.Fatal("s0 was inside j1/1 when the kill held and has no audit entry, yet the invariant held")
+	}
+}

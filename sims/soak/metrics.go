@@ -15,7 +15,18 @@ import (
 const (
 	metricGoroutines = "go_goroutines"
 	metricHeapInuse  = "go_memstats_heap_inuse_bytes"
+	// metricNextGC is the heap size the next collection triggers at: the
+	// live heap after the last one times (1 + GOGC/100), so half of it is
+	// the live heap at GOGC = 100 (the members' default) — a reading
+	// without the garbage between collections.
+	metricNextGC = "go_memstats_next_gc_bytes"
 )
+
+// reading is what the soak reads from a member's /metrics.
+type reading struct {
+	goroutines     int
+	heapKB, liveKB int64
+}
 
 // parseMetrics reads the unlabelled samples of the named metrics from a
 // Prometheus text exposition; lines it cannot read are skipped.
@@ -39,28 +50,29 @@ func parseMetrics(r io.Reader, names ...string) map[string]float64 {
 	return out
 }
 
-// scrape reads goroutines and Go heap in use from url ("" or an error:
-// ok is false).
-func scrape(ctx context.Context, client *http.Client, url string) (goroutines int, heapKB int64, ok bool) {
+// scrape reads goroutines, the Go heap in use and the live heap from url
+// ("" or an error: ok is false).
+func scrape(ctx context.Context, client *http.Client, url string) (rd reading, ok bool) {
 	if url == "" {
-		return 0, 0, false
+		return rd, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, 0, false
+		return rd, false
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, 0, false
+		return rd, false
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, false
+		return rd, false
 	}
-	m := parseMetrics(io.LimitReader(resp.Body, 4<<20), metricGoroutines, metricHeapInuse)
+	m := parseMetrics(io.LimitReader(resp.Body, 4<<20), metricGoroutines, metricHeapInuse, metricNextGC)
 	g, gok := m[metricGoroutines]
 	h, hok := m[metricHeapInuse]
-	return int(g), int64(h) / 1024, gok && hok
+	n, nok := m[metricNextGC]
+	return reading{goroutines: int(g), heapKB: int64(h) / 1024, liveKB: int64(n) / 2048}, gok && hok && nok
 }

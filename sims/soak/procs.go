@@ -42,8 +42,9 @@ type process struct {
 	inc     int
 	started time.Time
 	exited  chan struct{}
-	// metrics is the incarnation's /metrics URL ("" until it logs it).
-	metrics string
+	// metrics is the incarnation's /metrics URL ("" until it logs it),
+	// debug the base URL of its profiles.
+	metrics, debug string
 	// expected is the incarnation the soak killed or stopped.
 	expected int
 }
@@ -69,7 +70,7 @@ func (p *process) start() error {
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.inc++
-	p.cmd, p.started, p.exited, p.metrics = cmd, time.Now(), make(chan struct{}), ""
+	p.cmd, p.started, p.exited, p.metrics, p.debug = cmd, time.Now(), make(chan struct{}), "", ""
 	inc, exited := p.inc, p.exited
 	go p.r.be.started(p)
 	go func() {
@@ -154,6 +155,21 @@ func (p *process) setMetrics(inc int, url string) {
 		p.metrics = url
 	}
 	p.mu.Unlock()
+}
+
+// setDebug records where incarnation inc serves its profiles.
+func (p *process) setDebug(inc int, url string) {
+	p.mu.Lock()
+	if p.inc == inc {
+		p.debug = url
+	}
+	p.mu.Unlock()
+}
+
+func (p *process) debugURL() (string, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.debug, p.inc
 }
 
 func (p *process) metricsURL() string {

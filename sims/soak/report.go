@@ -151,9 +151,10 @@ func (res *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "coordinator restarts %d: recovery to first task median %d ms, max %d ms (start to listening median %d ms, listening to first task %d ms); load average %.1f at the start, %.1f at the end\n",
 		rep.Restarts, rep.RecoveryMedianMS, rep.RecoveryMaxMS, rep.ListenMedianMS, rep.ListenToTaskMedianMS, rep.Load[0], rep.Load[1])
 	for _, t := range rep.Trends {
-		fmt.Fprintf(w, "%-11s peak RSS %d MB, last %d MB, Go heap in use peak %d MB, last %d MB, peak fds %d, threads %d, goroutines %d; second-half growth RSS %+.1f%%, heap %+.1f%%, fds %+.1f%%, threads %+.1f%%, goroutines %+.1f%% (%d samples)\n",
-			t.Role, t.PeakRSSKB/1024, t.LastRSSKB/1024, t.PeakHeapKB/1024, t.LastHeapKB/1024, t.PeakFDs, t.PeakThr, t.PeakGoroutines,
-			100*t.RSSGrowth, 100*t.HeapGrowth, 100*t.FDGrowth, 100*t.ThreadsGrowth, 100*t.GoroutinesGrowth, t.Samples)
+		fmt.Fprintf(w, "%-11s peak RSS %d MB, last %d MB; Go heap in use peak %d MB, last %d MB; live heap peak %d MB, last %d MB; peak fds %d, threads %d, goroutines %d\n",
+			t.Role, t.PeakRSSKB/1024, t.LastRSSKB/1024, t.PeakHeapKB/1024, t.LastHeapKB/1024, t.PeakLiveKB/1024, t.LastLiveKB/1024, t.PeakFDs, t.PeakThr, t.PeakGoroutines)
+		fmt.Fprintf(w, "%-11s second-half growth: RSS %+.1f%% (anon %+.1f%%, file-backed %+.1f%%), Go heap in use %+.1f%%, live heap %+.1f%%, fds %+.1f%%, threads %+.1f%%, goroutines %+.1f%% (%d samples)\n",
+			"", 100*t.RSSGrowth, 100*t.AnonGrowth, 100*t.FileGrowth, 100*t.HeapGrowth, 100*t.LiveGrowth, 100*t.FDGrowth, 100*t.ThreadsGrowth, 100*t.GoroutinesGrowth, t.Samples)
 	}
 	fmt.Fprintf(w, "store: %.1f MB on disk after %d commits (%.0f bytes per commit, least squares); the coordinator stopped itself %d times (restarted)\n",
 		float64(rep.StoreBytes)/(1<<20), rep.StoreCommits, rep.BytesPerCommit, rep.CoordinatorExits)

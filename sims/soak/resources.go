@@ -16,12 +16,20 @@ type Sample struct {
 	Name    string  `json:"name"`
 	Started float64 `json:"started"` // when this incarnation started (seconds)
 	RSSKB   int64   `json:"rss_kb"`
-	Threads int     `json:"threads"`
-	FDs     int     `json:"fds"`
+	// AnonKB and FileKB split RSS: anonymous memory (the Go heap, stacks)
+	// and file-backed pages mapped in (the binary, bbolt's mmap of the
+	// store), from /proc/PID/status.
+	AnonKB  int64 `json:"rss_anon_kb"`
+	FileKB  int64 `json:"rss_file_kb"`
+	Threads int   `json:"threads"`
+	FDs     int   `json:"fds"`
 	// Goroutines and HeapKB (Go heap in use) come from the member's
 	// /metrics (0: not read this time).
 	Goroutines int   `json:"goroutines,omitempty"`
 	HeapKB     int64 `json:"heap_kb,omitempty"`
+	// LiveKB is the live heap after the last collection (half the next
+	// collection's target at GOGC = 100).
+	LiveKB int64 `json:"live_heap_kb,omitempty"`
 }
 
 // StoreSample is the coordinator's data folder's size on disk against the
@@ -32,11 +40,12 @@ type StoreSample struct {
 	Bytes   int64   `json:"bytes"`
 }
 
-// readProc reads RSS, threads and open file descriptors of pid from /proc.
-func readProc(pid int) (rssKB int64, threads, fds int, ok bool) {
+// readProc reads RSS (and its anonymous and file parts), threads and open
+// file descriptors of pid from /proc.
+func readProc(pid int) (s Sample, ok bool) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
 	if err != nil {
-		return 0, 0, 0, false
+		return s, false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -45,16 +54,20 @@ func readProc(pid int) (rssKB int64, threads, fds int, ok bool) {
 		}
 		switch f[0] {
 		case "VmRSS:":
-			rssKB, _ = strconv.ParseInt(f[1], 10, 64)
+			s.RSSKB, _ = strconv.ParseInt(f[1], 10, 64)
+		case "RssAnon:":
+			s.AnonKB, _ = strconv.ParseInt(f[1], 10, 64)
+		case "RssFile:":
+			s.FileKB, _ = strconv.ParseInt(f[1], 10, 64)
 		case "Threads:":
-			threads, _ = strconv.Atoi(f[1])
+			s.Threads, _ = strconv.Atoi(f[1])
 		}
 	}
 	ents, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "fd"))
 	if err == nil {
-		fds = len(ents)
+		s.FDs = len(ents)
 	}
-	return rssKB, threads, fds, true
+	return s, true
 }
 
 // TrendFigures are one role's resource figures over a run.
@@ -76,6 +89,11 @@ type TrendFigures struct {
 	// GoroutinesGrowth and HeapGrowth are the same for the goroutines
 	// and the Go heap in use (from /metrics; 0 when not read).
 	GoroutinesGrowth float64 `json:"goroutines_growth"`
+	AnonGrowth       float64 `json:"rss_anon_growth"`
+	LiveGrowth       float64 `json:"live_heap_growth"`
+	PeakLiveKB       int64   `json:"peak_live_heap_kb"`
+	LastLiveKB       int64   `json:"last_live_heap_kb"`
+	FileGrowth       float64 `json:"rss_file_growth"`
 	HeapGrowth       float64 `json:"heap_growth"`
 	PeakGoroutines   int     `json:"peak_goroutines"`
 	PeakHeapKB       int64   `json:"peak_heap_kb"`
@@ -100,6 +118,7 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		tf.Samples++
 		tf.PeakRSSKB, tf.PeakFDs, tf.PeakThr = max(tf.PeakRSSKB, s.RSSKB), max(tf.PeakFDs, s.FDs), max(tf.PeakThr, s.Threads)
 		tf.PeakGoroutines, tf.PeakHeapKB = max(tf.PeakGoroutines, s.Goroutines), max(tf.PeakHeapKB, s.HeapKB)
+		tf.PeakLiveKB = max(tf.PeakLiveKB, s.LiveKB)
 		if s.T-s.Started >= Warm.Seconds() {
 			byT[s.T] = append(byT[s.T], s)
 		}
@@ -109,16 +128,19 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 		ts = append(ts, t)
 	}
 	sort.Float64s(ts)
-	type point struct{ t, rss, fds, thr, gor, heap float64 }
+	type point struct{ t, rss, fds, thr, gor, heap, anon, file, live float64 }
 	var pts []point
 	for _, t := range ts {
 		ss := byT[t]
 		pts = append(pts, point{t, median(ss, func(s Sample) float64 { return float64(s.RSSKB) }),
 			median(ss, func(s Sample) float64 { return float64(s.FDs) }), median(ss, func(s Sample) float64 { return float64(s.Threads) }),
-			medianRead(ss, func(s Sample) float64 { return float64(s.Goroutines) }), medianRead(ss, func(s Sample) float64 { return float64(s.HeapKB) })})
+			medianRead(ss, func(s Sample) float64 { return float64(s.Goroutines) }), medianRead(ss, func(s Sample) float64 { return float64(s.HeapKB) }),
+			median(ss, func(s Sample) float64 { return float64(s.AnonKB) }), median(ss, func(s Sample) float64 { return float64(s.FileKB) }),
+			medianRead(ss, func(s Sample) float64 { return float64(s.LiveKB) })})
 	}
 	if len(pts) > 0 {
-		tf.LastRSSKB, tf.LastHeapKB = int64(pts[len(pts)-1].rss), int64(pts[len(pts)-1].heap)
+		last := pts[len(pts)-1]
+		tf.LastRSSKB, tf.LastHeapKB, tf.LastLiveKB = int64(last.rss), int64(last.heap), int64(last.live)
 	}
 	half := total.Seconds() / 2
 	var second []point
@@ -155,6 +177,9 @@ func Trend(samples []Sample, role string, total time.Duration) TrendFigures {
 	tf.ThreadsGrowth = growth(func(p point) float64 { return p.thr })
 	tf.GoroutinesGrowth = growth(func(p point) float64 { return p.gor })
 	tf.HeapGrowth = growth(func(p point) float64 { return p.heap })
+	tf.AnonGrowth = growth(func(p point) float64 { return p.anon })
+	tf.FileGrowth = growth(func(p point) float64 { return p.file })
+	tf.LiveGrowth = growth(func(p point) float64 { return p.live })
 	return tf
 }
 

@@ -35,12 +35,13 @@ type runner struct {
 	// coordMu serialises the coordinator's restarts (faults, service).
 	coordMu sync.Mutex
 
-	mu      sync.Mutex
-	waiters []*waiter
-	hist    History
-	samples []Sample
-	store   []StoreSample
-	ended   map[string]bool
+	mu       sync.Mutex
+	waiters  []*waiter
+	hist     History
+	samples  []Sample
+	store    []StoreSample
+	profiles []Profile
+	ended    map[string]bool
 }
 
 type waiter struct {
@@ -60,7 +61,9 @@ func (r *runner) dispatch(e event) {
 	case e.proc == r.coord && e.str("level") == "ERROR" && strings.Contains(e.str("err"), "no space left on device"):
 		r.hist.DiskErrors = append(r.hist.DiskErrors, LogLine{Time: e.t, Msg: e.msg + ": " + e.str("err")})
 	case e.msg == "serving metrics":
-		e.proc.setMetrics(e.inc, r.be.metricsURL(e.proc, e.str("addr")))
+		e.proc.setMetrics(e.inc, r.be.baseURL(e.proc, e.str("addr"))+"/metrics")
+	case e.msg == "serving pprof":
+		e.proc.setDebug(e.inc, r.be.baseURL(e.proc, e.str("addr")))
 	case e.proc != r.coord && e.msg == "task received":
 		r.hist.Tasks = append(r.hist.Tasks, e.t)
 	case e.proc != r.coord && e.msg == "joined secure round":
@@ -118,6 +121,8 @@ type Result struct {
 	Trends     []TrendFigures `json:"trends"`
 	// Store is the coordinator's store size on disk against commits.
 	Store []StoreSample `json:"store"`
+	// Profiles are the coordinator's heap profiles taken during the run.
+	Profiles []Profile `json:"heap_profiles,omitempty"`
 	// Mode is where the members ran, Setup how (in words), ModeNote why
 	// the automatic mode picked it.
 	Mode     string `json:"mode"`
@@ -170,8 +175,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	r.hist.Start = r.start
 	r.hist.Load[0] = loadAverage()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); r.sample(runCtx) }()
+	go func() { defer wg.Done(); r.profile(runCtx) }()
 	go func() { defer wg.Done(); r.chaos(runCtx, plan) }()
 	jobs := r.submitJobs(ctx)
 	cancel()
@@ -218,11 +224,11 @@ func (r *runner) startAll(ctx context.Context) error {
 	logs := filepath.Join(r.cfg.Out, "logs")
 	ckit := filepath.Join(r.pki(), "kits", "coordinator", "coordinator")
 	r.coord = &process{name: "coordinator", role: "coordinator", site: -1, logDir: logs, r: r, workDir: r.cfg.Out,
-		args: []string{"coordinator", "--config", filepath.Join(ckit, "coordinator.toml"), "--data-dir", r.coordData()}}
+		args: []string{"coordinator", "--config", filepath.Join(ckit, "coordinator.toml"), "--data-dir", r.coordData(), "--pprof-listen", r.be.debugListen()}}
 	if err := r.be.create(ctx, r.coord); err != nil {
 		return err
 	}
-	if err := r.startCoordinator(ctx); err != nil {
+	if err := r.startCoordinator(ctx, false); err != nil {
 		return err
 	}
 	for i := range r.cfg.Sites {
@@ -260,15 +266,16 @@ func (r *runner) exited(ctx context.Context, p *process, inc int, expected bool)
 		if ctx.Err() != nil || r.coord.pid() != 0 || r.coord.incarnation() != inc {
 			return // restarted meanwhile
 		}
-		if err := r.startCoordinator(ctx); err != nil {
+		if err := r.startCoordinator(ctx, false); err != nil {
 			r.log.Warn("soak: restart after an exit", "err", err)
 		}
 	}()
 }
 
 // startCoordinator starts a coordinator incarnation and waits until it
-// listens.
-func (r *runner) startCoordinator(ctx context.Context) error {
+// listens; restart records when (the restarts after a kill -9, whose
+// recovery the report times).
+func (r *runner) startCoordinator(ctx context.Context, restart bool) error {
 	r.mu.Lock()
 	want := r.coord.inc + 1
 	r.mu.Unlock()
@@ -278,7 +285,7 @@ func (r *runner) startCoordinator(ctx context.Context) error {
 	e, ok := r.await(ctx, 30*time.Second, func(e event) bool {
 		return e.proc == r.coord && e.inc == want && e.msg == "coordinator listening"
 	})
-	if ok && want > 1 {
+	if ok && restart {
 		r.mu.Lock()
 		r.hist.CoordinatorListens = append(r.hist.CoordinatorListens, e.t)
 		r.mu.Unlock()
@@ -338,10 +345,12 @@ func (r *runner) sample(ctx context.Context) {
 			if pid == 0 {
 				continue
 			}
-			rss, thr, fds, ok := readProc(pid)
+			s, ok := readProc(pid)
 			if ok {
-				s := Sample{T: now, Role: p.role, Name: p.name, Started: p.startedAt().Sub(r.start).Seconds(), RSSKB: rss, Threads: thr, FDs: fds}
-				s.Goroutines, s.HeapKB, _ = scrape(ctx, client, p.metricsURL())
+				s.T, s.Role, s.Name, s.Started = now, p.role, p.name, p.startedAt().Sub(r.start).Seconds()
+				if rd, ok := scrape(ctx, client, p.metricsURL()); ok {
+					s.Goroutines, s.HeapKB, s.LiveKB = rd.goroutines, rd.heapKB, rd.liveKB
+				}
 				ss = append(ss, s)
 			}
 		}
@@ -454,7 +463,7 @@ func (r *runner) finish(plan []Fault, jobs []string) (*Result, error) {
 	}
 	h := r.hist
 	h.Stored, h.Jobs, h.Audit, h.Rounds = v.stored, v.jobs, v.audit, v.rounds
-	res := &Result{Config: r.cfg, Plan: plan, History: h, Invariants: Check(h), Samples: r.samples, Store: r.store}
+	res := &Result{Config: r.cfg, Plan: plan, History: h, Invariants: Check(h), Samples: r.samples, Store: r.store, Profiles: r.profiles}
 	total := h.End.Sub(h.Start)
 	res.Trends = []TrendFigures{Trend(r.samples, "coordinator", total), Trend(r.samples, "agent", total)}
 	res.Report = buildReport(res)
