@@ -66,9 +66,8 @@ func (d *SiteData) syntheticSet(cfg DataConfig, dir string, info *SetInfo) (*sto
 	if d.synthetic == nil {
 		d.synthetic = map[string]*openedSet{}
 	}
-	if o, ok := d.synthetic[dir]; ok {
-		o.st.Close()
-	}
+	// A set drawn again under the same ID replaces the entry; the old
+	// store stays mapped, since a running job may still read it.
 	d.synthetic[dir] = &openedSet{manifest: info.ManifestSHA256, st: st, all: all}
 	return all, nil
 }

@@ -15,7 +15,15 @@
 //   - INDEX: the committed state: settings, the chunks with their
 //     checksums, and one entry per source file (path, length, modification
 //     time, SHA-256 prefix of the content, chunk and slot) with a CRC-32C
-//     trailer (index.go).
+//     trailer (index.go);
+//   - RECORDS: the compact index of the records the last Prepare kept, in
+//     their order (Item: chunk, slot, labels, demographics, replica, a hash
+//     of the patient; 40 bytes, no strings), with a CRC-32C trailer
+//     (items.go). Records opens it as a Set, the streamed trainers' index.
+//
+// A Set (set.go) is a list of images by index, the loader's source; a
+// Writer (writer.go) writes a new store image by image, as a sample job
+// draws a synthetic set, committing its INDEX last.
 //
 // # Crash safety
 //

@@ -14,6 +14,12 @@
 //     the phantom and the quick profiles), which keep their historical
 //     draw order so that simulation results are unchanged.
 //
-// The package imports no tensor engine: augmentation is a function the
-// trainer passes in.
+// Augmentation is an Augmenter the trainer passes in. Affine (affine.go)
+// is the streams' fast one: a fixed-point bilinear warp fused with the
+// dequantisation of a ByteSource's 8-bit pixels, and table noise; with the
+// openblas tag its inner loops run in C with AVX2 (warp.c), the Go code
+// being the reference. A CondSource's batches carry condition vectors (the
+// DDPM's); Concat joins two sources (real and synthetic).
+//
+// The package imports no tensor engine.
 package loader
