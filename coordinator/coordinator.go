@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/synthfed/synthfed/internal/memlimit"
 	"io"
 	"log/slog"
 	"net"
@@ -54,6 +55,11 @@ type Options struct {
 	// (default: an admin certificate with TLS, loopback callers in
 	// insecure mode).
 	AdminAuth AdminAuthorizer
+
+	// Memory, when not nil, raises the process's soft memory limit with
+	// the size of the models uploaded (the coordinator command installs
+	// one; simulations running agents in the same process must not).
+	Memory *memlimit.Governor
 
 	// guard is the access check UseTLS installed; New directs its
 	// refusals to the audit log.

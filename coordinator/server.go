@@ -400,6 +400,7 @@ func (c *Coordinator) receiveBody(ctx context.Context, stream fedpb.Federation_U
 		}
 		if sp.specs == nil {
 			sp.specs = re.Specs()
+			c.opts.Memory.Model(specBytes(sp.specs))
 		}
 	}
 	return sp, re.Hash(), n, nil

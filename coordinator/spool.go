@@ -85,3 +85,13 @@ func (s *spool) Close() error { return s.f.Close() }
 
 // close removes the spool.
 func (s *spool) close() { s.f.Close() }
+
+// specBytes is the float32 size of a model with these specs.
+func specBytes(specs []model.TensorSpec) int64 {
+	var n int64
+	for _, sp := range specs {
+		k, _ := model.NumElements(sp.Shape)
+		n += int64(k)
+	}
+	return 4 * n
+}

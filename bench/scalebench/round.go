@@ -34,11 +34,19 @@ type roundCfg struct {
 	Modes      []string
 	// Env is added to every process's environment (GOGC...).
 	Env []string
-	// MemLimit, when > 0, sets every process's GOMEMLIMIT to this many
+	// MemLimit, when > 0, sets the site agents' GOMEMLIMIT to this many
 	// times the model's size: the Go runtime's soft limit, which keeps
 	// garbage (received chunks) from growing to the live heap's size as
-	// GOGC=100 allows.
+	// GOGC=100 allows. The coordinator sets its own limit from the model
+	// size (internal/memlimit) unless CoordMemLimit is set.
 	MemLimit float64
+	// CoordMemLimit, when > 0, sets the coordinator's GOMEMLIMIT too
+	// (this many model sizes), which turns its own policy off.
+	CoordMemLimit float64
+	// SiteEnv is the site agents' environment (Env plus their limit).
+	SiteEnv []string
+	// CoordEnv is the coordinator's environment.
+	CoordEnv []string
 }
 
 // roundResult is scale.json's "round".
@@ -50,6 +58,8 @@ type roundResult struct {
 	MaxUploads int        `json:"max_concurrent_uploads"`
 	LocalSteps int        `json:"local_steps"`
 	Env        []string   `json:"env"`
+	SiteEnv    []string   `json:"site_env"`
+	CoordEnv   []string   `json:"coordinator_env"`
 	MemLimit   float64    `json:"gomemlimit_x_model"`
 	Runs       []roundRun `json:"runs"`
 	Goals      roundGoals `json:"goals"`
@@ -100,10 +110,14 @@ func runRound(bin, work string, cfg roundCfg) (*roundResult, error) {
 	res := &roundResult{Parameters: params, ModelMB: float64(4*params) / (1 << 20), Sites: cfg.Sites, CPUs: runtime.NumCPU(),
 		MaxUploads: cfg.MaxUploads, LocalSteps: cfg.Steps, Env: cfg.Env, MemLimit: cfg.MemLimit,
 		Goals: roundGoals{RSSxModelMax: 3, CoordMet: true, SiteMet: true}}
+	cfg.SiteEnv, cfg.CoordEnv = cfg.Env, cfg.Env
 	if cfg.MemLimit > 0 {
-		cfg.Env = append(cfg.Env, fmt.Sprintf("GOMEMLIMIT=%dMiB", int(cfg.MemLimit*res.ModelMB)))
-		res.Env = cfg.Env
+		cfg.SiteEnv = append(append([]string(nil), cfg.Env...), fmt.Sprintf("GOMEMLIMIT=%dMiB", int(cfg.MemLimit*res.ModelMB)))
 	}
+	if cfg.CoordMemLimit > 0 {
+		cfg.CoordEnv = append(append([]string(nil), cfg.Env...), fmt.Sprintf("GOMEMLIMIT=%dMiB", int(cfg.CoordMemLimit*res.ModelMB)))
+	}
+	res.SiteEnv, res.CoordEnv = cfg.SiteEnv, cfg.CoordEnv
 	for _, mode := range cfg.Modes {
 		run, err := roundOnce(bin, filepath.Join(work, mode), mode, cfg)
 		if err != nil {
@@ -117,7 +131,8 @@ func runRound(bin, work string, cfg roundCfg) (*roundResult, error) {
 		fmt.Fprintf(os.Stderr, "round %s: %+v\n", mode, run)
 	}
 	res.Commands = []string{"make bench-scale-round",
-		"bin/scalebench -only round -round-memlimit 0   # Go's default GC, no GOMEMLIMIT",
+		"bin/scalebench -only round -round-memlimit 0   # sites on Go's default GC, no GOMEMLIMIT",
+		"bin/scalebench -only round -round-coord-memlimit 2.5   # the coordinator on GOMEMLIMIT instead of its own policy",
 		"bin/scalebench -only round -round-features 1000000 -round-sites 3   # a quick small run"}
 	res.Note = "model/wide: hashed-feature logistic regression, 10^8 weights + bias, float32; each site trains local_steps SGD steps on its own 256 generated rows (the step touches only the rows' features, the upload is the whole dense model). " +
 		"Real processes from `synthfed provision` kits: one coordinator, one site agent per site, mTLS on loopback. RSS is /proc/PID/status VmHWM read when the job ended; bytes are /proc/PID/io rchar/wchar of the site processes. " +
@@ -140,7 +155,7 @@ func roundOnce(bin, dir, mode string, cfg roundCfg) (roundRun, error) {
 		return run, err
 	}
 	coordLog := filepath.Join(dir, "logs", "coordinator.log")
-	coord, err := startProc(bin, coordLog, cfg.Env, "--log-format", "json", "coordinator",
+	coord, err := startProc(bin, coordLog, cfg.CoordEnv, "--log-format", "json", "coordinator",
 		"--config", filepath.Join(dir, "pki", "kits", "coordinator", "coordinator", "coordinator.toml"),
 		"--data-dir", filepath.Join(dir, "coordinator-data"))
 	if err != nil {
@@ -158,7 +173,7 @@ func roundOnce(bin, dir, mode string, cfg roundCfg) (roundRun, error) {
 	var sites []*exec.Cmd
 	for i := range cfg.Sites {
 		id := roundSite(i)
-		p, err := startProc(bin, filepath.Join(dir, "logs", id+".log"), cfg.Env, "--log-format", "json", "site-agent",
+		p, err := startProc(bin, filepath.Join(dir, "logs", id+".log"), cfg.SiteEnv, "--log-format", "json", "site-agent",
 			"--config", filepath.Join(dir, "pki", "kits", "site", id, "site-agent.toml"))
 		if err != nil {
 			return run, err
@@ -398,24 +413,25 @@ func procIO(pid int) (int64, int64) {
 type roundFlags struct {
 	features, sites, uploads, steps *int
 	modes, env                      *string
-	memLimit                        *float64
+	memLimit, coordMemLimit         *float64
 }
 
 func addRoundFlags() roundFlags {
 	return roundFlags{
-		features: flag.Int("round-features", envInt("SCALE_ROUND_FEATURES", 100_000_000), "round: the wide model's features (parameters - 1; env SCALE_ROUND_FEATURES)"),
-		sites:    flag.Int("round-sites", envInt("SCALE_ROUND_SITES", 10), "round: site agents (env SCALE_ROUND_SITES)"),
-		uploads:  flag.Int("round-uploads", 2, "round: the coordinator's max_concurrent_uploads"),
-		steps:    flag.Int("round-steps", 8, "round: local SGD steps per site"),
-		modes:    flag.String("round-modes", "plain,secure", "round: modes to run, comma-separated (plain, secure)"),
-		env:      flag.String("round-env", os.Getenv("SCALE_ROUND_ENV"), "round: extra environment of every process, space-separated (e.g. GOGC=50; env SCALE_ROUND_ENV)"),
-		memLimit: flag.Float64("round-memlimit", 2.5, "round: every process's GOMEMLIMIT in model sizes (0: none, Go's default GC)"),
+		features:      flag.Int("round-features", envInt("SCALE_ROUND_FEATURES", 100_000_000), "round: the wide model's features (parameters - 1; env SCALE_ROUND_FEATURES)"),
+		sites:         flag.Int("round-sites", envInt("SCALE_ROUND_SITES", 10), "round: site agents (env SCALE_ROUND_SITES)"),
+		uploads:       flag.Int("round-uploads", 2, "round: the coordinator's max_concurrent_uploads"),
+		steps:         flag.Int("round-steps", 8, "round: local SGD steps per site"),
+		modes:         flag.String("round-modes", "plain,secure", "round: modes to run, comma-separated (plain, secure)"),
+		env:           flag.String("round-env", os.Getenv("SCALE_ROUND_ENV"), "round: extra environment of every process, space-separated (e.g. GOGC=50; env SCALE_ROUND_ENV)"),
+		memLimit:      flag.Float64("round-memlimit", 2.5, "round: the site agents' GOMEMLIMIT in model sizes (0: none, Go's default GC)"),
+		coordMemLimit: flag.Float64("round-coord-memlimit", 0, "round: the coordinator's GOMEMLIMIT in model sizes (0: none; it sets its own limit from the model size)"),
 	}
 }
 
 func (f roundFlags) config() roundCfg {
 	return roundCfg{Features: *f.features, Sites: *f.sites, MaxUploads: *f.uploads, Steps: *f.steps,
-		Modes: strings.Split(*f.modes, ","), Env: strings.Fields(*f.env), MemLimit: *f.memLimit}
+		Modes: strings.Split(*f.modes, ","), Env: strings.Fields(*f.env), MemLimit: *f.memLimit, CoordMemLimit: *f.coordMemLimit}
 }
 
 // mergeRound runs the round and stores it as "round" in the JSON file out,

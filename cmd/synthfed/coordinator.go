@@ -61,7 +61,7 @@ simulations only.`,
 			if f.Changed("gossip-bind") {
 				cfg.Gossip.Bind = gossipBind
 			}
-			opts := coordinator.Options{Logger: log, CheckModelConfig: siteagent.CheckModelConfig}
+			opts := coordinator.Options{Logger: log, CheckModelConfig: siteagent.CheckModelConfig, Memory: memoryGovernor(log)}
 			var crl *pki.CRLWatcher
 			switch {
 			case cfg.Insecure:
