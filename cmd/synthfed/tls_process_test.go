@@ -62,6 +62,10 @@ init = "20s"
 train = "20s"
 [jobs.train]
 local_steps = 10
+# Training waits 1.5 s, so that s3, killed once it has joined round 2's
+# secure round, cannot have sent its masked input first (without it the
+# round could commit all three sites within milliseconds of the kill).
+params = { delay_ms = "1500" }
 [jobs.secagg]
 max_weight = 1000
 
