@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 540s
 
 SOAK_FLAGS ?=
 
-.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale fuzz static image clean
+.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale bench-scale-round fuzz static image clean
 
 all: build
 
@@ -83,6 +83,11 @@ bench-crypto: build
 bench-scale: build
 	$(GO) build $(GOTAGS) -o bin/scalebench ./bench/scalebench
 	bin/scalebench -bin $(BIN) -out bench/out/scale.json
+
+# Only the study-size federated round of bench-scale (10 site processes, 100M parameters).
+bench-scale-round: build
+	$(GO) build $(GOTAGS) -o bin/scalebench ./bench/scalebench
+	bin/scalebench -bin $(BIN) -only round -out bench/out/scale.json
 
 # Go-only benchmarks of the libraries (data, eval, phantom).
 bench-go:

@@ -75,9 +75,14 @@ func checkCompute(cfg Config, log *slog.Logger) CheckResult {
 	return res
 }
 
-// fits refuses a job whose model at its batch size would not fit the
-// backend's memory cap (estimated from the architecture's footprint).
+// fits refuses a training job whose model at its batch size would not fit
+// the backend's memory cap (estimated from the architecture's footprint).
 func (x *executor) fits(modelName string, batch int, footprint func() (graph.Footprint, error)) error {
+	return x.fitsJob(device.Job{Model: modelName, Batch: batch}, footprint)
+}
+
+// fitsJob checks j with its parameter and activation counts from footprint.
+func (x *executor) fitsJob(j device.Job, footprint func() (graph.Footprint, error)) error {
 	if x.compute == nil || x.compute.CapBytes() <= 0 {
 		return nil
 	}
@@ -85,5 +90,15 @@ func (x *executor) fits(modelName string, batch int, footprint func() (graph.Foo
 	if err != nil {
 		return err
 	}
-	return x.compute.Fits(device.Job{Model: modelName, Batch: batch, Params: fp.Params, ActivationsPerImage: fp.ActivationsPerImage})
+	j.Params, j.ActivationsPerImage = fp.Params, fp.ActivationsPerImage
+	return x.compute.Fits(j)
+}
+
+// samplingPasses is the images a DDPM sampler runs per batch image:
+// guidance runs the conditional and the unconditional passes together.
+func samplingPasses(guidance float64) int {
+	if guidance != 0 {
+		return 2
+	}
+	return 1
 }

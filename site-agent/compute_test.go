@@ -2,6 +2,7 @@ package siteagent_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -98,7 +99,7 @@ func TestJobOverMemoryCapFails(t *testing.T) {
 	if ddpm == wfDDPM {
 		t.Fatal("wfDDPM changed: no train batch_size to replace")
 	}
-	w.submit(t, `id = "big"
+	big := w.submit(t, `id = "big"
 kind = "train"
 model = "ddpm"
 rounds = 2
@@ -128,6 +129,28 @@ local_steps = 1
 	}
 	if other, _ := w.c.FailureLog("big", "a"); len(other) != 0 {
 		t.Errorf("site a failed: %v", other)
+	}
+
+	// Sampling from the job's model at batch 16 with guidance (32 images a
+	// pass) does not fit b's cap either.
+	w.submit(t, fmt.Sprintf(`id = "sample"
+kind = "sample"
+quorum = 1
+sites = ["a", "b"]
+seed = 7
+[sample]
+checkpoint = %q
+levels = 1
+ddim_steps = 2
+batch_size = 16
+guidance = 1.0
+`+wfDeadlines, big[0].Output))
+	log, err = w.c.FailureLog("sample", "b")
+	if err != nil || len(log) == 0 {
+		t.Fatalf("site b's sample failures: %v, %v", log, err)
+	}
+	if !strings.Contains(log[0].Why, "model ddpm sampling at batch size 16 (2 passes per image)") {
+		t.Errorf("sample failure %+v", log[0])
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/protocol"
+	"github.com/synthfed/synthfed/protocol/fed"
 	"github.com/synthfed/synthfed/protocol/fedpb"
 )
 
@@ -298,11 +299,34 @@ func (x *executor) trainDelta(ctx context.Context, t Task) (Delta, error) {
 	if err := shared.CheckSameSpec(local); err != nil {
 		return Delta{}, fmt.Errorf("%w: %w", errBadUpdate, err)
 	}
-	g, d := shared.Flatten(), local.Flatten()
-	for i := range d {
-		d[i] -= g[i]
+	// The delta is computed in the local model's memory (Train returned
+	// it to the site), and the cached global model is dropped before the
+	// delta is laid out flat: a study-size site holds two models here,
+	// not four. The capacity leaves room for the round's metrics.
+	for _, lt := range local.Tensors() {
+		gt, _ := shared.Get(lt.Name)
+		for i, g := range gt.Data {
+			lt.Data[i] -= g
+		}
+	}
+	x.forget(t.ModelHash)
+	n := local.NumParams() + fed.SecureMetricElems*len(t.Train.SecureMetrics)
+	collectBefore(n)
+	d := make([]float32, 0, n)
+	for _, lt := range local.Tensors() {
+		d = append(d, lt.Data...)
 	}
 	return Delta{Values: d, Samples: meta.NumSamples, Metrics: meta.Metrics}, nil
+}
+
+// forget drops the cached global model called hash (the secure path has
+// overwritten or no longer needs it).
+func (x *executor) forget(hash string) {
+	x.mu.Lock()
+	if x.cache.hash == hash {
+		x.cache.hash, x.cache.w = "", model.Weights{}
+	}
+	x.mu.Unlock()
 }
 
 // fetch downloads the task's global model, reusing the last one.

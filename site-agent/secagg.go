@@ -173,6 +173,16 @@ func (r *SecureRunner) refuse(ctx context.Context, t Task, exchange exchangeFunc
 
 // send marshals m and exchanges it, in parts when it is large.
 func (r *SecureRunner) send(ctx context.Context, m secagg.Message, exchange exchangeFunc) error {
+	if mi, ok := m.(*secagg.MaskedInput); ok && 4*len(mi.Data) > r.cfg.PartSize {
+		// A study-size input is cut into parts in place (no second copy).
+		return mi.SplitParts(r.cfg.PartSize, func(p *secagg.Part) error {
+			pb, _ := p.MarshalBinary()
+			if _, err := exchange(ctx, Payload{Type: secagg.TypeURL(secagg.KindPart), Value: pb}); err != nil {
+				return fmt.Errorf("%s part %d of %d: %w", m.Type(), p.Index+1, p.Count, err)
+			}
+			return nil
+		})
+	}
 	b, err := m.MarshalBinary()
 	if err != nil {
 		return err

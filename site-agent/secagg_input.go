@@ -11,6 +11,10 @@ import (
 	"github.com/synthfed/synthfed/protocol/fed"
 )
 
+// maskAheadMax is the largest input (elements) whose mask a site expands
+// while it trains.
+const maskAheadMax = bigModel
+
 // errBadUpdate reports a local delta this site will not contribute.
 var errBadUpdate = errors.New("unusable local update")
 
@@ -36,10 +40,18 @@ func (r *SecureRunner) input(ctx context.Context, t Task, env PhaseEnv) error {
 	if err != nil {
 		return r.refuse(ctx, t, env.Exchange, RefuseProtocol, err.Error())
 	}
+	// A study-size mask is expanded after training instead: beside the
+	// global and local models it would be a third model in memory.
+	var mask []uint32
+	ahead := cur.spec.Context.Params.Length <= maskAheadMax
 	maskc := make(chan []uint32, 1)
-	go func() { maskc <- expand() }()
+	if ahead {
+		go func() { maskc <- expand() }()
+	}
 	delta, err := env.TrainDelta(ctx)
-	mask := <-maskc
+	if ahead {
+		mask = <-maskc
+	}
 	var in secagg.Input
 	if err == nil {
 		in, err = r.prepare(cur.spec, delta.Values, delta.Samples, fed.SecureMetricElems*len(names))
@@ -52,6 +64,10 @@ func (r *SecureRunner) input(ctx context.Context, t Task, env PhaseEnv) error {
 	}
 	if err != nil {
 		return err
+	}
+	if !ahead {
+		collectBefore(cur.spec.Context.Params.Length + 1) // the local model is garbage now
+		mask = expand()
 	}
 	mi, err := r.mask(cur, mask, in)
 	if err != nil {
@@ -93,7 +109,7 @@ func (r *SecureRunner) prepare(spec *secagg.RoundSpec, delta []float32, samples 
 	if !(weight > 0) {
 		return secagg.Input{}, fmt.Errorf("%w: %d samples", errBadUpdate, samples)
 	}
-	in, err := secagg.PreScale(delta, weight, p)
+	in, err := secagg.PreScaleInPlace(delta, weight, p)
 	if err != nil {
 		return secagg.Input{}, fmt.Errorf("%w: %w", errBadUpdate, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/synthfed/synthfed/dataset/store"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/ddpm"
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/protocol"
 )
 
@@ -59,6 +60,9 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 	}
 	applySampleSettings(&cfg, s)
 	if err := sameSize(cfg.Arch.ImageSize, data); err != nil {
+		return nil, stageErr("build", err)
+	}
+	if err := x.fitsJob(device.Job{Model: ModelDDPM, Sampling: true, Batch: cfg.Sample.BatchSize, Passes: samplingPasses(cfg.Sample.Guidance)}, cfg.Arch.Footprint); err != nil {
 		return nil, stageErr("build", err)
 	}
 	w, err := x.checkpoint(ctx, s.DDPM.Hash)

@@ -32,8 +32,13 @@ type roundCfg struct {
 	MaxUploads int
 	Steps      int
 	Modes      []string
-	// Env is added to every process's environment (GOGC, GOMEMLIMIT...).
+	// Env is added to every process's environment (GOGC...).
 	Env []string
+	// MemLimit, when > 0, sets every process's GOMEMLIMIT to this many
+	// times the model's size: the Go runtime's soft limit, which keeps
+	// garbage (received chunks) from growing to the live heap's size as
+	// GOGC=100 allows.
+	MemLimit float64
 }
 
 // roundResult is scale.json's "round".
@@ -45,6 +50,7 @@ type roundResult struct {
 	MaxUploads int        `json:"max_concurrent_uploads"`
 	LocalSteps int        `json:"local_steps"`
 	Env        []string   `json:"env"`
+	MemLimit   float64    `json:"gomemlimit_x_model"`
 	Runs       []roundRun `json:"runs"`
 	Goals      roundGoals `json:"goals"`
 	Commands   []string   `json:"commands"`
@@ -92,8 +98,12 @@ func runRound(bin, work string, cfg roundCfg) (*roundResult, error) {
 	}
 	params := cfg.Features + 1
 	res := &roundResult{Parameters: params, ModelMB: float64(4*params) / (1 << 20), Sites: cfg.Sites, CPUs: runtime.NumCPU(),
-		MaxUploads: cfg.MaxUploads, LocalSteps: cfg.Steps, Env: cfg.Env,
+		MaxUploads: cfg.MaxUploads, LocalSteps: cfg.Steps, Env: cfg.Env, MemLimit: cfg.MemLimit,
 		Goals: roundGoals{RSSxModelMax: 3, CoordMet: true, SiteMet: true}}
+	if cfg.MemLimit > 0 {
+		cfg.Env = append(cfg.Env, fmt.Sprintf("GOMEMLIMIT=%dMiB", int(cfg.MemLimit*res.ModelMB)))
+		res.Env = cfg.Env
+	}
 	for _, mode := range cfg.Modes {
 		run, err := roundOnce(bin, filepath.Join(work, mode), mode, cfg)
 		if err != nil {
@@ -385,6 +395,7 @@ func procIO(pid int) (int64, int64) {
 type roundFlags struct {
 	features, sites, uploads, steps *int
 	modes, env                      *string
+	memLimit                        *float64
 }
 
 func addRoundFlags() roundFlags {
@@ -394,13 +405,14 @@ func addRoundFlags() roundFlags {
 		uploads:  flag.Int("round-uploads", 2, "round: the coordinator's max_concurrent_uploads"),
 		steps:    flag.Int("round-steps", 8, "round: local SGD steps per site"),
 		modes:    flag.String("round-modes", "plain,secure", "round: modes to run, comma-separated (plain, secure)"),
-		env:      flag.String("round-env", os.Getenv("SCALE_ROUND_ENV"), "round: extra environment of every process, space-separated (e.g. GOMEMLIMIT=900MiB; env SCALE_ROUND_ENV)"),
+		env:      flag.String("round-env", os.Getenv("SCALE_ROUND_ENV"), "round: extra environment of every process, space-separated (e.g. GOGC=50; env SCALE_ROUND_ENV)"),
+		memLimit: flag.Float64("round-memlimit", 2.5, "round: every process's GOMEMLIMIT in model sizes (0: none, Go's default GC)"),
 	}
 }
 
 func (f roundFlags) config() roundCfg {
 	return roundCfg{Features: *f.features, Sites: *f.sites, MaxUploads: *f.uploads, Steps: *f.steps,
-		Modes: strings.Split(*f.modes, ","), Env: strings.Fields(*f.env)}
+		Modes: strings.Split(*f.modes, ","), Env: strings.Fields(*f.env), MemLimit: *f.memLimit}
 }
 
 // mergeRound runs the round and stores it as "round" in the JSON file out,

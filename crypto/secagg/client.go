@@ -70,6 +70,7 @@ type Client struct {
 	input      []uint32
 	haveInput  bool
 	mask       []uint32 // the whole mask, when expanded ahead (SetMask)
+	premasked  bool     // input was encoded into the precomputed mask (SetInput)
 	u3         []string
 	u3Digest   [32]byte
 	consistent *ConsistencySig
@@ -209,14 +210,24 @@ func (c *Client) SetInput(in Input) (*MaskedInput, error) {
 	if c.haveInput || c.phase > PhaseMaskedInput {
 		return nil, c.fail(c.cfg.Self, failf(ErrPhase, "input already given"))
 	}
-	enc, clipped, err := Encode(in, c.ctx.Params, len(c.ctx.Roster))
+	var enc []uint32
+	var clipped int
+	var err error
+	if c.mask != nil {
+		// Masked in place: the precomputed mask becomes the masked input.
+		clipped, err = encodeAdd(c.mask, in, c.ctx.Params, len(c.ctx.Roster))
+		enc = c.mask
+	} else {
+		enc, clipped, err = Encode(in, c.ctx.Params, len(c.ctx.Roster))
+	}
 	if err != nil {
 		return nil, c.fail(c.cfg.Self, failf(ErrBadInput, "%v", err))
 	}
 	if clipped > 0 {
 		c.log.Info("secagg input clipped", "elements", clipped, "clip", c.ctx.Params.Clip)
 	}
-	c.input, c.haveInput = enc, true
+	c.input, c.haveInput, c.premasked = enc, true, c.mask != nil
+	c.mask = nil
 	if c.phase == PhaseMaskedInput && c.u2 != nil {
 		return c.maskedInput()
 	}

@@ -310,11 +310,13 @@ func (c *Client) agreePair(p *peer, e *ShareEntry) (MaskKey, *fault) {
 // and returns the signed message.
 func (c *Client) maskedInput() (*MaskedInput, error) {
 	y := c.input
-	if c.mask != nil {
+	switch {
+	case c.premasked: // SetInput added the input to the precomputed mask
+	case c.mask != nil:
 		addVec(y, c.mask, false)
 		clear(c.mask)
 		c.mask = nil
-	} else {
+	default:
 		applyTerms(y, c.maskTerms(), c.cfg.Workers)
 	}
 	c.input = nil

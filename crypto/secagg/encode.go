@@ -32,18 +32,66 @@ func PreScale(update []float32, weight float64, p Params) (Input, error) {
 	return Input{Values: out, Weight: w}, nil
 }
 
+// PreScaleInPlace is PreScale multiplying update's own values (no copy:
+// the returned Input's Values is update).
+func PreScaleInPlace(update []float32, weight float64, p Params) (Input, error) {
+	w := weight / p.MaxWeight
+	if !(w > 0 && w <= 1) || math.IsNaN(weight) {
+		return Input{}, fmt.Errorf("secagg: weight %v with max_weight %v: want in (0, max_weight]: %w", weight, p.MaxWeight, ErrBadInput)
+	}
+	for i, v := range update {
+		update[i] = float32(float64(v) * w)
+	}
+	return Input{Values: update, Weight: w}, nil
+}
+
 // Encode maps an Input to the ring Z/2^32 for a roster of n sites: each
 // element is clipped to [-C, C], multiplied by Scale(n) and rounded to the
 // nearest integer; the weight, scaled by WeightScale(n), is the last element.
 // It returns the vector (Length+1 elements) and how many were clipped.
 func Encode(in Input, p Params, n int) ([]uint32, int, error) {
-	if len(in.Values) != p.Length {
-		return nil, 0, fmt.Errorf("secagg: input has %d elements, params want %d: %w", len(in.Values), p.Length, ErrBadInput)
-	}
-	if !(in.Weight >= 0 && in.Weight <= 1) {
-		return nil, 0, fmt.Errorf("secagg: pre-scaled weight %v: want in [0, 1]: %w", in.Weight, ErrBadInput)
+	if err := checkInput(in, p); err != nil {
+		return nil, 0, err
 	}
 	out := make([]uint32, p.Length+1)
+	clipped, err := encodeInto(out, false, in, p, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, clipped, nil
+}
+
+// encodeAdd adds Encode(in, p, n) to dst (Length+1 elements, for example
+// the site's expanded mask) in place, so that masking a study-size input
+// needs no third vector. A refused input (a value not finite) leaves dst
+// unchanged.
+func encodeAdd(dst []uint32, in Input, p Params, n int) (int, error) {
+	if err := checkInput(in, p); err != nil {
+		return 0, err
+	}
+	if len(dst) != p.Length+1 {
+		return 0, fmt.Errorf("secagg: mask of %d elements, params want %d: %w", len(dst), p.Length+1, ErrBadInput)
+	}
+	for i, v := range in.Values {
+		if x := float64(v); math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, fmt.Errorf("secagg: element %d is %v: %w", i, v, ErrBadInput)
+		}
+	}
+	return encodeInto(dst, true, in, p, n)
+}
+
+func checkInput(in Input, p Params) error {
+	if len(in.Values) != p.Length {
+		return fmt.Errorf("secagg: input has %d elements, params want %d: %w", len(in.Values), p.Length, ErrBadInput)
+	}
+	if !(in.Weight >= 0 && in.Weight <= 1) {
+		return fmt.Errorf("secagg: pre-scaled weight %v: want in [0, 1]: %w", in.Weight, ErrBadInput)
+	}
+	return nil
+}
+
+// encodeInto writes (add: adds) the encoded input into out.
+func encodeInto(out []uint32, add bool, in Input, p Params, n int) (int, error) {
 	s, c := p.Scale(n), p.Clip
 	clipped := 0
 	vals := out[:len(in.Values)] // lets the compiler drop the bounds checks
@@ -52,7 +100,7 @@ func Encode(in Input, p Params, n int) ([]uint32, int, error) {
 		if !(x >= -c && x <= c) { // rare: clipped or not a number
 			switch {
 			case math.IsNaN(x) || math.IsInf(x, 0):
-				return nil, 0, fmt.Errorf("secagg: element %d is %v: %w", i, v, ErrBadInput)
+				return 0, fmt.Errorf("secagg: element %d is %v: %w", i, v, ErrBadInput)
 			case x > c:
 				x = c
 			default:
@@ -60,10 +108,18 @@ func Encode(in Input, p Params, n int) ([]uint32, int, error) {
 			}
 			clipped++
 		}
-		vals[i] = uint32(int32(roundHalfAway(x * s)))
+		e := uint32(int32(roundHalfAway(x * s)))
+		if add {
+			e += vals[i]
+		}
+		vals[i] = e
 	}
-	out[p.Length] = uint32(int32(math.Round(in.Weight * p.WeightScale(n))))
-	return out, clipped, nil
+	w := uint32(int32(math.Round(in.Weight * p.WeightScale(n))))
+	if add {
+		w += out[p.Length]
+	}
+	out[p.Length] = w
+	return clipped, nil
 }
 
 // roundHalfAway equals math.Round (halves away from zero) but is built on

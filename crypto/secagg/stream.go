@@ -84,3 +84,47 @@ func DecodeWeight(ring []uint32, p Params, n int) float64 {
 func DecodeElement(ring []uint32, i int, p Params, n int) float64 {
 	return float64(int32(ring[i])) / p.Scale(n)
 }
+
+// SplitParts passes fn the parts of m's encoding, of at most size bytes,
+// exactly as SplitPayload(m.Type().String(), encoding, size) would cut
+// them, without building the whole encoding: each part's bytes come from
+// m.Data in place (a part that straddles the head is copied). A site
+// sends a study-size input with no second copy of it.
+func (m *MaskedInput) SplitParts(size int, fn func(*Part) error) error {
+	if !wire.LittleEndian {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		for _, p := range SplitPayload(m.Type().String(), b, size) {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := wire.NewWriter(256)
+	writePrefix(w, m.Type(), &m.Header)
+	w.String(m.From)
+	w.U32(uint32(len(m.Data)))
+	w.Fixed(make([]byte, -len(w.Bytes())&3))
+	head, data := w.Bytes(), wire.WordBytes(m.Data)
+	total := len(head) + len(data)
+	if size < 1 || size > total {
+		size = max(total, 1)
+	}
+	n := max((total+size-1)/size, 1)
+	for i := range n {
+		lo, hi := i*size, min((i+1)*size, total)
+		var b []byte
+		if lo >= len(head) {
+			b = data[lo-len(head) : hi-len(head)]
+		} else {
+			b = append(append(make([]byte, 0, hi-lo), head[lo:min(hi, len(head))]...), data[:max(hi-len(head), 0)]...)
+		}
+		if err := fn(&Part{Kind: m.Type().String(), Index: i, Count: n, Total: total, Data: b}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -6,7 +6,9 @@
 // and that trainers run on.
 //
 // "auto" takes the first OpenCL GPU or accelerator whose kernels build and
-// falls back to the CPU with one log line when there is none. It does not
+// falls back to the CPU with one log line when there is none. When the ICD
+// vendor folder holds nothing or only pocl, it decides without loading any
+// OpenCL library (loading pocl costs each agent process LLVM's memory). It does not
 // take an OpenCL device of CPU type (pocl): on the same cores the native
 // CPU path is 30-50x faster (BenchmarkSGEMM in model/device/opencl). Such a
 // device is used only when named ("opencl:N"), as CI does to test the

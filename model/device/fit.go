@@ -22,27 +22,53 @@ type Job struct {
 	// ActivationsPerImage is the number of float32 intermediate values of
 	// one image's forward pass.
 	ActivationsPerImage int64
+	// Sampling marks an inference job (sampling, scoring): no gradients,
+	// optimiser state or EMA copy.
+	Sampling bool
+	// Passes is the number of images the network runs per batch image
+	// (2 for classifier-free guidance: conditional and unconditional
+	// together); 0 means 1.
+	Passes int
 }
+
+// images returns the images one step runs through the network.
+func (j Job) images() int64 { return int64(j.Batch) * int64(max(j.Passes, 1)) }
 
 // Estimate factors. Parameters: the weights, their gradients, AdamW's two
 // moments and the EMA copy (5 float32 each). Activations: the forward
 // values kept for backward, their gradients, and as much again for
 // workspace (im2col columns, attention scores, transposes): 3 per value.
+// Inference keeps the weights once and the activations twice (values and
+// workspace).
 const (
 	paramCopies      = 5
 	activationCopies = 3
+
+	sampleParamCopies      = 1
+	sampleActivationCopies = 2
 )
 
-// Bytes is the estimated memory of one training step, in bytes.
+// copies returns the job's parameter and activation factors.
+func (j Job) copies() (params, acts int64) {
+	if j.Sampling {
+		return sampleParamCopies, sampleActivationCopies
+	}
+	return paramCopies, activationCopies
+}
+
+// Bytes is the estimated memory of one step (training or sampling), in
+// bytes.
 func (j Job) Bytes() int64 {
-	return 4 * (paramCopies*j.Params + activationCopies*int64(j.Batch)*j.ActivationsPerImage)
+	pc, ac := j.copies()
+	return 4 * (pc*j.Params + ac*j.images()*j.ActivationsPerImage)
 }
 
 // maxBatch is the largest batch whose estimate fits in capBytes (0 if even
 // the parameters alone do not fit).
 func (j Job) maxBatch(capBytes int64) int64 {
-	free := capBytes/4 - paramCopies*j.Params
-	per := activationCopies * j.ActivationsPerImage
+	pc, ac := j.copies()
+	free := capBytes/4 - pc*j.Params
+	per := ac * j.ActivationsPerImage * int64(max(j.Passes, 1))
 	if free <= 0 || per <= 0 {
 		return 0
 	}
@@ -65,8 +91,16 @@ func (e *FitError) Error() string {
 	if e.MaxBatch > 0 {
 		hint = fmt.Sprintf("batch size %d or less would fit", e.MaxBatch)
 	}
-	return fmt.Sprintf("model %s at batch size %d needs about %s (%d parameters, %d activations per image), over the %s memory cap of %s: %s",
-		e.Job.Model, e.Job.Batch, mib(e.Need), e.Job.Params, e.Job.ActivationsPerImage, e.Device, mib(e.Cap), hint)
+	what := "model " + e.Job.Model
+	if e.Job.Sampling {
+		what += " sampling"
+	}
+	batch := fmt.Sprint(e.Job.Batch)
+	if e.Job.Passes > 1 {
+		batch += fmt.Sprintf(" (%d passes per image)", e.Job.Passes)
+	}
+	return fmt.Sprintf("%s at batch size %s needs about %s (%d parameters, %d activations per image), over the %s memory cap of %s: %s",
+		what, batch, mib(e.Need), e.Job.Params, e.Job.ActivationsPerImage, e.Device, mib(e.Cap), hint)
 }
 
 // Unwrap returns ErrDoesNotFit.

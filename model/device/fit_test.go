@@ -32,6 +32,22 @@ func TestFits(t *testing.T) {
 			t.Errorf("%q does not say %q", err, want)
 		}
 	}
+	// Sampling: 4*(1 Mi + 2*64 Mi) = 516 MiB; (512 Mi/4 - 1 Mi)/2 Mi = 63.
+	j.Sampling = true
+	if got := j.Bytes(); got != 516<<20 {
+		t.Fatalf("sampling estimate %d, want %d", got, 516<<20)
+	}
+	err = CPU(512 << 20).Fits(j)
+	if !errors.As(err, &fe) || fe.MaxBatch != 63 || !strings.Contains(err.Error(), "model ddpm sampling at batch size 64") {
+		t.Fatalf("sampling over the cap: %v", err)
+	}
+	// Guidance: 2 passes of 32 images = the 64-image estimate above.
+	j.Batch, j.Passes = 32, 2
+	err = CPU(512 << 20).Fits(j)
+	if !errors.As(err, &fe) || fe.Need != 516<<20 || fe.MaxBatch != 31 || !strings.Contains(err.Error(), "batch size 32 (2 passes per image)") {
+		t.Fatalf("guided sampling over the cap: %v", err)
+	}
+	j.Sampling, j.Batch, j.Passes = false, 64, 0
 	err = CPU(16 << 20).Fits(j)
 	if !errors.As(err, &fe) || fe.MaxBatch != 0 || !strings.Contains(err.Error(), "parameters alone") {
 		t.Fatalf("params over the cap: %v", err)

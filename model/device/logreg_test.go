@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"math"
+	"os"
 	"sync"
 	"testing"
 
@@ -17,8 +18,9 @@ var (
 	pbErr  error
 )
 
-// poclBackend opens the first OpenCL device by number (pocl in CI) once
-// for the package's tests, or skips with the reason there is none.
+// poclBackend opens the first OpenCL device by number (pocl in CI), or the
+// one $SYNTHFED_TEST_DEVICE names, once for the package's tests, or skips
+// with the reason there is none.
 func poclBackend(t testing.TB) *Backend {
 	t.Helper()
 	pbOnce.Do(func() {
@@ -30,7 +32,11 @@ func poclBackend(t testing.TB) *Backend {
 			}
 			return
 		}
-		pb, pbErr = Select(Config{Device: "opencl:0"}, nil)
+		dev := "opencl:0"
+		if v := os.Getenv("SYNTHFED_TEST_DEVICE"); v != "" {
+			dev = v // scripts/device-check.sh on a GPU machine
+		}
+		pb, pbErr = Select(Config{Device: dev}, nil)
 	})
 	if pb == nil {
 		t.Skipf("no OpenCL device (scripts/deps.sh installs pocl as root): %v", pbErr)

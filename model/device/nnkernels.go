@@ -103,8 +103,7 @@ func (k *Kernels) call(cpu func(), ins, outs []*tensor.Dense, f func(buf func(*t
 // returns out[at]; a device error returns cpu().
 func (k *Kernels) scalar(cpu func() float64, ins []*tensor.Dense, at int, f func(buf func(*tensor.Dense) *opencl.Buffer, out *opencl.Buffer) error) float64 {
 	var v float64
-	fell := false
-	k.call(func() { v, fell = cpu(), true }, ins, nil, func(buf func(*tensor.Dense) *opencl.Buffer) error {
+	k.call(func() { v = cpu() }, ins, nil, func(buf func(*tensor.Dense) *opencl.Buffer) error {
 		out, err := k.ops.Context().NewBuffer(4)
 		if err != nil {
 			return err
@@ -120,6 +119,5 @@ func (k *Kernels) scalar(cpu func() float64, ins []*tensor.Dense, at int, f func
 		v = float64(got[at])
 		return nil
 	})
-	_ = fell
 	return v
 }

@@ -87,7 +87,7 @@ func maxAbs(x *tensor.Dense) float64 {
 	return m
 }
 
-func testKernels(t *testing.T) *Kernels {
+func testKernels(t testing.TB) *Kernels {
 	k, err := NewKernels(poclBackend(t))
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,14 @@ func Select(cfg Config, log *slog.Logger) (*Backend, error) {
 		b.reason = "compute.device = cpu"
 		return b, nil
 	}
+	if spec.Kind == KindAuto {
+		if why := cpuOnlyICDs(); why != "" {
+			b := CPU(cfg.capBytes())
+			b.reason = "auto: no usable OpenCL GPU (" + why + ")"
+			log.Warn("compute: no usable OpenCL GPU, training on the CPU", "why", why)
+			return b, nil
+		}
+	}
 	devs, lerr := opencl.Devices()
 	return selectFrom(cfg, spec, devs, lerr, openBackend, log)
 }

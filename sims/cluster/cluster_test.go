@@ -65,7 +65,7 @@ func TestAgentCrashOverTCP(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Job.Rounds = 3
 	cfg.Job.Train.Params = map[string]string{"delay_ms": "100"}
-	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = coordinator.Duration(50*time.Millisecond), coordinator.Duration(400*time.Millisecond)
+	cfg.HeartbeatInterval, cfg.HeartbeatTimeout = coordinator.Duration(50*time.Millisecond), coordinator.Duration(1500*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	round1 := make(chan struct{})
@@ -79,7 +79,12 @@ func TestAgentCrashOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	<-round1
+	select {
+	case <-round1:
+	case <-ctx.Done():
+		st, _ := c.Coordinator().Job(cfg.Job.ID)
+		t.Fatalf("round 1 never committed: job %+v", st)
+	}
 	_ = c.StopAgent(2)
 	st, err := c.Wait(ctx)
 	if err != nil || st.State != coordinator.JobDone {

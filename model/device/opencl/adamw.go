@@ -30,7 +30,7 @@ func (o *Ops) AdamW(p, g, m, v *Buffer, s AdamWStep) error {
 	if err := sameLen("adamw", n, p, g, m, v); err != nil {
 		return err
 	}
-	return o.kernels["adamw_f32"].Launch([]int{n}, nil, int32(n), p, g, m, v,
+	return o.launch1("adamw_f32", n, int32(n), p, g, m, v,
 		float32(s.LR), float32(s.Beta1), float32(s.Beta2), float32(1-s.Beta1), float32(1-s.Beta2), float32(c1), float32(c2),
 		float32(s.Eps), float32(decay), float32(s.GradScale))
 }

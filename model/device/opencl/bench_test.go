@@ -2,6 +2,9 @@ package opencl
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/synthfed/synthfed/model/nn"
@@ -13,7 +16,7 @@ import (
 // CPU GEMM on one goroutine (OpenBLAS with the openblas tag, pure Go
 // otherwise), reporting GFLOP/s. On pocl both run on the same CPU cores.
 func BenchmarkSGEMM(b *testing.B) {
-	for _, n := range []int{128, 512} {
+	for _, n := range benchSizes() {
 		flop := 2 * float64(n) * float64(n) * float64(n)
 		a, bm := randn(1, n*n, 1), randn(2, n*n, 1)
 		for _, kern := range []string{GEMMTiled16, GEMMRegister64} {
@@ -49,4 +52,20 @@ func BenchmarkSGEMM(b *testing.B) {
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// benchSizes are BenchmarkSGEMM's matrix sides: 128 and 512, or the
+// comma-separated list in $SYNTHFED_SGEMM_SIZES (larger on a GPU).
+func benchSizes() []int {
+	v := os.Getenv("SYNTHFED_SGEMM_SIZES")
+	if v == "" {
+		return []int{128, 512}
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -10,7 +10,7 @@ func (o *Ops) elementwise(name string, n int, bufs ...*Buffer) error {
 	for _, b := range bufs {
 		args = append(args, b)
 	}
-	return o.kernels[name].Launch([]int{n}, nil, args...)
+	return o.launch1(name, n, args...)
 }
 
 // Add computes out = a + b elementwise (its gradient passes dy through to
@@ -38,5 +38,5 @@ func (o *Ops) Axpy(alpha float32, x, y *Buffer) error {
 	if err := sameLen("axpy", x.Len(), x, y); err != nil {
 		return err
 	}
-	return o.kernels["axpy_f32"].Launch([]int{x.Len()}, nil, int32(x.Len()), alpha, x, y)
+	return o.launch1("axpy_f32", x.Len(), int32(x.Len()), alpha, x, y)
 }

@@ -2,7 +2,9 @@ package opencl
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 )
@@ -18,7 +20,7 @@ var (
 func testOps(t testing.TB) *Ops {
 	t.Helper()
 	testOpsOnce.Do(func() {
-		c, err := OpenFirst()
+		c, err := openTestDevice()
 		if err != nil {
 			testOpsErr = err
 			return
@@ -32,6 +34,31 @@ func testOps(t testing.TB) *Ops {
 		t.Fatalf("opencl set-up: %v", testOpsErr)
 	}
 	return testOpsVal
+}
+
+// TestDeviceEnv names the environment variable that picks the tests'
+// device by number ("opencl:N", as synthfed devices lists them; default
+// the first device): scripts/device-check.sh sets it on a GPU machine.
+const TestDeviceEnv = "SYNTHFED_TEST_DEVICE"
+
+// openTestDevice opens the device TestDeviceEnv names, or the first one.
+func openTestDevice() (*Context, error) {
+	name := os.Getenv(TestDeviceEnv)
+	if name == "" {
+		return OpenFirst()
+	}
+	var n int
+	if _, err := fmt.Sscanf(name, "opencl:%d", &n); err != nil {
+		return nil, fmt.Errorf("%s=%q: want opencl:N", TestDeviceEnv, name)
+	}
+	devs, err := Devices()
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 || n >= len(devs) {
+		return nil, fmt.Errorf("%s=%q: %d devices: %w", TestDeviceEnv, name, len(devs), ErrDeviceNotFound)
+	}
+	return Open(devs[n])
 }
 
 // randn returns n normal values from a seeded source.

@@ -12,9 +12,18 @@ func dims(op string, xs ...int) error {
 	return nil
 }
 
+// itemGroup is the work-group size of the one-work-item-per-value kernels.
+// A fixed size (the global size rounded up to it; every such kernel guards
+// its index) means one compiled variant per kernel: pocl compiles a kernel
+// for each local size it is launched with, and with the size left to the
+// driver each new tensor length cost a compilation (a cold make test took
+// minutes).
+const itemGroup = 64
+
 // launch1 runs a one-work-item-per-output kernel over n outputs.
 func (o *Ops) launch1(name string, n int, args ...any) error {
-	return o.kernels[name].Launch([]int{n}, nil, args...)
+	local := min(itemGroup, int(o.c.dev.MaxWorkGroupSize))
+	return o.kernels[name].Launch([]int{(n + local - 1) / local * local}, []int{local}, args...)
 }
 
 // ChannelAdd computes y[n,c,:] = x[n,c,:] + b[c], or + b[n,c] when

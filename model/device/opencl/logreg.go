@@ -15,7 +15,7 @@ func (o *Ops) LogregNormInput(rows, d int, x, g, c, xn *Buffer) error {
 	if err := sameLen("logreg norm input", d, g, c); err != nil {
 		return err
 	}
-	return o.kernels["logreg_norm_input_f32"].Launch([]int{rows * (d + 1)}, nil, int32(rows), int32(d), x, g, c, xn)
+	return o.launch1("logreg_norm_input_f32", rows*(d+1), int32(rows), int32(d), x, g, c, xn)
 }
 
 // LogregNormGrad computes the norm layer's gradients gg = w*gx and
@@ -28,5 +28,5 @@ func (o *Ops) LogregNormGrad(d int, w, gx, gg, gc *Buffer) error {
 	if err := sameLen("logreg norm grad", d, gg, gc); err != nil {
 		return err
 	}
-	return o.kernels["logreg_norm_grad_f32"].Launch([]int{d}, nil, int32(d), w, gx, gg, gc)
+	return o.launch1("logreg_norm_grad_f32", d, int32(d), w, gx, gg, gc)
 }

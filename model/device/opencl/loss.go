@@ -41,7 +41,7 @@ func (o *Ops) BCEMaskedGrad(g float32, l, t, m, stats *Buffer, at int, dl *Buffe
 	if err := statsSlot("bce grad", stats, at, 2); err != nil {
 		return err
 	}
-	return o.kernels["bce_masked_grad_f32"].Launch([]int{n}, nil, int32(n), g, l, t, m, stats, int32(at), dl)
+	return o.launch1("bce_masked_grad_f32", n, int32(n), g, l, t, m, stats, int32(at), dl)
 }
 
 // MSE writes mean((a-b)^2) at out[at].
@@ -71,5 +71,5 @@ func (o *Ops) MSEGrad(g float32, a, b, da, db *Buffer) error {
 	} else {
 		db = da // not written
 	}
-	return o.kernels["mse_grad_f32"].Launch([]int{n}, nil, int32(n), g, a, b, da, want, db)
+	return o.launch1("mse_grad_f32", n, int32(n), g, a, b, da, want, db)
 }
