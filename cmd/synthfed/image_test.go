@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -55,10 +56,19 @@ func buildTestImage(t *testing.T) {
 		if imageLog, imageErr = gb.CombinedOutput(); imageErr != nil {
 			return
 		}
+		old, _ := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", testImage).Output()
 		b := exec.Command("bash", filepath.Join(root, "deploy", "container", "build.sh"))
 		b.Env = append(os.Environ(), "OUT="+filepath.Join(dir, "out"), "BIN="+bin, "IMAGE="+testImage)
 		b.Dir = root
-		imageLog, imageErr = b.CombinedOutput()
+		if imageLog, imageErr = b.CombinedOutput(); imageErr != nil {
+			return
+		}
+		// The previous test image, now untagged, would pile up run after run.
+		if id := strings.TrimSpace(string(old)); id != "" {
+			if now, _ := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", testImage).Output(); strings.TrimSpace(string(now)) != id {
+				_ = exec.Command("docker", "image", "rm", id).Run()
+			}
+		}
 	})
 	if imageErr != nil {
 		t.Fatalf("build %s: %v\n%s", testImage, imageErr, imageLog)

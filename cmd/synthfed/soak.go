@@ -68,6 +68,9 @@ that a dead soak left. Logs and kits stay in --out.`,
 			if !res.Report.Held {
 				return errors.New("soak: an invariant broke")
 			}
+			if res.History.Interrupted {
+				return errors.New("soak: interrupted before its end (everything it started is stopped and removed)")
+			}
 			return nil
 		},
 	}

@@ -22,6 +22,8 @@ import (
 const (
 	LabelRun = "synthfed.soak"
 	LabelPID = "synthfed.soak.pid"
+	// LabelOut is the run's folder (a dead soak's tmpfs there is detached).
+	LabelOut = "synthfed.soak.out"
 )
 
 // DefaultImage is the image `make image` loads into Docker.
@@ -79,7 +81,7 @@ func newContainerBackend(ctx context.Context, cfg Config, runID string) (*contai
 	b := &containerBackend{runID: runID, image: cfg.Image, out: cfg.Out, linkRate: cfg.LinkRate, cpuShares: cfg.CPUShares,
 		user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), pids: map[string][2]int{}, sites: map[int]*process{}}
 	RemoveStale(ctx)
-	labels := []string{"--label", LabelRun + "=" + runID, "--label", LabelPID + "=" + strconv.Itoa(os.Getpid())}
+	labels := []string{"--label", LabelRun + "=" + runID, "--label", LabelPID + "=" + strconv.Itoa(os.Getpid()), "--label", LabelOut + "=" + cfg.Out}
 	b.network = "synthfed-soak-" + runID
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
 	var last error
@@ -159,7 +161,7 @@ func (b *containerBackend) create(ctx context.Context, p *process) error {
 	b.mu.Lock()
 	b.sites[p.site] = p
 	b.mu.Unlock()
-	args := []string{"create", "--name", b.name(p), "--label", LabelRun + "=" + b.runID, "--label", LabelPID + "=" + strconv.Itoa(os.Getpid()),
+	args := []string{"create", "--name", b.name(p), "--label", LabelRun + "=" + b.runID, "--label", LabelPID + "=" + strconv.Itoa(os.Getpid()), "--label", LabelOut + "=" + b.out,
 		"--network", b.network, "--ip", b.ip(p.site), "--user", b.user, "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
 		"--stop-timeout", "5", "-v", b.out + ":" + b.out, "-w", p.workDir, "--entrypoint", "/usr/local/bin/synthfed", b.image,
 		"--log-format", "json"}
@@ -360,18 +362,21 @@ func removeLabelled(ctx context.Context, label string) error {
 func RemoveStale(ctx context.Context) {
 	seen := map[string]bool{}
 	for _, kind := range [][]string{{"ps", "-a"}, {"network", "ls"}} {
-		s, err := docker(ctx, append(kind, "--filter", "label="+LabelRun, "--format", `{{.Label "`+LabelRun+`"}} {{.Label "`+LabelPID+`"}}`)...)
+		s, err := docker(ctx, append(kind, "--filter", "label="+LabelRun, "--format", `{{.Label "`+LabelRun+`"}} {{.Label "`+LabelPID+`"}} {{.Label "`+LabelOut+`"}}`)...)
 		if err != nil {
 			continue
 		}
 		for _, line := range strings.Split(s, "\n") {
 			f := strings.Fields(line)
-			if len(f) != 2 || seen[f[0]] {
+			if len(f) < 2 || seen[f[0]] {
 				continue
 			}
 			seen[f[0]] = true
 			if pid, err := strconv.Atoi(f[1]); err == nil && !soakAlive(pid) {
 				_ = removeLabelled(ctx, LabelRun+"="+f[0])
+				if len(f) == 3 && filepath.IsAbs(f[2]) {
+					unmountUnder(f[2]) // its coordinator's tmpfs
+				}
 			}
 		}
 	}

@@ -37,6 +37,9 @@ type History struct {
 	Tasks []time.Time `json:"-"`
 	// Joined are the secure rounds each site joined, in order.
 	Joined map[string][]Join `json:"-"`
+	// Interrupted says the run was stopped before its end (Ctrl-C): its
+	// last job may still have been running.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Leftover are processes of the run still alive after it stopped.
 	Leftover []string `json:"leftover"`
 	// DiskErrors are the coordinator's error lines that name a full disk.

@@ -250,12 +250,15 @@ func jobFailedNaming(h History, job, ckpt string) bool {
 func checkJobs(h History) Verdict {
 	var bad []string
 	done, failed := 0, 0
-	for _, j := range h.Jobs {
+	note := ""
+	for i, j := range h.Jobs {
 		switch {
 		case j.State == string(coordinator.JobDone):
 			done++
 		case j.State == string(coordinator.JobFailed) && j.Err != "":
 			failed++
+		case h.Interrupted && i == len(h.Jobs)-1 && (j.State == string(coordinator.JobRunning) || j.State == string(coordinator.JobPending)):
+			note = fmt.Sprintf("; the run was interrupted while job %s ran", j.ID)
 		default:
 			bad = append(bad, fmt.Sprintf("job %s ended %q (reason %q)", j.ID, j.State, j.Err))
 		}
@@ -264,7 +267,7 @@ func checkJobs(h History) Verdict {
 		bad = append(bad, "no job submitted")
 	}
 	return verdict("every job ends completed or failed with a reason",
-		fmt.Sprintf("%d jobs: %d done, %d failed with a reason", len(h.Jobs), done, failed), bad)
+		fmt.Sprintf("%d jobs: %d done, %d failed with a reason%s", len(h.Jobs), done, failed, note), bad)
 }
 
 func checkProcesses(h History) Verdict {

@@ -94,6 +94,24 @@ func TestCheckBrokenHistories(t *testing.T) {
 	}
 }
 
+// TestInterruptedRunsLastJob: a run stopped by Ctrl-C may leave its last
+// job running; no other job may.
+func TestInterruptedRunsLastJob(t *testing.T) {
+	h := goodHistory()
+	h.Jobs = append(h.Jobs, JobOutcome{ID: "j4", State: "running"})
+	if Check(h)[3].Held {
+		t.Fatal("a running last job held in a run that was not interrupted")
+	}
+	h.Interrupted = true
+	if v := Check(h)[3]; !v.Held {
+		t.Fatalf("an interrupted run's last job: %v", v.Broken)
+	}
+	h.Jobs[0].State = "running"
+	if Check(h)[3].Held {
+		t.Fatal("an interrupted run's first job running held")
+	}
+}
+
 func TestAuditNotRequiredWhileCoordinatorSilent(t *testing.T) {
 	h := goodHistory()
 	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: Partition, Sites: []int{0}}, Names: []string{"s0"}, Start: at(200), End: at(210)})

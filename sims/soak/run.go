@@ -180,6 +180,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	go func() { defer wg.Done(); r.profile(runCtx) }()
 	go func() { defer wg.Done(); r.chaos(runCtx, plan) }()
 	jobs := r.submitJobs(ctx)
+	r.hist.Interrupted = ctx.Err() != nil
 	cancel()
 	wg.Wait()
 	r.hist.End = time.Now()
