@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/synthfed/synthfed/internal/memlimit"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/synthfed/synthfed/coordinator/engine"
 	"github.com/synthfed/synthfed/internal/clock"
+	"github.com/synthfed/synthfed/internal/memlimit"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
 )

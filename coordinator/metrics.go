@@ -2,9 +2,7 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/synthfed/synthfed/coordinator/engine"
 	"net"
 	"net/http"
 	"time"
@@ -12,6 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/synthfed/synthfed/coordinator/engine"
+	"github.com/synthfed/synthfed/internal/httpserve"
 )
 
 // coordMetrics are the coordinator's Prometheus metrics, in a registry of
@@ -85,17 +86,7 @@ func (c *Coordinator) Registry() *prometheus.Registry { return c.ops.metrics.reg
 func (c *Coordinator) serveMetrics(ctx context.Context, lis net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", c.MetricsHandler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpserve.Serve(ctx, lis, mux)
 }
 
 // engineCollector exports the Engine's counters and the state of jobs and

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/synthfed/synthfed/coordinator/engine"
 	"io"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/synthfed/synthfed/coordinator/engine"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/protocol"
 	"github.com/synthfed/synthfed/protocol/fedpb"
