@@ -131,7 +131,8 @@ type DataSource func(ctx context.Context) ([]dataset.Record, *model.ImageSet, er
 // gives each one's demographics and labels) and Images nil until a
 // trainer that needs the whole set in memory asks for it
 // (SiteData.TrainImages); the validation and test splits of a store have
-// Records and Images.
+// Records and Stream (read model.SliceImages images at a time), or the
+// test split Records and Images when a held-out folder joins it.
 type Split struct {
 	Records []dataset.Record
 	Images  *model.ImageSet

@@ -62,8 +62,8 @@ func PrepareStore(ctx context.Context, cfg DataConfig, progress func(store.Progr
 }
 
 // loadStored is LoadSiteData with data.store_dir: the store is prepared
-// (incrementally), the training split streams from it, and the
-// validation and test splits are read from it into memory.
+// (incrementally), and the three splits stream from it: training in
+// batches, validation and test model.SliceImages images at a time.
 func loadStored(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *slog.Logger) (*SiteData, error) {
 	p, err := PrepareStore(ctx, cfg, nil, log)
 	if err != nil {
@@ -80,15 +80,15 @@ func loadStored(ctx context.Context, cfg DataConfig, cache *dataset.Cache, log *
 	d := &SiteData{Report: p.Report, Cache: cache, Store: p.Store, uncertain: u}
 	// The training split keeps only its compact index (store.Item: no
 	// strings), so the agent's memory does not grow with it; the
-	// validation split is read into memory with its records (trainers
-	// score it every round); the test split keeps its records and streams
-	// its images to the evaluate task, unless a held-out test folder
+	// validation split keeps its records and is scored in slices
+	// (storeSlices); the test split keeps its records and streams its
+	// images to the evaluate task, unless a held-out test folder
 	// (data.test_path) joins it in memory.
 	if d.Train.Stream, err = store.NewSet(p.Store, parts[0]); err != nil {
 		return nil, err
 	}
 	d.Val.Records, d.Test.Records = parts[1], parts[2]
-	if d.Val.Images, err = store.ReadImageSet(p.Store, parts[1], u); err != nil {
+	if d.Val.Stream, err = store.NewSet(p.Store, parts[1]); err != nil {
 		return nil, err
 	}
 	if cfg.TestPath != "" {
@@ -129,4 +129,47 @@ func (d *SiteData) TrainImages() (*model.ImageSet, error) {
 	}
 	d.Train.Images = set
 	return set, nil
+}
+
+// storeSlices reads a streamed split a slice at a time with the site's
+// uncertain-label policy (model.Slicer): the evaluate task's test split,
+// the trainers' validation split.
+type storeSlices struct {
+	set *store.Set
+	u   dataset.UncertainPolicy
+}
+
+// Len returns the number of images.
+func (s storeSlices) Len() int { return s.set.Len() }
+
+// Size returns the images' side.
+func (s storeSlices) Size() int { return s.set.Size() }
+
+// Slice reads images lo..hi-1 into memory.
+func (s storeSlices) Slice(lo, hi int) (*model.ImageSet, error) { return s.set.Slice(lo, hi, s.u) }
+
+// valSlices returns the validation split to score in slices, or nil when
+// it is in memory (Val.Images).
+func (d *SiteData) valSlices() model.Slicer {
+	if d.Val.Stream == nil {
+		return nil
+	}
+	return storeSlices{d.Val.Stream, d.uncertain}
+}
+
+// valPrefix returns the validation images a DDPM trainer scores (the
+// first n, all when n <= 0): the in-memory set whole, as before, or only
+// those n read from the store.
+func (d *SiteData) valPrefix(n int) (*model.ImageSet, error) {
+	s := d.Val.Stream
+	if s == nil {
+		return d.Val.Images, nil
+	}
+	if n <= 0 || n > s.Len() {
+		n = s.Len()
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return s.Slice(0, n, d.uncertain)
 }

@@ -70,13 +70,21 @@ func TestStoreSiteData(t *testing.T) {
 			}
 		}
 	}
+	// The validation split is scored in slices from the store.
+	if st.Val.Images != nil || st.Val.Stream == nil {
+		t.Fatal("the validation split is not streamed from the store")
+	}
+	val, err := st.Val.Stream.Slice(0, st.Val.Len(), dataset.DefaultConfig().Uncertain)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, v := range mem.Val.Images.Pixels {
-		if math.Abs(float64(v-st.Val.Images.Pixels[i])) > 1.0/255+1e-6 {
-			t.Fatalf("validation pixel %d: store %v, memory %v", i, st.Val.Images.Pixels[i], v)
+		if math.Abs(float64(v-val.Pixels[i])) > 1.0/255+1e-6 {
+			t.Fatalf("validation pixel %d: store %v, memory %v", i, val.Pixels[i], v)
 		}
 	}
-	if mem.Val.Images.Cond[3] != st.Val.Images.Cond[3] {
-		t.Fatal("conditions differ")
+	if mem.Val.Images.Cond[3] != val.Cond[3] {
+		t.Fatalf("conditions differ: %v %v", mem.Val.Images.Cond[3], val.Cond[3])
 	}
 	// The test split streams to the evaluate task.
 	if st.Test.Images != nil || st.Test.Stream == nil {

@@ -85,12 +85,8 @@ func testMeta(test Split) ([][model.NumLabels]model.Label, []string) {
 	return labels, patients
 }
 
-// scoreBatch is how many streamed test images the evaluate task holds in
-// memory at once.
-const scoreBatch = 256
-
 // score downloads a classifier and predicts the test set: in memory, or
-// streamed from the store scoreBatch images at a time.
+// streamed from the store model.SliceImages images at a time.
 func (x *executor) score(ctx context.Context, ref protocol.ModelRef, test Split, u dataset.UncertainPolicy) (eval.Scores, error) {
 	cfg, err := ClassifierConfig(ref.ModelConfig)
 	if err != nil {
@@ -107,15 +103,11 @@ func (x *executor) score(ctx context.Context, ref protocol.ModelRef, test Split,
 	if test.Images != nil {
 		probs, _, err = classifier.Predict(ctx, cfg.Arch, w, test.Images)
 	} else {
-		for lo := 0; lo < test.Len() && err == nil; lo += scoreBatch {
-			var part *model.ImageSet
-			if part, err = test.Stream.Slice(lo, min(lo+scoreBatch, test.Len()), u); err != nil {
-				break
-			}
-			var p [][model.NumLabels]float32
-			p, _, err = classifier.Predict(ctx, cfg.Arch, w, part)
+		err = model.EachSlice(ctx, storeSlices{test.Stream, u}, func(_ int, part *model.ImageSet) error {
+			p, _, err := classifier.Predict(ctx, cfg.Arch, w, part)
 			probs = append(probs, p...)
-		}
+			return err
+		})
 	}
 	if err != nil {
 		return nil, stageErr("evaluate", fmt.Errorf("model %.12s: %w", ref.Hash, err))

@@ -178,6 +178,9 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err != nil {
 			return nil, err
 		}
+		if err := setValSlices(tr, data); err != nil {
+			return nil, err
+		}
 		return &jobTrainer{job: jc.Job, tr: tr, batch: cfg.Train.BatchSize}, nil
 	}
 	return nil, fmt.Errorf("job %s model %q: %w", jc.Job, jc.Model, ErrNoTrainer)
@@ -188,15 +191,29 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 // in memory.
 func (x *executor) ddpmTrainer(jc *protocol.JobContext, cfg ddpm.Config, data *SiteData) (*ddpm.Trainer, error) {
 	log := x.log.With("job", jc.Job)
+	val, err := data.valPrefix(cfg.Train.EvalImages)
+	if err != nil {
+		return nil, err
+	}
 	if s := data.Train.Stream; s != nil {
 		x.log.Info("ddpm streams its training set from the store", "job", jc.Job, "images", s.Len())
-		return ddpm.NewStreamTrainer(cfg, s.WithPolicy(data.uncertain), data.Val.Images, ddpm.StreamOptions{Workers: x.cfg.Data.Workers}, log)
+		return ddpm.NewStreamTrainer(cfg, s.WithPolicy(data.uncertain), val, ddpm.StreamOptions{Workers: x.cfg.Data.Workers}, log)
 	}
 	train, err := data.TrainImages()
 	if err != nil {
 		return nil, err
 	}
-	return ddpm.NewTrainer(cfg, train, data.Val.Images, log)
+	return ddpm.NewTrainer(cfg, train, val, log)
+}
+
+// setValSlices makes a classifier score a store site's validation split in
+// slices (the in-memory split stays the trainer's val set).
+func setValSlices(tr *classifier.Trainer, data *SiteData) error {
+	v := data.valSlices()
+	if v == nil {
+		return nil
+	}
+	return tr.SetValSlices(v)
 }
 
 // sameSize checks that an architecture fits the site's images.
@@ -238,6 +255,9 @@ func (x *executor) streamTrainer(jc *protocol.JobContext, cfg classifier.Config,
 	opt := classifier.LoaderOptions{Workers: x.cfg.Data.Workers}
 	tr, err := classifier.NewStreamTrainer(cfg, src, data.Val.Images, opt, x.log.With("job", jc.Job))
 	if err != nil {
+		return nil, err
+	}
+	if err := setValSlices(tr, data); err != nil {
 		return nil, err
 	}
 	x.log.Info("classifier streams its training set from the store", "job", jc.Job, "images", src.Len())

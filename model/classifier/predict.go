@@ -62,6 +62,13 @@ func (p *Predictor) net(n int) (*inferNet, error) {
 // forward runs the network over set and calls emit for each image with its
 // logits and features (valid only during the call).
 func (p *Predictor) forward(ctx context.Context, set *model.ImageSet, emit func(i int, logits, feats []float32)) error {
+	return p.forwardBatch(ctx, set, min(p.batch, set.Len()), emit)
+}
+
+// forwardBatch is forward through a network of bs images a batch (a
+// slice of a larger set runs at the whole set's batch size, so that its
+// images score as they would in it).
+func (p *Predictor) forwardBatch(ctx context.Context, set *model.ImageSet, bs int, emit func(i int, logits, feats []float32)) error {
 	if err := set.Validate(); err != nil {
 		return err
 	}
@@ -73,7 +80,6 @@ func (p *Predictor) forward(ctx context.Context, set *model.ImageSet, emit func(
 	if total == 0 {
 		return nil
 	}
-	bs := min(p.batch, total)
 	f, err := p.net(bs)
 	if err != nil {
 		return err
@@ -146,31 +152,48 @@ func bce(z, t float64) float64 {
 // over the entries the policy keeps (synthetic images count with weight
 // synth), as the training loss computes it without augmentation.
 func (p *Predictor) Loss(ctx context.Context, set *model.ImageSet, policy LabelPolicy, synth float64) (float64, error) {
-	var sum, wsum float64
-	var lerr error
+	var acc lossSum
 	err := p.forward(ctx, set, func(i int, lg, _ []float32) {
-		tgt, mask, err := policy.Targets(set.Labels[i])
-		if err != nil && lerr == nil {
-			lerr = fmt.Errorf("image %d: %w", i, err)
-		}
-		scale := 1.0
-		if set.Synthetic != nil && set.Synthetic[i] {
-			scale = synth
-		}
-		for j, z := range lg {
-			m := float64(mask[j]) * scale
-			sum += m * bce(float64(z), float64(tgt[j]))
-			wsum += m
-		}
+		acc.add(i, lg, set, i, policy, synth)
 	})
 	if err != nil {
 		return 0, err
 	}
-	if lerr != nil {
-		return 0, lerr
+	return acc.loss()
+}
+
+// lossSum accumulates Loss image by image, so that a set scored in slices
+// sums in the same order as one scored whole.
+type lossSum struct {
+	sum, wsum float64
+	err       error
+}
+
+// add adds the masked BCE of logits lg for image i of set, which is image
+// at of the whole set (named in errors).
+func (a *lossSum) add(at int, lg []float32, set *model.ImageSet, i int, policy LabelPolicy, synth float64) {
+	tgt, mask, err := policy.Targets(set.Labels[i])
+	if err != nil && a.err == nil {
+		a.err = fmt.Errorf("image %d: %w", at, err)
 	}
-	if wsum == 0 {
+	scale := 1.0
+	if set.Synthetic != nil && set.Synthetic[i] {
+		scale = synth
+	}
+	for j, z := range lg {
+		m := float64(mask[j]) * scale
+		a.sum += m * bce(float64(z), float64(tgt[j]))
+		a.wsum += m
+	}
+}
+
+// loss returns the mean over the kept entries (0 when none).
+func (a *lossSum) loss() (float64, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
+	if a.wsum == 0 {
 		return 0, nil
 	}
-	return sum / wsum, nil
+	return a.sum / a.wsum, nil
 }

@@ -25,6 +25,7 @@ type Trainer struct {
 	stream loader.Source
 	lopt   LoaderOptions
 	val    *model.ImageSet
+	valS   model.Slicer
 	log    *slog.Logger
 	rounds *localtrain.Rounds[*Stepper]
 	// evalW is the copy of the weights Evaluate scores, bound to evalP.
@@ -110,6 +111,21 @@ func checkSets(cfg Config, train, val *model.ImageSet) error {
 	return nil
 }
 
+// SetValSlices makes Evaluate score v, read model.SliceImages images at a
+// time (a store's validation split: memory does not grow with it), in
+// place of the in-memory val set, which must be nil. The metrics equal
+// those of v read whole into memory.
+func (t *Trainer) SetValSlices(v model.Slicer) error {
+	if t.val != nil {
+		return fmt.Errorf("classifier: val set given twice (in memory and in slices)")
+	}
+	if v.Size() != t.cfg.Arch.ImageSize || t.cfg.Arch.InChannels != 1 {
+		return fmt.Errorf("classifier: val set: %dx%dx1 images, architecture wants %dx%dx%d: %w", v.Size(), v.Size(), t.cfg.Arch.ImageSize, t.cfg.Arch.ImageSize, t.cfg.Arch.InChannels, model.ErrShape)
+	}
+	t.valS = v
+	return nil
+}
+
 // Init returns freshly initialised weights for seed.
 func (t *Trainer) Init(_ context.Context, seed int64) (model.Weights, error) {
 	return t.cfg.Arch.InitWeights(seed)
@@ -169,7 +185,7 @@ func (t *Trainer) loader(batch int, spec model.TrainSpec) (loader.Loader, error)
 // mean over labels with both classes of the per-label AUROC, uncertain rows
 // dropped and blanks negative) and "val_images".
 func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]float64, error) {
-	if t.val == nil || t.val.Len() == 0 {
+	if (t.val == nil || t.val.Len() == 0) && (t.valS == nil || t.valS.Len() == 0) {
 		return map[string]float64{"val_images": 0}, nil
 	}
 	if t.evalP == nil {
@@ -183,6 +199,9 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 		return nil, fmt.Errorf("classifier: evaluate: %w", err)
 	}
 	p := t.evalP
+	if t.valS != nil {
+		return evaluateSlices(ctx, p, t.valS, t.cfg.Train.Labels)
+	}
 	loss, err := p.Loss(ctx, t.val, t.cfg.Train.Labels, 1)
 	if err != nil {
 		return nil, err
@@ -195,6 +214,39 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 		"val_loss":        loss,
 		"val_auroc_macro": MacroAUROC(probs, t.val.Labels),
 		"val_images":      float64(t.val.Len()),
+	}, nil
+}
+
+// evaluateSlices is Evaluate on a set read in slices: one forward pass per
+// slice gives both the loss and the probabilities, at the batch size the
+// whole set would run at, so the numbers are those of the set in memory.
+// It holds one slice and 14 probabilities and labels per image.
+func evaluateSlices(ctx context.Context, p *Predictor, val model.Slicer, pol LabelPolicy) (map[string]float64, error) {
+	n := val.Len()
+	bs := min(p.batch, n)
+	var acc lossSum
+	probs := make([][model.NumLabels]float32, n)
+	labels := make([][model.NumLabels]model.Label, n)
+	err := model.EachSlice(ctx, val, func(lo int, part *model.ImageSet) error {
+		copy(labels[lo:], part.Labels)
+		return p.forwardBatch(ctx, part, bs, func(i int, lg, _ []float32) {
+			acc.add(lo+i, lg, part, i, pol, 1)
+			for j, z := range lg {
+				probs[lo+i][j] = sigmoid(z)
+			}
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	loss, err := acc.loss()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{
+		"val_loss":        loss,
+		"val_auroc_macro": MacroAUROC(probs, labels),
+		"val_images":      float64(n),
 	}, nil
 }
 
