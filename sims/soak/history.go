@@ -37,6 +37,8 @@ type History struct {
 	Tasks []time.Time `json:"-"`
 	// Joined are the secure rounds each site joined, in order.
 	Joined map[string][]Join `json:"-"`
+	// JobEnds are when the coordinator logged each job's end.
+	JobEnds map[string]time.Time `json:"job_ends,omitempty"`
 	// Interrupted says the run was stopped before its end (Ctrl-C): its
 	// last job may still have been running.
 	Interrupted bool `json:"interrupted,omitempty"`

@@ -196,7 +196,8 @@ func checkAudit(h History) Verdict {
 }
 
 // participated reports whether site was inside a secure round at from
-// (it joined one that had not committed yet) or joined one before to.
+// (it joined one that had neither committed nor ended with its job yet)
+// or joined one before to.
 func participated(h History, site string, from, to time.Time) bool {
 	var last *Join
 	for i, j := range h.Joined[site] {
@@ -208,6 +209,9 @@ func participated(h History, site string, from, to time.Time) bool {
 	}
 	if last == nil {
 		return false
+	}
+	if end, ok := h.JobEnds[last.Job]; ok && !end.After(from) {
+		return false // its job had ended (its round never to commit)
 	}
 	for _, c := range h.Commits {
 		if c.Job == last.Job && c.Round == last.Round && !c.Time.Before(last.Time) && !c.Time.After(from) {

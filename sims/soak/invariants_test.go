@@ -112,6 +112,23 @@ func TestInterruptedRunsLastJob(t *testing.T) {
 	}
 }
 
+// TestAuditNotOwedAfterTheJobEnded: a site whose last round never
+// committed because its job failed was in no round after the job's end
+// (a false break of the 21:18 rerun: partition of site-009).
+func TestAuditNotOwedAfterTheJobEnded(t *testing.T) {
+	h := goodHistory()
+	h.Joined["s0"] = append(h.Joined["s0"], Join{at(85), "j9", 3})
+	h.Audit = append(h.Audit, coordinator.AuditEntry{Time: at(100), Event: coordinator.EventDropout, Site: "s1", Reason: "heartbeat_timeout"})
+	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: Partition, Sites: []int{0}}, Names: []string{"s0"}, Start: at(95), End: at(99)})
+	if v := Check(h)[2]; v.Held {
+		t.Fatal("s0 was inside j9/3 (never committed, job not ended) and has no audit entry, yet the invariant held")
+	}
+	h.JobEnds = map[string]time.Time{"j9": at(90)}
+	if v := Check(h)[2]; !v.Held {
+		t.Fatalf("j9 had ended at 90 s, before the partition at 95 s: %v", v.Broken)
+	}
+}
+
 func TestAuditNotRequiredWhileCoordinatorSilent(t *testing.T) {
 	h := goodHistory()
 	h.Injected = append(h.Injected, Injection{Fault: Fault{Kind: Partition, Sites: []int{0}}, Names: []string{"s0"}, Start: at(200), End: at(210)})

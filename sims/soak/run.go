@@ -58,6 +58,9 @@ func (r *runner) dispatch(e event) {
 		r.hist.Commits = append(r.hist.Commits, Commit{Time: e.t, Incarnation: e.inc, Job: e.str("job"), Round: toInt(e.m["round"]), Hash: e.str("hash")})
 	case e.proc == r.coord && e.msg == "job ended":
 		r.ended[e.str("job")] = true
+		if _, ok := r.hist.JobEnds[e.str("job")]; !ok {
+			r.hist.JobEnds[e.str("job")] = e.t
+		}
 	case e.proc == r.coord && e.str("level") == "ERROR" && strings.Contains(e.str("err"), "no space left on device"):
 		r.hist.DiskErrors = append(r.hist.DiskErrors, LogLine{Time: e.t, Msg: e.msg + ": " + e.str("err")})
 	case e.msg == "serving metrics":
@@ -152,6 +155,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	defer cancel()
 	r := &runner{cfg: cfg, log: log, ended: map[string]bool{}, runCtx: runCtx}
 	r.hist.Joined = map[string][]Join{}
+	r.hist.JobEnds = map[string]time.Time{}
 	defer r.cleanup()
 	note, err := r.pickBackend(ctx)
 	if err != nil {
