@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/synthfed/synthfed/dataset/store"
+	"github.com/synthfed/synthfed/internal/procfs"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
 	"github.com/synthfed/synthfed/model/loader"
@@ -267,7 +268,7 @@ func loaderThroughput(work string, augment bool) (loadRes, error) {
 	}
 	defer ld.Close()
 	r.Batches = max(20, min(400, set.Len()/r.Batch))
-	r.LoadAverage = loadAverage()
+	r.LoadAverage = procfs.LoadAverage()
 	t0, c0 := time.Now(), cpuTime()
 	for range r.Batches {
 		b, err := ld.Next(context.Background())
@@ -279,20 +280,6 @@ func loaderThroughput(work string, augment bool) (loadRes, error) {
 	r.ImagesPerSec = float64(r.Batches*r.Batch) / time.Since(t0).Seconds()
 	r.ImagesPerCPUSec = float64(r.Batches*r.Batch) / (cpuTime() - c0).Seconds()
 	return r, nil
-}
-
-// loadAverage returns the 1-minute load average (0 if unknown).
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
 }
 
 // cpuTime returns the process's user plus system CPU time so far.

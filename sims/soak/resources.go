@@ -205,17 +205,3 @@ func median(ss []Sample, f func(Sample) float64) float64 {
 	sort.Float64s(v)
 	return v[len(v)/2]
 }
-
-// loadAverage reads the 1-minute load average (0 when unknown).
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}

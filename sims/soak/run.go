@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/synthfed/synthfed/crypto/secagg"
+	"github.com/synthfed/synthfed/internal/procfs"
 )
 
 // runner carries out one run: the processes, the proxies, the fault
@@ -177,7 +178,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	}
 	r.start = time.Now()
 	r.hist.Start = r.start
-	r.hist.Load[0] = loadAverage()
+	r.hist.Load[0] = procfs.LoadAverage()
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); r.sample(runCtx) }()
@@ -188,7 +189,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 	cancel()
 	wg.Wait()
 	r.hist.End = time.Now()
-	r.hist.Load[1] = loadAverage()
+	r.hist.Load[1] = procfs.LoadAverage()
 	r.stopAll()
 	if err := r.be.teardown(); err != nil {
 		log.Warn("soak: teardown", "err", err)
