@@ -110,19 +110,9 @@ func TestStoreSiteData(t *testing.T) {
 // A site whose config sets data.store_dir trains a classifier job from its
 // store: prepared on first use, streamed.
 func TestStoreClassifierJob(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	pc := phantom.DefaultConfig()
-	pc.Size, pc.Supersample = wfSize, 1
 	sites := []string{"a", "b"}
-	var dirs []string
-	for i := range sites {
-		s, err := pc.WriteSite(ctx, dir, i, 40)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dirs = append(dirs, s.Dir)
-	}
+	dirs := writeStoreSites(t, dir, sites)
 	cl := startImageCluster(t, sites, func(i int, acfg *siteagent.Config) {
 		acfg.Data.Format, acfg.Data.Path = "chexpert", dirs[i]
 		acfg.Data.StoreDir = filepath.Join(dir, "store-"+sites[i])
@@ -152,19 +142,9 @@ local_steps = 3
 // its manifest, and a classifier job whose recipe mixes real and
 // synthetic images with a fidelity filter streams both from the stores.
 func TestStoreSyntheticWorkflow(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
-	pc := phantom.DefaultConfig()
-	pc.Size, pc.Supersample = wfSize, 1
 	sites := []string{"a", "b"}
-	var dirs []string
-	for i := range sites {
-		s, err := pc.WriteSite(ctx, dir, i, 40)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dirs = append(dirs, s.Dir)
-	}
+	dirs := writeStoreSites(t, dir, sites)
 	synth := func(i int) string { return filepath.Join(dir, "synthetic-"+sites[i]) }
 	cl := startImageCluster(t, sites, func(i int, acfg *siteagent.Config) {
 		acfg.Data.Format, acfg.Data.Path = "chexpert", dirs[i]
@@ -274,4 +254,21 @@ func checkManifestRows(t *testing.T, dir string, n int) {
 	if rows := strings.Count(string(b), "\n") - 1; rows != n {
 		t.Fatalf("%s: %d manifest rows, want %d", dir, rows, n)
 	}
+}
+
+// writeStoreSites renders a 40-image phantom folder per site under dir at
+// the workflow tests' size and returns the folders.
+func writeStoreSites(t *testing.T, dir string, sites []string) []string {
+	t.Helper()
+	pc := phantom.DefaultConfig()
+	pc.Size, pc.Supersample = wfSize, 1
+	var dirs []string
+	for i := range sites {
+		s, err := pc.WriteSite(context.Background(), dir, i, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, s.Dir)
+	}
+	return dirs
 }
