@@ -44,14 +44,21 @@ func (o *Ops) cols(p ConvShape, x *Buffer) (*Buffer, error) {
 	return col, o.launch1("im2col_f32", p.N*p.k()*p.ohw(), append(p.args(), x, col)...)
 }
 
+// checkBuffers checks the shape, then that image holds N*C*H*W values,
+// filters O*C*KH*KW and out N*O*OH*OW (what names the op in the error).
+func (p ConvShape) checkBuffers(what string, image, filters, out *Buffer) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return errorsJoin(sameLen(what+" image", p.N*p.C*p.H*p.W, image), sameLen(what+" filters", p.O*p.k(), filters),
+		sameLen(what+" output", p.N*p.O*p.ohw(), out))
+}
+
 // Conv2D computes y = conv(x, w) plus b per output channel when b is not
 // nil: im2col, then one batched GEMM with the filters shared by every
 // sample, writing NCHW directly.
 func (o *Ops) Conv2D(p ConvShape, x, w, b, y *Buffer) error {
-	if err := p.check(); err != nil {
-		return err
-	}
-	if err := errorsJoin(sameLen("conv x", p.N*p.C*p.H*p.W, x), sameLen("conv w", p.O*p.k(), w), sameLen("conv y", p.N*p.O*p.ohw(), y)); err != nil {
+	if err := p.checkBuffers("conv", x, w, y); err != nil {
 		return err
 	}
 	o.mu.Lock()
@@ -74,10 +81,7 @@ func (o *Ops) Conv2D(p ConvShape, x, w, b, y *Buffer) error {
 // im2col layout), then col2im, which gathers each input's terms without
 // atomics.
 func (o *Ops) Conv2DGradX(p ConvShape, w, dy, dx *Buffer) error {
-	if err := p.check(); err != nil {
-		return err
-	}
-	if err := errorsJoin(sameLen("conv grad x dx", p.N*p.C*p.H*p.W, dx), sameLen("conv grad x w", p.O*p.k(), w), sameLen("conv grad x dy", p.N*p.O*p.ohw(), dy)); err != nil {
+	if err := p.checkBuffers("conv grad x", dx, w, dy); err != nil {
 		return err
 	}
 	o.mu.Lock()
@@ -103,10 +107,7 @@ func (o *Ops) Conv2DGradX(p ConvShape, w, dy, dx *Buffer) error {
 // batched GEMM into one slot per sample, then their sum in sample order
 // (deterministic, no atomics).
 func (o *Ops) Conv2DGradW(p ConvShape, x, dy, dw *Buffer) error {
-	if err := p.check(); err != nil {
-		return err
-	}
-	if err := errorsJoin(sameLen("conv grad w x", p.N*p.C*p.H*p.W, x), sameLen("conv grad w dw", p.O*p.k(), dw), sameLen("conv grad w dy", p.N*p.O*p.ohw(), dy)); err != nil {
+	if err := p.checkBuffers("conv grad w", x, dw, dy); err != nil {
 		return err
 	}
 	o.mu.Lock()
