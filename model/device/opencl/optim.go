@@ -63,3 +63,20 @@ func (o *Ops) Fill(v float32, x *Buffer) error {
 	}
 	return o.launch1("fill_f32", x.Len(), int32(x.Len()), v, x, int32(0))
 }
+
+// Prox adds FedProx's proximal gradient to g: g += mu*(p - anchor), as
+// model/optim.AddProximal (the difference taken first).
+func (o *Ops) Prox(mu float32, p, anchor, g *Buffer) error {
+	if err := sameLen("prox", p.Len(), p, anchor, g); err != nil {
+		return err
+	}
+	return o.launch1("prox_f32", p.Len(), int32(p.Len()), mu, p, anchor, g)
+}
+
+// Copy copies x into y (of the same length).
+func (o *Ops) Copy(x, y *Buffer) error {
+	if err := sameLen("copy", x.Len(), x, y); err != nil {
+		return err
+	}
+	return o.launch1("copy_f32", x.Len(), int32(x.Len()), x, y)
+}
