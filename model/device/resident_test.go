@@ -2,13 +2,16 @@ package device
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
 	"github.com/synthfed/synthfed/model/ddpm"
 	"github.com/synthfed/synthfed/model/graph"
+	G "gorgonia.org/gorgonia"
 )
 
 // residentTrainer is a model.Trainer that can move its steps to a device.
@@ -173,4 +176,32 @@ func TestResidentForwardMatchesCPU(t *testing.T) {
 		}
 	}
 	closeTo(t, "ddpm v", outs[0], outs[1])
+}
+
+// TestResidentRefusesUnknownOps checks that a graph with ops that have no
+// device kernel (gorgonia's transpose and elementwise product) and an
+// input left unbound is refused at compile time, every problem named.
+func TestResidentRefusesUnknownOps(t *testing.T) {
+	b := poclBackend(t)
+	w, err := model.NewWeights(model.Tensor{Name: "w", Shape: []int{3, 4}, Data: make([]float32, 12)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb := graph.NewBuilder(w)
+	x := gb.Input("x", 2, 4)
+	wn := gb.Param("w", []int{3, 4}, graph.Zeros())
+	y := gb.Op(G.HadamardProd(gb.Op(G.Mul(x, gb.Op(G.Transpose(wn)))), gb.Input("m", 2, 3)))
+	ig, err := graph.NewInferGraph(gb, []*G.Node{x}, []*G.Node{y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.CompileInfer(ig)
+	if !errors.Is(err, ErrUnsupportedOp) {
+		t.Fatalf("compile with unknown ops: %v", err)
+	}
+	for _, want := range []string{"Aᵀ", "node m is an unbound leaf", `op "⊙ false"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
 }
