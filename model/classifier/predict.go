@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
@@ -73,6 +74,7 @@ func (p *Predictor) net(n int) (*inferNet, error) {
 			return nil, fmt.Errorf("classifier: forward on %s: %w", p.dev.Name(), err)
 		}
 		f.lg, f.ft = make([]float32, u.logits.Shape().TotalSize()), make([]float32, u.feats.Shape().TotalSize())
+		runtime.AddCleanup(f, func(fw graph.Forward) { _ = fw.Close() }, f.fw) // a dropped predictor frees its device memory
 	} else {
 		f.logits, f.feats = graph.Read(u.logits), graph.Read(u.feats)
 		prog, err := graph.NewInferProgram(b)

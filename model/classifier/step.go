@@ -3,6 +3,7 @@ package classifier
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
@@ -90,12 +91,18 @@ func NewStepperOn(cfg Config, w model.Weights, seed int64, dev graph.Device) (*S
 	if err != nil {
 		return nil, err
 	}
-	return &Stepper{
+	st := &Stepper{
 		cfg: cfg, w: w, u: u, prog: prog, loss: loss, tgtNode: tgt, maskNode: mask,
 		x:   make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize),
 		tgt: make([]float32, n*model.NumLabels), mask: make([]float32, n*model.NumLabels),
 		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)), res: res,
-	}, nil
+	}
+	if res != nil {
+		// A stepper dropped without Close (a trainer rebuilds it when the
+		// batch size changes) frees its device memory when collected.
+		runtime.AddCleanup(st, func(r graph.Resident) { _ = r.Close() }, res)
+	}
+	return st, nil
 }
 
 // Reseed restarts the augmentation draws from seed and round.

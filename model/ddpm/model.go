@@ -3,6 +3,7 @@ package ddpm
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
@@ -156,6 +157,7 @@ func (m *Model) net(n int) (*inferNet, error) {
 			return nil, fmt.Errorf("ddpm: forward on %s: %w", m.dev.Name(), err)
 		}
 		f.outBuf = make([]float32, u.out.Shape().TotalSize())
+		runtime.AddCleanup(f, func(fw graph.Forward) { _ = fw.Close() }, f.fw)
 	} else {
 		f.out = graph.Read(u.out)
 		prog, err := graph.NewInferProgram(b)

@@ -3,6 +3,7 @@ package ddpm
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
@@ -107,11 +108,17 @@ func NewStepperOn(cfg Config, w model.Weights, seed int64, dev graph.Device) (*S
 		return nil, err
 	}
 	px := n * a.InChannels * a.ImageSize * a.ImageSize
-	return &Stepper{
+	st := &Stepper{
 		cfg: cfg, sched: sched, w: w, u: u, prog: prog, loss: loss, target: target,
 		in: newNetInputs(a, n), tgt: make([]float32, px), eps: make([]float32, px),
 		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)), site: AnySite, res: res,
-	}, nil
+	}
+	if res != nil {
+		// A stepper dropped without Close (a trainer rebuilds it when the
+		// batch size changes) frees its device memory when collected.
+		runtime.AddCleanup(st, func(r graph.Resident) { _ = r.Close() }, res)
+	}
+	return st, nil
 }
 
 // Reseed restarts the random draws from seed and round.

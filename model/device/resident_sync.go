@@ -123,6 +123,8 @@ func (s *TrainStep) Close() error {
 type Forward struct {
 	prog *Program
 	f    *graph.InferGraph
+	// scale and noise are Denoise's buffers, allocated on first use.
+	scale, noise *opencl.Buffer
 }
 
 var _ graph.Forward = (*Forward)(nil)
@@ -189,4 +191,6 @@ func (f *Forward) Run(inputs, outputs [][]float32) error {
 }
 
 // Close implements graph.Forward.
-func (f *Forward) Close() error { return f.prog.Close() }
+func (f *Forward) Close() error {
+	return errors.Join(f.scale.Release(), f.noise.Release(), f.prog.Close())
+}

@@ -104,3 +104,36 @@ type Forward interface {
 // Prox returns the proximal term's anchor (without the local-only
 // tensors) and mu (0: off), as SetProx set them.
 func (u *Updater) Prox() (model.Weights, float64) { return u.prox, u.proxMu }
+
+// Sampling is a Forward whose inputs stay on the device between runs,
+// with a diffusion sampler's update there too: a sampling loop moves only
+// each step's small inputs and noise in and the final images out. The
+// device's Forward implements it.
+type Sampling interface {
+	Forward
+	// SetInput writes input i (InferGraph.Inputs[i]) without running.
+	SetInput(i int, v []float32) error
+	// ReadInput reads input i into dst.
+	ReadInput(i int, dst []float32) error
+	// RunResident runs the graph on the inputs already on the device.
+	RunResident() error
+	// Denoise updates input xi in place from output vo by one sampler
+	// step, with noise z (Images*Pixels values) when s.SD is not 0.
+	Denoise(xi, vo int, s DenoiseStep, z []float32) error
+}
+
+// DenoiseStep is one step of a diffusion sampler on Images images of
+// Pixels values. With Doubled, the predictions v (and the images x) hold
+// the conditional then the unconditional halves, and v is guided as
+// c + W*(c - u), then rescaled by Rescale (phi) towards the conditional
+// prediction's std (model/ddpm.Guide). Then x0 = SqrtAbar*x -
+// SqrtOneMinus*v, eps = SqrtOneMinus*x + SqrtAbar*v (x0 clamped to [-1, 1]
+// when Clip) and x' = C0*x0 + CEps*eps + CX*x + SD*z.
+type DenoiseStep struct {
+	Images, Pixels         int
+	Doubled                bool
+	W, Rescale             float64
+	SqrtAbar, SqrtOneMinus float64
+	Clip                   bool
+	C0, CEps, CX, SD       float64
+}
