@@ -105,6 +105,11 @@ func BenchmarkDDPMStepResident(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(s.batch*b.N)/b.Elapsed().Seconds(), "images/s")
+			b.ReportMetric(float64(st.DeviceBytes())/(1<<20), "device-MiB")
+			if fp, err := cfg.Arch.Footprint(); err == nil { // the [compute] cap's estimate
+				j := Job{Model: "ddpm", Batch: s.batch, Params: fp.Params, ActivationsPerImage: fp.ActivationsPerImage}
+				b.ReportMetric(float64(j.Bytes())/(1<<20), "estimate-MiB")
+			}
 			if err := st.Sync(); err != nil {
 				b.Fatal(err)
 			}
