@@ -64,13 +64,14 @@ func (o *Ops) Fill(v float32, x *Buffer) error {
 	return o.launch1("fill_f32", x.Len(), int32(x.Len()), v, x, int32(0))
 }
 
-// Prox adds FedProx's proximal gradient to g: g += mu*(p - anchor), as
+// Prox adds FedProx's proximal gradient to g where mask is 1 (0: a
+// tensor without the term): g += mu*mask*(p - anchor), as
 // model/optim.AddProximal (the difference taken first).
-func (o *Ops) Prox(mu float32, p, anchor, g *Buffer) error {
-	if err := sameLen("prox", p.Len(), p, anchor, g); err != nil {
+func (o *Ops) Prox(mu float32, p, anchor, mask, g *Buffer) error {
+	if err := sameLen("prox", p.Len(), p, anchor, mask, g); err != nil {
 		return err
 	}
-	return o.launch1("prox_f32", p.Len(), int32(p.Len()), mu, p, anchor, g)
+	return o.launch1("prox_f32", p.Len(), int32(p.Len()), mu, p, anchor, mask, g)
 }
 
 // Copy copies x into y (of the same length).

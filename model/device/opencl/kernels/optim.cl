@@ -49,12 +49,13 @@ __kernel void fill_f32(const int n, const float v, __global float* x, const int 
 	if (i < n) x[off + i] = v;
 }
 
-// prox_f32: g += mu*(p - anchor), FedProx's proximal gradient, as
-// model/optim.AddProximal: the difference first, so weights near their
-// anchor lose nothing to cancellation (mu*p - mu*anchor would).
-__kernel void prox_f32(const int n, const float mu, __global const float* p, __global const float* anchor, __global float* g) {
+// prox_f32: g += mu*mask*(p - anchor), FedProx's proximal gradient where
+// mask is 1, as model/optim.AddProximal: the difference first, so weights
+// near their anchor lose nothing to cancellation (mu*p - mu*anchor would).
+__kernel void prox_f32(const int n, const float mu, __global const float* p, __global const float* anchor,
+                       __global const float* mask, __global float* g) {
 	const int i = get_global_id(0);
-	if (i < n) g[i] += mu * (p[i] - anchor[i]);
+	if (i < n) g[i] += mu * mask[i] * (p[i] - anchor[i]);
 }
 
 // copy_f32: y = x.
