@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -248,6 +249,68 @@ func TestResidentSamplingMatchesCPU(t *testing.T) {
 		for k := range got[1] {
 			if d := math.Abs(float64(got[0][k] - got[1][k])); !(d <= 1e-3) {
 				t.Fatalf("%s: pixel %d = %v on the device, %v on the CPU", sc.Method, k, got[0][k], got[1][k])
+			}
+		}
+	}
+}
+
+// TestResidentStepsShareADevice runs two resident DDPM steppers at once
+// on one device (sites sharing a GPU) and checks that each gets exactly
+// the losses and weights it gets alone: the programs share the kernels,
+// the queue and the scratch buffers, never a value.
+func TestResidentStepsShareADevice(t *testing.T) {
+	b := poclBackend(t)
+	cfg := ddpm.DefaultConfig()
+	cfg.Arch = ddpm.Arch{ImageSize: 8, InChannels: 1, BaseChannels: 8, ChannelMults: []int{1, 2}, NumResBlocks: 1, Groups: 4,
+		TimeEmbDim: 16, AttnResolutions: []int{4}, AttnHeads: 2}
+	cfg.Train.BatchSize = 4
+	w0, err := cfg.Arch.InitWeights(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		losses []float64
+		w      model.Weights
+		err    error
+	}
+	run := func(k int) result {
+		st, err := ddpm.NewStepperOn(cfg, w0.Clone(), int64(k), b)
+		if err != nil {
+			return result{err: err}
+		}
+		defer st.Close()
+		set := imageSet(4, 8, uint64(10+k))
+		var r result
+		for range 3 {
+			l, err := st.Step(set.Pixels, set.Cond)
+			if err != nil {
+				return result{err: err}
+			}
+			r.losses = append(r.losses, l)
+		}
+		r.w, r.err = st.Weights().Clone(), st.Sync()
+		return r
+	}
+	alone := []result{run(0), run(1)}
+	var both [2]result
+	done := make(chan int)
+	for k := range 2 {
+		go func() { both[k] = run(k); done <- k }()
+	}
+	<-done
+	<-done
+	for k := range 2 {
+		a, c := alone[k], both[k]
+		if a.err != nil || c.err != nil {
+			t.Fatalf("stepper %d: %v, %v", k, a.err, c.err)
+		}
+		if !slices.Equal(a.losses, c.losses) {
+			t.Errorf("stepper %d: losses %v alone, %v sharing the device", k, a.losses, c.losses)
+		}
+		for _, at := range a.w.Tensors() {
+			ct, _ := c.w.Get(at.Name)
+			if !slices.Equal(at.Data, ct.Data) {
+				t.Fatalf("stepper %d: %s differs when sharing the device", k, at.Name)
 			}
 		}
 	}

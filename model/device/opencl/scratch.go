@@ -18,3 +18,15 @@ func (o *Ops) scratch(name string, n int) (*Buffer, error) {
 	o.scratchBufs[key] = b
 	return b, nil
 }
+
+// ScratchBytes returns the device memory of the scratch buffers kept so
+// far (im2col columns, attention scores, per-sample filter gradients).
+func (o *Ops) ScratchBytes() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var n int64
+	for _, b := range o.scratchBufs {
+		n += int64(b.Len()) * 4
+	}
+	return n
+}
