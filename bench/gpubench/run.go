@@ -27,10 +27,10 @@ type report struct {
 	LoadAverage float64 `json:"load_average_1m"`
 	// DeviceSpec is the -device flag; Device the device it opened, or
 	// DeviceNote why there is none.
-	DeviceSpec string `json:"device_spec"`
-	Device     string `json:"device,omitempty"`
-	DeviceNote string `json:"device_note,omitempty"`
-	DevicePath string `json:"device_path,omitempty"`
+	DeviceSpec string  `json:"device_spec"`
+	Device     string  `json:"device,omitempty"`
+	DeviceNote string  `json:"device_note,omitempty"`
+	DevicePath string  `json:"device_path,omitempty"`
 	PeakGFLOPS float64 `json:"fp32_peak_gflops,omitempty"`
 	PeakHow    string  `json:"fp32_peak_derivation,omitempty"`
 	// CPUPath is how the CPU figures were made.
