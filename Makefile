@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 540s
 
 SOAK_FLAGS ?=
 
-.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale bench-scale-round fuzz static image clean
+.PHONY: soak all deps build test test-race test-rest test-purego sim check proto bench bench-model bench-crypto bench-go bench-scale bench-scale-round bench-gpu fuzz static image clean
 
 all: build
 
@@ -88,6 +88,16 @@ bench-scale: build
 bench-scale-round: build
 	$(GO) build $(GOTAGS) -o bin/scalebench ./bench/scalebench
 	bin/scalebench -bin $(BIN) -only round -out bench/out/scale.json
+
+# The OpenCL device against the CPU path (docs/gpu.md): one row per case in
+# bench/out/gpu.json. GPU_DEVICE picks the device (default auto, which
+# skips pocl: name it here, e.g. GPU_DEVICE=opencl:0); GPU_BENCH_FLAGS
+# adds flags (batch sizes, -budget per case, -cases).
+GPU_DEVICE ?= auto
+GPU_BENCH_FLAGS ?=
+bench-gpu: deps
+	$(GO) build $(GOTAGS) -o bin/gpubench ./bench/gpubench
+	bin/gpubench -device $(GPU_DEVICE) -out bench/out/gpu.json $(GPU_BENCH_FLAGS)
 
 # Go-only benchmarks of the libraries (data, eval, phantom).
 bench-go:

@@ -18,12 +18,21 @@
 # devices and how they were found, each kernel's result against the CPU
 # path, the SGEMM and convolution benchmarks (GFLOP/s, device and CPU
 # path), a DDPM training step with every model/nn op on the device against
-# the CPU (images/s), and a short consortium (a coordinator and three site
-# agents as processes) whose sites train on the device.
+# the CPU (images/s), a short consortium (a coordinator and three site
+# agents as processes) whose sites train on the device, the GPU bench
+# (bench/gpubench: the cases of `make bench-gpu` against the CPU figures
+# measured on the 2-core CI machine, built into it) and a 3-site simulated
+# study consortium at SIM_SIZE px trained and sampled on the device
+# (`synthfed sim --device`).
 #
 # Environment for `run`: DEVICE=opencl:N picks the device (default: the
 # first GPU, else opencl:0); SGEMM_SIZES (default 128,512,1024,2048 on a
-# GPU, 128,512 otherwise); STEP_TIMEOUT (seconds per step, default 240).
+# GPU, 128,512 otherwise); STEP_TIMEOUT (seconds per step, default 240);
+# GPU_BENCH_FLAGS (default: the issue's batch sizes and a 45 s budget per
+# case on a GPU, small batches and 20 s on a CPU device); SIM_SIZE (image
+# side of the simulated study, default 64 on a GPU, 16 otherwise); OUT (a
+# folder that keeps gpu.json and the sim's report, default a temporary
+# one).
 set -euo pipefail
 
 die() { echo "device-check: $*" >&2; exit 1; }
@@ -56,6 +65,7 @@ pack() {
   CGO_ENABLED=1 go build "${flags[@]}" -o "$d/synthfed" ./cmd/synthfed
   CGO_ENABLED=1 go test -c "${flags[@]}" -o "$d/device.test" ./model/device/
   CGO_ENABLED=1 go test -c "${flags[@]}" -o "$d/opencl.test" ./model/device/opencl/
+  CGO_ENABLED=1 go build "${flags[@]}" -o "$d/gpubench" ./bench/gpubench
   local ocl; ocl=$(find_lib libOpenCL.so.1)
   [ -n "$ocl" ] || die "no libOpenCL.so.1 here to carry (scripts/deps.sh installs ocl-icd-libopencl1)"
   cp -L "$ocl" "$d/lib/libOpenCL.so.1"
@@ -180,6 +190,35 @@ EOF
   return $rc
 }
 
+# simstudy DIR DEVICE SIZE OUT: the tiny study profile at SIZE px with
+# three sites that train and sample on DEVICE (two device jobs at once):
+# the real coordinator and agents in one process (synthfed sim).
+simstudy() {
+  local dir=$1 device=$2 size=$3 out=$4
+  cat > "$out/sim-device.toml" <<EOF
+title = "device check: 3 sites at ${size} px on $device"
+sites = 3
+[data]
+size = $size
+supersample = 1
+[ddpm]
+rounds = 2
+local_steps = 4
+[ddpm.arch]
+image_size = $size
+base_channels = 16
+channel_mults = [1, 2, 2]
+groups = 4
+time_emb_dim = 32
+[ddpm.train]
+batch_size = 16
+[classifier.arch]
+image_size = $size
+EOF
+  "$dir/synthfed" sim --profile tiny --config "$out/sim-device.toml" --device "$device" --device-jobs 2 --out "$out/sim" \
+    | grep -v '^  ' | grep -E 'sim:|device jobs|phase .*: done|fell back|total|report:'
+}
+
 run() {
   local dir; dir=$(cd "$(dirname "$0")" && pwd)
   echo "synthfed device check $(cat "$dir/VERSION" 2>/dev/null) on $(uname -n), $(date -u +%FT%TZ)"
@@ -203,6 +242,22 @@ run() {
   step "SGEMM ($sizes) and conv benchmarks" "$dir/opencl.test" -test.run '^$' -test.bench 'SGEMM|Conv2D' -test.benchtime 10x -test.count 1
   step "DDPM step, model/nn ops on the device vs CPU" "$dir/device.test" -test.run '^$' -test.bench DDPMStep -test.benchtime 2x -test.count 1
   step "3-site consortium on $device" "$dir/device-check.sh" sim "$dir" "$device"
+  local out=${OUT:-} gpu=0 bench=${GPU_BENCH_FLAGS:-} size=${SIM_SIZE:-}
+  [ -n "$out" ] || out=$(tmpdir)
+  mkdir -p "$out"
+  "$dir/synthfed" devices | awk -v d="$device" '$1 == d && $2 == "gpu" { f = 1 } END { exit !f }' && gpu=1
+  if [ -z "$bench" ]; then
+    if [ $gpu = 1 ]; then
+      bench="-budget 45s"
+    else
+      bench="-budget 20s -steps 1 -batch-ddpm-32 4 -batch-ddpm-64 2 -batch-classifier-64 4 -batch-ddim-64 4 -batch-ddpm-256-study 1"
+    fi
+  fi
+  [ -n "$size" ] || { [ $gpu = 1 ] && size=64 || size=16; }
+  # shellcheck disable=SC2086 # GPU_BENCH_FLAGS is a list of flags
+  step "GPU bench on $device (vs the CI machine's CPU)" "$dir/gpubench" -device "$device" -cpu embedded -out "$out/gpu.json" $bench
+  step "3-site ${size}-px study sim on $device" "$dir/device-check.sh" simstudy "$dir" "$device" "$size" "$out"
+  echo "gpu.json and the sim's report: $out"
   echo
   echo "=== summary"
   printf '%s\n' "${SUMMARY[@]}"
@@ -222,6 +277,7 @@ case "${1:-}" in
   pack) shift; pack "$@" ;;
   run) run ;;
   sim) shift; sim "$@" ;;
+  simstudy) shift; simstudy "$@" ;;
   selftest) selftest ;;
   *) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 2 ;;
 esac

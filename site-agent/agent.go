@@ -51,6 +51,10 @@ type Options struct {
 	// Compute, when not nil, is the backend local training runs on (the
 	// caller closes it); nil selects one from Config.Compute.
 	Compute *device.Backend
+	// DeviceSlots, when not nil, bounds the device jobs of agents sharing
+	// Compute's device: each train or sample task holds a slot while it
+	// computes (simulations; nil: no bound).
+	DeviceSlots DeviceSlots
 }
 
 // Agent is a site agent. Run it with Run.
@@ -122,7 +126,7 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	data.log = a.log
 	a.exec = newExecutor(cfg, a.log, a.clk, opts.Trainers, a)
 	a.exec.results, a.exec.phases = opts.Results, opts.Phases
-	a.exec.data, a.exec.metrics, a.exec.compute = data, a.metrics, a.compute
+	a.exec.data, a.exec.metrics, a.exec.compute, a.exec.slots = data, a.metrics, a.compute, opts.DeviceSlots
 	return a, nil
 }
 

@@ -85,6 +85,7 @@ type executor struct {
 	built    *jobTrainer     // the trainer built for the latest job
 	metrics  *agentMetrics   // nil: none
 	compute  *device.Backend // nil: no memory cap
+	slots    DeviceSlots     // nil: the device is not shared
 }
 
 // TaskResult reports how a task ended, for tests and simulations.
@@ -253,6 +254,11 @@ func (x *executor) trainLocal(ctx context.Context, trainer model.Trainer, t Task
 	start := x.withLocal(t.Job, global, lo)
 	meta.BaseHash = t.ModelHash
 	meta.Metrics = map[string]float64{}
+	release, err := x.deviceSlot(ctx)
+	if err != nil {
+		return model.Weights{}, err
+	}
+	defer release()
 	if x.cfg.EvaluateGlobal {
 		ev, err := trainer.Evaluate(ctx, start)
 		if err != nil {

@@ -78,14 +78,20 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 	if err != nil {
 		return nil, stageErr("build", err)
 	}
+	release, err := x.deviceSlot(ctx)
+	if err != nil {
+		return nil, stageErr("sample", err)
+	}
 	start := x.clk.Now()
 	train := data.Train
 	if train.Stream == nil {
 		if train.Images, err = data.TrainImages(); err != nil {
+			release()
 			return nil, stageErr("data", err)
 		}
 	}
 	info, err := x.drawSet(ctx, jc, &siteSampler{Sampler: sampler, arch: cfg.Arch, sites: sites}, train, data.uncertain, dir)
+	release()
 	if err != nil {
 		return nil, stageErr("sample", err)
 	}

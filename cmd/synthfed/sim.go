@@ -28,6 +28,10 @@ type simFlags struct {
 	sites, rounds       int
 	seed                int64
 	gossip              bool
+	// device is where the simulated sites compute; deviceJobs bounds
+	// their concurrent jobs on an OpenCL device.
+	device     string
+	deviceJobs int
 }
 
 // logregProfile names the foundation's small consortium (logistic
@@ -57,12 +61,21 @@ foundation's 3-site logistic-regression consortium; --sites, --rounds,
 when no --profile is given, as does a --config file in its format, with a
 [job] or [logreg] table). --config overlays a TOML file on the profile
 (strict: unknown keys are errors naming the line). --plan measures this machine's unit costs and prints the estimated
-time of each phase without running. Progress goes to stdout (a bar on a
-terminal, log lines otherwise); component logs go to DIR/sim.log.`,
+time of each phase without running (on the CPU path). Progress goes to stdout (a bar on a
+terminal, log lines otherwise); component logs go to DIR/sim.log.
+
+--device (default cpu) is where every simulated site trains and samples:
+"auto" takes the first OpenCL GPU (else the CPU, saying why), "opencl:N"
+names a device (synthfed devices; pocl's CPU device must be named). The
+sites share the one device; --device-jobs K bounds their train and sample
+jobs on it at once, the others waiting in line in the order they asked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fl.out == "" && !fl.plan {
 				return withExitCode(2, fmt.Errorf("required flag --out not set (only --plan runs without an output folder)"))
+			}
+			if err := checkSimDevice(fl.device, fl.deviceJobs); err != nil {
+				return err
 			}
 			logreg, err := wantsLogreg(cmd, fl)
 			if err != nil {
@@ -85,6 +98,8 @@ terminal, log lines otherwise); component logs go to DIR/sim.log.`,
 	f.StringVar(&fl.strategy, "strategy", "fedavg", "logreg profile: fedavg, fedprox, fedadam, fedyogi or fedbn")
 	f.Int64Var(&fl.seed, "seed", 1, "logreg profile: seed for the data and the job")
 	f.BoolVar(&fl.gossip, "gossip", false, "logreg profile: memberlist failure detection on loopback")
+	f.StringVar(&fl.device, "device", defaultSimDevice, `where the sites train and sample: "cpu", "auto" (the first OpenCL GPU, else the CPU) or "opencl:N" (synthfed devices lists them); all sites share it`)
+	f.IntVar(&fl.deviceJobs, "device-jobs", 1, "with an OpenCL --device: the most site jobs (train, sample) on the device at once; the others wait in line")
 	return cmd
 }
 
@@ -179,7 +194,15 @@ func runStudySim(cmd *cobra.Command, fl simFlags) error {
 	}
 	fmt.Fprintf(w, "sim: profile %s, %d sites, %dx%d images, DDPM %d rounds x %d steps, levels %v; logs in %s\n",
 		cfg.Profile, cfg.Sites, cfg.Data.Size, cfg.Data.Size, cfg.DDPM.Rounds, cfg.DDPM.LocalSteps, cfg.Experiments.Levels, logFile.Name())
-	res, err := study.Run(cmd.Context(), cfg, fl.out, study.Options{Logger: log, Progress: study.NewProgress(w, isTerminal(w), nil)})
+	dev, err := openSimDevice(fl.device, fl.deviceJobs, log)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	dev.describe(w)
+	res, err := study.Run(cmd.Context(), cfg, fl.out, study.Options{Logger: log, Progress: study.NewProgress(w, isTerminal(w), nil),
+		Compute: dev.backend, Slots: dev.slots})
+	dev.report(w)
 	if err != nil {
 		return err
 	}
@@ -254,7 +277,15 @@ func runLogregSim(cmd *cobra.Command, fl simFlags) error {
 	}
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "sim: %d sites over %s, job %s: %s, %d rounds, quorum %d\n", cfg.Sites, cfg.Transport, cfg.Job.ID, cfg.Job.Strategy.Name, cfg.Job.Rounds, cfg.Job.Quorum)
-	res, err := cluster.Run(cmd.Context(), cfg, fl.out, cluster.Options{Logger: log, OnCommit: func(s coordinator.RoundSummary) { printRound(w, s) }})
+	dev, err := openSimDevice(fl.device, fl.deviceJobs, log)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	dev.describe(w)
+	res, err := cluster.Run(cmd.Context(), cfg, fl.out, cluster.Options{Logger: log, OnCommit: func(s coordinator.RoundSummary) { printRound(w, s) },
+		Compute: dev.backend, Slots: dev.slots})
+	dev.report(w)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/synthfed/synthfed/crypto/pki"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/model/logreg"
 	siteagent "github.com/synthfed/synthfed/site-agent"
 )
@@ -54,6 +55,13 @@ type Options struct {
 	// Coordinator adjusts the coordinator's configuration and options (its
 	// jobs, its model-config check...) before each start.
 	Coordinator func(cfg *coordinator.Config, opts *coordinator.Options)
+	// Compute, when not nil, is the one backend every site computes on
+	// (the caller opens and closes it): on an OpenCL device the built-in
+	// logreg trains there, and each agent gets it as its Compute.
+	Compute *device.Backend
+	// Slots, when not nil, bounds the device jobs the sites run at once
+	// on Compute's device (each agent's DeviceSlots).
+	Slots *Slots
 }
 
 // Cluster is a running coordinator and its agents.
@@ -114,7 +122,7 @@ func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster,
 		opts.Network = n
 	}
 	if opts.Trainers == nil {
-		opts.Trainers = logregTrainers(cfg.Logreg, opts.Clock)
+		opts.Trainers = logregTrainers(cfg.Logreg, opts.Clock, opts.Compute)
 	}
 	c := &Cluster{cfg: cfg, opts: opts, dir: dir, names: cfg.SiteIDs()}
 	if opts.Kits == nil && cfg.TLS {
@@ -145,7 +153,9 @@ func Start(ctx context.Context, cfg Config, dir string, opts Options) (*Cluster,
 	return c, nil
 }
 
-func logregTrainers(base logreg.Config, clk clock.Clock) func(int, string) (map[string]model.Trainer, error) {
+// logregTrainers builds each site's built-in logreg trainer: on b's device
+// (device.LogregTrainer) when b is an OpenCL backend, else on the CPU.
+func logregTrainers(base logreg.Config, clk clock.Clock, b *device.Backend) func(int, string) (map[string]model.Trainer, error) {
 	return func(i int, _ string) (map[string]model.Trainer, error) {
 		cfg := base
 		cfg.Site = i
@@ -153,7 +163,14 @@ func logregTrainers(base logreg.Config, clk clock.Clock) func(int, string) (map[
 		if err != nil {
 			return nil, err
 		}
-		return map[string]model.Trainer{"logreg": t}, nil
+		if b == nil || !b.OnDevice() {
+			return map[string]model.Trainer{"logreg": t}, nil
+		}
+		dt, err := device.NewLogregTrainer(t, b)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]model.Trainer{"logreg": dt}, nil
 	}
 }
 
@@ -276,7 +293,11 @@ func (c *Cluster) StartAgent(i int) error {
 		c.opts.Agent(i, &ac)
 	}
 	ao := siteagent.Options{Logger: c.opts.Logger, Clock: c.opts.Clock, Trainers: c.trainers[i],
-		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results, DialOptions: []grpc.DialOption{reconnect}}
+		Dialer: c.opts.Network.Dialer(c.names[i]), Results: c.opts.Results, DialOptions: []grpc.DialOption{reconnect},
+		Compute: c.opts.Compute}
+	if c.opts.Slots != nil {
+		ao.DeviceSlots = c.opts.Slots
+	}
 	if c.opts.Phases != nil {
 		ao.Phases = c.opts.Phases(i, c.names[i])
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/synthfed/synthfed/eval/report"
 	"github.com/synthfed/synthfed/internal/clock"
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/device"
 	"github.com/synthfed/synthfed/sims/cluster"
 )
 
@@ -28,6 +29,13 @@ type Options struct {
 	// Cluster adjusts the consortium's options before it starts: fault
 	// injection, secure-aggregation wiring.
 	Cluster func(*cluster.Options)
+	// Compute, when not nil, is the backend every simulated site computes
+	// on (the caller opens and closes it; nil: each agent selects its own
+	// from its default [compute] section).
+	Compute *device.Backend
+	// Slots, when not nil, bounds the device jobs the sites run at once
+	// on Compute's device.
+	Slots *cluster.Slots
 }
 
 // run is one execution of the study.
@@ -144,7 +152,7 @@ func (r *run) render(ctx context.Context) error {
 
 // federate starts the consortium and runs the federated DDPM job.
 func (r *run) federate(ctx context.Context) error {
-	co := cluster.Options{Logger: r.log}
+	co := cluster.Options{Logger: r.log, Compute: r.opts.Compute, Slots: r.opts.Slots}
 	if r.opts.Cluster != nil {
 		r.opts.Cluster(&co)
 	}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/synthfed/synthfed/model/device"
+	"github.com/synthfed/synthfed/model/nn"
+	"github.com/synthfed/synthfed/sims/cluster"
+)
+
+// defaultSimDevice keeps `synthfed sim` (and `make sim`) on the CPU path
+// unless --device says otherwise.
+const defaultSimDevice = "cpu"
+
+// simDevice is the compute every simulated site shares: one backend and,
+// on an OpenCL device, the slots bounding the sites' concurrent device
+// jobs and model/nn's kernels on the device.
+type simDevice struct {
+	backend *device.Backend
+	slots   *cluster.Slots
+	kernels *device.Kernels
+}
+
+// checkSimDevice validates --device and --device-jobs (exit status 2 on
+// a bad value), reporting both problems at once.
+func checkSimDevice(spec string, jobs int) error {
+	var errs []error
+	if _, err := device.ParseSpec(spec); err != nil {
+		errs = append(errs, fmt.Errorf("--device: %w", err))
+	}
+	if jobs < 1 {
+		errs = append(errs, fmt.Errorf("--device-jobs %d: %w", jobs, cluster.ErrSlots))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return withExitCode(2, err)
+	}
+	return nil
+}
+
+// openSimDevice selects the device as a site's [compute] section would
+// ("auto" falls back to the CPU, logging why; "opencl:N" fails when that
+// device does not work). On an OpenCL device it makes jobs slots and
+// runs model/nn's ops there (device.Kernels) for the whole process; Close
+// puts the CPU kernels back.
+func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) {
+	if err := checkSimDevice(spec, jobs); err != nil {
+		return nil, err
+	}
+	b, err := device.Select(device.Config{Device: spec}, log)
+	if err != nil {
+		return nil, fmt.Errorf("--device %s: %w", spec, err)
+	}
+	d := &simDevice{backend: b}
+	if !b.OnDevice() {
+		return d, nil
+	}
+	if d.slots, err = cluster.NewSlots(jobs); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if d.kernels, err = device.NewKernels(b); err != nil {
+		b.Close()
+		return nil, err
+	}
+	nn.UseKernels(d.kernels)
+	return d, nil
+}
+
+// Close puts model/nn's CPU kernels back and closes the device.
+func (d *simDevice) Close() error {
+	if d.kernels != nil {
+		nn.UseKernels(nn.CPU())
+	}
+	return d.backend.Close()
+}
+
+// describe prints the line saying where the sites compute.
+func (d *simDevice) describe(w io.Writer) {
+	if !d.backend.OnDevice() {
+		fmt.Fprintf(w, "sim: sites compute on the CPU (%s)\n", d.backend.Reason())
+		return
+	}
+	fmt.Fprintf(w, "sim: sites compute on %s; at most %d device jobs at once; model/nn ops on the device (%s)\n",
+		d.backend, d.slots.Stats().Slots, d.kernels.Name())
+}
+
+// report prints how the device was shared, and warns when a device error
+// made ops fall back to the CPU.
+func (d *simDevice) report(w io.Writer) {
+	if d.slots == nil {
+		return
+	}
+	st := d.slots.Stats()
+	fmt.Fprintf(w, "device jobs: %d slots, at most %d held at once, %d granted, %d waited for a slot\n", st.Slots, st.MaxHeld, st.Granted, st.Waited)
+	if err := d.kernels.Err(); err != nil {
+		fmt.Fprintf(w, "warning: some model/nn ops fell back to the CPU after a device error: %v\n", err)
+	}
+}
