@@ -434,6 +434,23 @@ func (c *Coordinator) loop(ctx context.Context) error {
 			c.step(m)
 		case <-timer.C():
 			c.engine.Tick(c.clk.Now())
+			c.endSilentSessions()
+		}
+	}
+}
+
+// endSilentSessions ends the session of every site the engine marked down
+// by itself (a heartbeat timeout). An agent whose connection outlived a
+// silent partition or a stall (no reset reached it) keeps heartbeating on
+// its session, and the engine, which takes a site back only when it
+// joins, would never give it a task again. With the session ended, the
+// agent's next heartbeat or task read fails with an unknown session and it
+// rejoins (found by the soak in network namespaces, issue 17).
+func (c *Coordinator) endSilentSessions() {
+	for _, s := range c.engine.Sites() {
+		if sess, ok := c.bySite[s.ID]; ok && !s.Up {
+			c.closeSession(sess)
+			c.log.Warn("site marked down by the engine; its session ended so that it rejoins", "site", s.ID)
 		}
 	}
 }

@@ -102,3 +102,14 @@ func samplingPasses(guidance float64) int {
 	}
 	return 1
 }
+
+// device returns the OpenCL device the DDPM and classifier jobs run on
+// (their steps resident there, and their forward passes), or nil for the
+// CPU path; what names the job's use of it in the log.
+func (x *executor) device(what, job string) graph.Device {
+	if x.compute == nil || !x.compute.OnDevice() {
+		return nil // an untyped nil: a nil *device.Backend would not be
+	}
+	x.log.Info(what+" on the device", "job", job, "device", x.compute.Name())
+	return x.compute
+}

@@ -210,3 +210,58 @@ func TestTrainJobOnDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestImageJobsOnDevice runs a DDPM train job, a sample job from its model
+// and a classifier train job with site b on the first OpenCL device (pocl
+// in CI), beside CPU site a: b's DDPM and classifier steps run resident on
+// the device and its sampler's U-Net on it. Every job completes and b's
+// updates are accepted in every round.
+func TestImageJobsOnDevice(t *testing.T) {
+	b, err := device.Select(device.Config{Device: "opencl:0"}, nil)
+	if err != nil {
+		t.Skipf("no OpenCL device (scripts/deps.sh installs pocl as root): %v", err)
+	}
+	b.Close()
+	w := startWorkflow(t, 20, []string{"a", "b"}, func(site string, cfg *siteagent.Config) {
+		if site == "b" {
+			cfg.Compute = device.Config{Device: "opencl:0"}
+		}
+	})
+	accepted := func(job string) {
+		t.Helper()
+		rounds, err := w.c.Rounds(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rounds[1:] {
+			if !slices.Contains(r.Summary.Accepted, "b") {
+				t.Errorf("job %s round %d: accepted %v, dropped %v", job, r.Summary.Round, r.Summary.Accepted, r.Summary.Dropped)
+			}
+		}
+	}
+	train := `kind = "train"
+rounds = 2
+quorum = 2
+sites = ["a", "b"]
+[train]
+local_steps = 2
+` + wfDeadlines
+	dj := w.submit(t, `id = "ddpm"
+model = "ddpm"
+`+train+wfDDPM)[0]
+	accepted("ddpm")
+	w.submit(t, fmt.Sprintf(`id = "sample"
+kind = "sample"
+quorum = 2
+sites = ["a", "b"]
+seed = 7
+[sample]
+checkpoint = %q
+levels = 1
+ddim_steps = 2
+`+wfDeadlines, dj.Output))
+	w.submit(t, `id = "cls"
+model = "classifier"
+`+train+wfClassifier)
+	accepted("cls")
+}

@@ -140,6 +140,7 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err != nil {
 			return nil, err
 		}
+		tr.UseDevice(x.device("ddpm steps resident", jc.Job))
 		if cfg.Arch.SiteConditioned() {
 			k, err := ownSiteIndex(cfg.Arch, x.cfg.SiteID)
 			if err != nil {
@@ -178,6 +179,7 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err != nil {
 			return nil, err
 		}
+		tr.UseDevice(x.device("classifier steps resident", jc.Job))
 		if err := setValSlices(tr, data); err != nil {
 			return nil, err
 		}
@@ -257,6 +259,7 @@ func (x *executor) streamTrainer(jc *protocol.JobContext, cfg classifier.Config,
 	if err != nil {
 		return nil, err
 	}
+	tr.UseDevice(x.device("classifier steps resident", jc.Job))
 	if err := setValSlices(tr, data); err != nil {
 		return nil, err
 	}

@@ -22,23 +22,37 @@ func newSoakCmd() *cobra.Command {
 		Use:   "soak [--sites N] [--duration D] [--seed S] [--out DIR]",
 		Short: "Run a consortium of real processes under a seeded chaos schedule and check invariants",
 		Long: `soak provisions a consortium (kits, a data folder per site), starts the real
-coordinator and N real site agents (mTLS, secure aggregation) as containers
-from the project's image on a private Docker network (--mode containers; the
-default when Docker has the image) or as processes on loopback, submits jobs of logistic regression one after another for the
-duration, and injects a chaos schedule drawn from the seed: kill -9 of agents
-(up to and beyond the quorum), kill -9 of the coordinator mid-round and
-mid-secure-aggregation with a restart, a stall beyond the deadline (SIGSTOP
-or docker pause), a partition (docker network disconnect, or an in-process
-fault proxy in front of each site's link), a data folder taken away, the
-coordinator's disk full (its data folder is a tmpfs of its own when run as
-root), a corrupted checkpoint, a revoked certificate.
+coordinator and N real site agents (mTLS, secure aggregation), submits jobs of
+logistic regression one after another for the duration, and injects a chaos
+schedule drawn from the seed: kill -9 of agents (up to and beyond the quorum),
+kill -9 of the coordinator mid-round and mid-secure-aggregation with a
+restart, a stall beyond the deadline, a partition, a data folder taken away,
+the coordinator's disk full (its data folder is a tmpfs of its own when run
+as root), a corrupted checkpoint, a revoked certificate.
+
+Where the members run (--mode):
+  containers  each its own container from the project's image (make image) on
+              a private Docker network; a stall is docker pause, a partition
+              docker network disconnect, links shaped with tbf.
+  netns       root only: each a process in a network namespace of its own
+              (ip netns), linked by a veth pair to a bridge in the run's own
+              switch namespace, with its own address in 10.150-199.x.x/20; a
+              stall is SIGSTOP, a partition the site's switch port set down,
+              links shaped with tbf where the kernel has it.
+  processes   processes on loopback; each site dials through an in-process
+              fault proxy, which makes the partitions.
+  auto        containers when a Docker Engine answers and has the image, else
+              netns when run as root and a throwaway namespace can be made,
+              else processes.
 
 At the end it prints each invariant held or broken, the resource figures and
 the recovery times, writes them to --json, and exits 1 if an invariant broke.
 Everything it started is stopped and everything it created (containers,
-networks, mounts) removed, after a failure or Ctrl-C too; containers and
-networks carry the label synthfed.soak=<run>, and a run first removes those
-that a dead soak left. Logs and kits stay in --out.`,
+networks, namespaces, links, mounts) removed, after a failure or Ctrl-C too.
+Containers and networks carry the label synthfed.soak=<run>; namespaces are
+named sfsoak-<run>-<member> and the run's one host link sfh<run>, recorded in
+/run/synthfed-soak. A run first removes what a dead soak left. Logs and kits
+stay in --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := stderrLogger()
@@ -85,10 +99,10 @@ that a dead soak left. Logs and kits stay in --out.`,
 	f.DurationVar(&cfg.Deadline, "deadline", cfg.Deadline, "the jobs' phase deadline")
 	f.DurationVar(&cfg.TrainDelay, "train-delay", cfg.TrainDelay, "simulated compute per local training call")
 	f.StringVar(&cfg.Binary, "binary", "", "synthfed executable to run (default: this one)")
-	f.StringVar(&cfg.Mode, "mode", cfg.Mode, "where members run: auto (containers when Docker has the image, else processes), containers or processes")
+	f.StringVar(&cfg.Mode, "mode", cfg.Mode, "where members run: auto (containers when Docker has the image, else netns as root, else processes), containers, netns or processes")
 	f.StringVar(&cfg.Image, "image", cfg.Image, "the containers mode's image (make image)")
 	f.IntVar(&cfg.CPUShares, "cpu-shares", 0, "containers mode: docker --cpu-shares of every container (2 is about nice 19; 0: default)")
-	f.StringVar(&cfg.LinkRate, "link-rate", cfg.LinkRate, "containers mode: shape each site's link with tbf at this tc rate (empty: not shaped)")
+	f.StringVar(&cfg.LinkRate, "link-rate", cfg.LinkRate, "containers and netns modes: shape each site's link with tbf at this tc rate (empty: not shaped)")
 	f.Func("faults", "comma-separated fault kinds to draw (default: all)", func(s string) error {
 		for _, k := range strings.Split(s, ",") {
 			cfg.Kinds = append(cfg.Kinds, soak.Kind(strings.TrimSpace(k)))

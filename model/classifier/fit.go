@@ -65,7 +65,7 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 	t := cfg.Train
 	mix := newMixer(train, t.BatchSize, t.RealFraction, rand.New(rand.NewPCG(uint64(seed), 1)))
 	stop := optim.EarlyStop{Patience: t.Patience, MinDelta: t.MinDelta}
-	res := FitResult{Weights: st.upd.EMA.Weights()}
+	res := FitResult{Weights: st.Updater().EMA.Weights()}
 	var sum float64
 	var since int
 	for step := 1; step <= t.MaxSteps; step++ {
@@ -98,16 +98,16 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 	}
 	res.BestValLoss, res.BestStep = stop.Best()
 	if val == nil {
-		res.Weights, res.BestStep = st.upd.EMA.Weights(), res.Steps
+		res.Weights, res.BestStep = st.Updater().EMA.Weights(), res.Steps
 	}
-	res.Raw = st.w.Clone()
+	res.Raw = st.Weights().Clone()
 	return res, nil
 }
 
 // emaLoss loads the stepper's EMA weights into evalW, the weights pred is
 // bound to, and returns their validation loss.
 func emaLoss(ctx context.Context, pred *Predictor, evalW model.Weights, st *Stepper, val *model.ImageSet, pol LabelPolicy) (float64, error) {
-	if err := optim.CopyValues(evalW, st.upd.EMA.Weights()); err != nil {
+	if err := optim.CopyValues(evalW, st.Updater().EMA.Weights()); err != nil {
 		return 0, err
 	}
 	return pred.Loss(ctx, val, pol, 1)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
+	G "gorgonia.org/gorgonia"
 )
 
 // PredictBatch is the batch size Predict runs at.
@@ -19,6 +21,9 @@ type inferNet struct {
 	logits graph.Reader
 	feats  graph.Reader
 	x      []float32
+	// fw runs the net on a device instead of prog, into lg and ft.
+	fw     graph.Forward
+	lg, ft []float32
 }
 
 // Predictor runs one set of weights on image sets, keeping its compiled
@@ -28,6 +33,16 @@ type Predictor struct {
 	w     model.Weights
 	batch int
 	nets  map[int]*inferNet
+	// dev, when set, runs the forward passes on a device.
+	dev graph.Device
+}
+
+// UseDevice runs the forward passes on dev (nil: the CPU); call it before
+// the first prediction. The weights are uploaded at the start of each
+// pass over a set.
+func (p *Predictor) UseDevice(dev graph.Device) {
+	p.dev = dev
+	p.nets = map[int]*inferNet{}
 }
 
 // NewPredictor binds architecture a to w (used in place: later changes to
@@ -48,15 +63,45 @@ func (p *Predictor) net(n int) (*inferNet, error) {
 	if err != nil {
 		return nil, err
 	}
-	logits, feats := graph.Read(u.logits), graph.Read(u.feats)
-	prog, err := graph.NewInferProgram(b)
-	if err != nil {
-		return nil, err
-	}
 	a := p.arch
-	f := &inferNet{u: u, prog: prog, logits: logits, feats: feats, x: make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize)}
+	f := &inferNet{u: u, x: make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize)}
+	if p.dev != nil {
+		ig, err := graph.NewInferGraph(b, []*G.Node{u.x}, []*G.Node{u.logits, u.feats})
+		if err != nil {
+			return nil, err
+		}
+		if f.fw, err = p.dev.CompileInfer(ig); err != nil {
+			return nil, fmt.Errorf("classifier: forward on %s: %w", p.dev.Name(), err)
+		}
+		f.lg, f.ft = make([]float32, u.logits.Shape().TotalSize()), make([]float32, u.feats.Shape().TotalSize())
+		runtime.AddCleanup(f, func(fw graph.Forward) { _ = fw.Close() }, f.fw) // a dropped predictor frees its device memory
+	} else {
+		f.logits, f.feats = graph.Read(u.logits), graph.Read(u.feats)
+		prog, err := graph.NewInferProgram(b)
+		if err != nil {
+			return nil, err
+		}
+		f.prog = prog
+	}
 	p.nets[n] = f
 	return f, nil
+}
+
+// run runs f on its filled input and returns the logits and features.
+func (f *inferNet) run() (lg, ft []float32, err error) {
+	if f.fw != nil {
+		if err := f.fw.Run([][]float32{f.x}, [][]float32{f.lg, f.ft}); err != nil {
+			return nil, nil, fmt.Errorf("classifier: forward: %w", err)
+		}
+		return f.lg, f.ft, nil
+	}
+	if err := graph.Let(f.u.x, f.x); err != nil {
+		return nil, nil, err
+	}
+	if err := f.prog.Run(); err != nil {
+		return nil, nil, fmt.Errorf("classifier: forward: %w", err)
+	}
+	return f.logits.Value(), f.feats.Value(), nil
 }
 
 // forward runs the network over set and calls emit for each image with its
@@ -84,6 +129,11 @@ func (p *Predictor) forwardBatch(ctx context.Context, set *model.ImageSet, bs in
 	if err != nil {
 		return err
 	}
+	if f.fw != nil {
+		if err := f.fw.Reload(); err != nil {
+			return fmt.Errorf("classifier: forward: %w", err)
+		}
+	}
 	px := set.Size * set.Size
 	fd := a.FeatureDim()
 	for lo := 0; lo < total; lo += bs {
@@ -98,13 +148,10 @@ func (p *Predictor) forwardBatch(ctx context.Context, set *model.ImageSet, bs in
 			}
 			copy(f.x[k*px:(k+1)*px], set.Image(src))
 		}
-		if err := graph.Let(f.u.x, f.x); err != nil {
+		lg, ft, err := f.run()
+		if err != nil {
 			return err
 		}
-		if err := f.prog.Run(); err != nil {
-			return fmt.Errorf("classifier: forward: %w", err)
-		}
-		lg, ft := f.logits.Value(), f.feats.Value()
 		for k := range hi - lo {
 			emit(lo+k, lg[k*model.NumLabels:(k+1)*model.NumLabels], ft[k*fd:(k+1)*fd])
 		}

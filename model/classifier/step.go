@@ -3,6 +3,7 @@ package classifier
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
@@ -29,12 +30,25 @@ type Stepper struct {
 	mask     []float32
 	upd      graph.Updater
 	rng      *rand.Rand
+	// res, when set, runs the steps resident on a device (prog is nil);
+	// syncErr is a failed Sync of Weights or Updater, reported by the next
+	// Step or Sync.
+	res     graph.Resident
+	syncErr error
 }
 
 // NewStepper compiles the training graph for cfg.Train.BatchSize, training
 // w in place (w's slices are the graph's parameters). seed drives the
 // augmentation draws.
 func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
+	return NewStepperOn(cfg, w, seed, nil)
+}
+
+// NewStepperOn is NewStepper with the steps resident on dev when it is not
+// nil: the weights, AdamW moments and EMA stay on the device between
+// steps, and w (and the Updater's EMA and moments) are brought up to date
+// by Sync, Weights, Updater and Load.
+func NewStepperOn(cfg Config, w model.Weights, seed int64, dev graph.Device) (*Stepper, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -50,10 +64,24 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	loss := graph.Read(lossNode)
-	prog, err := graph.NewTrainProgram(b, lossNode)
-	if err != nil {
-		return nil, err
+	var (
+		prog *graph.Program
+		loss graph.Reader
+		res  graph.Resident
+	)
+	if dev != nil {
+		tg, err := graph.NewTrainGraph(b, lossNode, cfg.Train.Adam, u.x, tgt, mask)
+		if err != nil {
+			return nil, err
+		}
+		if res, err = dev.CompileTrain(tg); err != nil {
+			return nil, fmt.Errorf("classifier: training step on %s: %w", dev.Name(), err)
+		}
+	} else {
+		loss = graph.Read(lossNode)
+		if prog, err = graph.NewTrainProgram(b, lossNode); err != nil {
+			return nil, err
+		}
 	}
 	adam, err := optim.NewAdam(cfg.Train.Adam)
 	if err != nil {
@@ -63,12 +91,18 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stepper{
+	st := &Stepper{
 		cfg: cfg, w: w, u: u, prog: prog, loss: loss, tgtNode: tgt, maskNode: mask,
 		x:   make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize),
 		tgt: make([]float32, n*model.NumLabels), mask: make([]float32, n*model.NumLabels),
-		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)),
-	}, nil
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)), res: res,
+	}
+	if res != nil {
+		// A stepper dropped without Close (a trainer rebuilds it when the
+		// batch size changes) frees its device memory when collected.
+		runtime.AddCleanup(st, func(r graph.Resident) { _ = r.Close() }, res)
+	}
+	return st, nil
 }
 
 // Reseed restarts the augmentation draws from seed and round.
@@ -139,6 +173,12 @@ func (s *Stepper) StepBatch(b *loader.Batch) (float64, error) {
 
 // run executes the graph on the filled buffers and updates the weights.
 func (s *Stepper) run() (float64, error) {
+	if s.res != nil {
+		if err := s.syncErr; err != nil {
+			return 0, err
+		}
+		return s.res.Step(&s.upd, "classifier", s.x, s.tgt, s.mask)
+	}
 	for _, in := range []struct {
 		node *G.Node
 		data []float32
@@ -150,13 +190,44 @@ func (s *Stepper) run() (float64, error) {
 	return s.upd.Step("classifier", s.prog, s.loss)
 }
 
-// Weights returns the live weights being trained (shared, not copied).
-func (s *Stepper) Weights() model.Weights { return s.w }
+// Sync brings the weights, the EMA and the AdamW moments of a
+// device-resident stepper back to the host (nothing on the CPU).
+func (s *Stepper) Sync() error {
+	if s.res == nil {
+		return nil
+	}
+	if s.syncErr == nil {
+		s.syncErr = s.res.Sync(&s.upd)
+	}
+	return s.syncErr
+}
 
-// Updater returns the update rule and its state (AdamW, EMA, proximal term).
-func (s *Stepper) Updater() *graph.Updater { return &s.upd }
+// Close frees a device-resident stepper's device memory.
+func (s *Stepper) Close() error {
+	if s.res == nil {
+		return nil
+	}
+	return s.res.Close()
+}
+
+// Weights returns the live weights being trained (shared, not copied),
+// synced from the device when the steps are resident there.
+func (s *Stepper) Weights() model.Weights {
+	_ = s.Sync() // a failure is reported by the next Step or Sync
+	return s.w
+}
+
+// Updater returns the update rule and its state (AdamW, EMA, proximal
+// term), synced from the device when the steps are resident there.
+func (s *Stepper) Updater() *graph.Updater {
+	_ = s.Sync()
+	return &s.upd
+}
 
 // Load copies src's values into the live weights (same specs required).
 func (s *Stepper) Load(src model.Weights) error {
+	if err := s.Sync(); err != nil {
+		return err
+	}
 	return optim.CopyValues(s.w, src)
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
 	"github.com/synthfed/synthfed/model/loader"
 	"github.com/synthfed/synthfed/model/localtrain"
 	"github.com/synthfed/synthfed/model/optim"
@@ -31,6 +32,8 @@ type Trainer struct {
 	// evalW is the copy of the weights Evaluate scores, bound to evalP.
 	evalW model.Weights
 	evalP *Predictor
+	// dev, when set, runs the steps and Evaluate's forward passes on a device.
+	dev graph.Device
 }
 
 // NewTrainer returns a trainer on train (which may mix real and synthetic
@@ -82,13 +85,20 @@ func newTrainer(cfg Config, val *model.ImageSet, log *slog.Logger) *Trainer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rounds := localtrain.NewRounds("classifier", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
+	t := &Trainer{cfg: cfg, val: val, log: log}
+	t.rounds = localtrain.NewRounds("classifier", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
 		c := cfg
 		c.Train.BatchSize = batch
-		return NewStepper(c, w, seed)
+		return NewStepperOn(c, w, seed, t.dev)
 	})
-	return &Trainer{cfg: cfg, val: val, log: log, rounds: rounds}
+	return t
 }
+
+// UseDevice runs the training steps resident on dev and Evaluate's
+// forward passes on it (nil: the CPU): the weights, AdamW moments and EMA
+// stay on the device during a round and come back to the host at its end.
+// Call it before the first Train or Evaluate.
+func (t *Trainer) UseDevice(dev graph.Device) { t.dev = dev }
 
 // checkSets validates the sets' shapes and labels, naming the set and row.
 func checkSets(cfg Config, train, val *model.ImageSet) error {
@@ -154,6 +164,9 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 		defer ld.Release(b)
 		return st.StepBatch(b)
 	})
+	if err == nil {
+		err = st.Sync() // the round boundary: weights, EMA and moments from the device
+	}
 	if err != nil {
 		return model.TrainResult{}, err
 	}
@@ -194,6 +207,7 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 		if err != nil {
 			return nil, err
 		}
+		p.UseDevice(t.dev)
 		t.evalP = p
 	} else if err := optim.CopyValues(t.evalW, w); err != nil {
 		return nil, fmt.Errorf("classifier: evaluate: %w", err)

@@ -3,9 +3,11 @@ package ddpm
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
+	G "gorgonia.org/gorgonia"
 )
 
 // netInputs are the host buffers behind a U-Net's input nodes.
@@ -62,12 +64,34 @@ func (in *netInputs) let(u *unet) error {
 	return graph.Let(u.dropCol, in.dropCol)
 }
 
+// inputs returns the U-Net's input nodes in the order values returns
+// their buffers.
+func (u *unet) inputs() []*G.Node {
+	ns := []*G.Node{u.x, u.tfeat, u.cond, u.keepDiag, u.dropCol}
+	if u.site != nil {
+		ns = append(ns, u.site)
+	}
+	return ns
+}
+
+// values returns the buffers of u's inputs, in the order of u.inputs.
+func (in *netInputs) values(u *unet) [][]float32 {
+	vs := [][]float32{in.x, in.tfeat, in.cond, in.keepDiag, in.dropCol}
+	if u.site != nil {
+		vs = append(vs, in.site)
+	}
+	return vs
+}
+
 // inferNet is a forward-only U-Net of a fixed batch size.
 type inferNet struct {
 	u    *unet
 	prog *graph.Program
 	out  graph.Reader
 	in   *netInputs
+	// fw runs the net on a device instead of prog, into outBuf.
+	fw     graph.Forward
+	outBuf []float32
 }
 
 // Model is a U-Net bound to one set of weights, with a compiled forward
@@ -81,6 +105,16 @@ type Model struct {
 	// site is the site index every prediction is conditioned on (AnySite
 	// until SetSite; ignored without arch.sites).
 	site int
+	// dev, when set, runs the forward passes on a device.
+	dev graph.Device
+}
+
+// UseDevice runs the model's forward passes on dev (nil: the CPU); call
+// it before the first prediction. The weights are uploaded at the start
+// of each PredictV call.
+func (m *Model) UseDevice(dev graph.Device) {
+	m.dev = dev
+	m.nets = map[int]*inferNet{}
 }
 
 // SetSite conditions the following predictions on site index k (an index
@@ -113,14 +147,44 @@ func (m *Model) net(n int) (*inferNet, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := graph.Read(u.out)
-	prog, err := graph.NewInferProgram(b)
-	if err != nil {
-		return nil, err
+	f := &inferNet{u: u, in: newNetInputs(m.arch, n)}
+	if m.dev != nil {
+		ig, err := graph.NewInferGraph(b, u.inputs(), []*G.Node{u.out})
+		if err != nil {
+			return nil, err
+		}
+		if f.fw, err = m.dev.CompileInfer(ig); err != nil {
+			return nil, fmt.Errorf("ddpm: forward on %s: %w", m.dev.Name(), err)
+		}
+		f.outBuf = make([]float32, u.out.Shape().TotalSize())
+		runtime.AddCleanup(f, func(fw graph.Forward) { _ = fw.Close() }, f.fw)
+	} else {
+		f.out = graph.Read(u.out)
+		prog, err := graph.NewInferProgram(b)
+		if err != nil {
+			return nil, err
+		}
+		f.prog = prog
 	}
-	f := &inferNet{u: u, prog: prog, out: out, in: newNetInputs(m.arch, n)}
 	m.nets[n] = f
 	return f, nil
+}
+
+// run runs f on its filled inputs and returns the output.
+func (f *inferNet) run() ([]float32, error) {
+	if f.fw != nil {
+		if err := f.fw.Run(f.in.values(f.u), [][]float32{f.outBuf}); err != nil {
+			return nil, fmt.Errorf("ddpm: forward: %w", err)
+		}
+		return f.outBuf, nil
+	}
+	if err := f.in.let(f.u); err != nil {
+		return nil, err
+	}
+	if err := f.prog.Run(); err != nil {
+		return nil, fmt.Errorf("ddpm: forward: %w", err)
+	}
+	return f.out.Value(), nil
 }
 
 // PredictV runs the U-Net on len(t) images, in chunks of the model's batch
@@ -138,6 +202,11 @@ func (m *Model) PredictV(ctx context.Context, out, x []float32, t []int, cond []
 	if err != nil {
 		return err
 	}
+	if f.fw != nil {
+		if err := f.fw.Reload(); err != nil {
+			return fmt.Errorf("ddpm: forward: %w", err)
+		}
+	}
 	for lo := 0; lo < total; lo += bs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -151,13 +220,11 @@ func (m *Model) PredictV(ctx context.Context, out, x []float32, t []int, cond []
 			copy(f.in.x[k*px:(k+1)*px], x[src*px:(src+1)*px])
 			f.in.fill(a, bs, k, t[src], &cond[src], !null[src], m.site)
 		}
-		if err := f.in.let(f.u); err != nil {
+		v, err := f.run()
+		if err != nil {
 			return err
 		}
-		if err := f.prog.Run(); err != nil {
-			return fmt.Errorf("ddpm: forward: %w", err)
-		}
-		copy(out[lo*px:hi*px], f.out.Value()[:(hi-lo)*px])
+		copy(out[lo*px:hi*px], v[:(hi-lo)*px])
 	}
 	return nil
 }

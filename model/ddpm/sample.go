@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
 	"github.com/synthfed/synthfed/model/optim"
 )
 
@@ -37,6 +38,10 @@ func NewSampler(cfg Config, w model.Weights) (*Sampler, error) {
 	}
 	return &Sampler{cfg: cfg, sched: sched, m: m}, nil
 }
+
+// UseDevice runs the sampler's U-Net forward passes on dev (nil: the
+// CPU); the DDIM updates and the guidance stay on the host.
+func (s *Sampler) UseDevice(dev graph.Device) { s.m.UseDevice(dev) }
 
 // SetSite conditions the following samples on site index k of a
 // site-conditioned model (an index of Arch.Sites: images as if acquired
@@ -105,6 +110,7 @@ func (t *Trainer) Evaluate(ctx context.Context, w model.Weights) (map[string]flo
 		if err := m.SetSite(t.site); err != nil {
 			return nil, err
 		}
+		m.UseDevice(t.dev)
 		t.evalM = m
 	} else if err := optim.CopyValues(t.evalW, w); err != nil {
 		return nil, fmt.Errorf("ddpm: evaluate: %w", err)

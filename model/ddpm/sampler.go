@@ -126,6 +126,9 @@ func SampleWith(ctx context.Context, den Denoiser, sched *Schedule, px int, cond
 
 // sampleBatch denoises one batch in place in x.
 func sampleBatch(ctx context.Context, den Denoiser, sched *Schedule, steps []int, px int, conds [][model.CondDim]float32, seeds []int64, cfg SampleConfig, x []float32) error {
+	if m, ok := den.(*Model); ok && m.dev != nil {
+		return m.sampleOnDevice(ctx, sched, steps, px, conds, seeds, cfg, x)
+	}
 	n := len(seeds)
 	rngs := make([]*rand.Rand, n)
 	for k, s := range seeds {

@@ -3,6 +3,7 @@ package ddpm
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/graph"
@@ -31,6 +32,11 @@ type Stepper struct {
 	// site is the site index of the images stepped on (AnySite until
 	// SetSite; ignored without arch.sites).
 	site int
+	// res, when set, runs the steps resident on a device (prog is nil);
+	// syncErr is a failed Sync of Weights or Updater, reported by the next
+	// Step or Sync.
+	res     graph.Resident
+	syncErr error
 }
 
 // SetSite sets the site index of the images the following steps train on
@@ -47,6 +53,14 @@ func (s *Stepper) SetSite(k int) error {
 // w in place (w's slices are the graph's parameters). seed drives the
 // timestep, noise and condition-dropout draws.
 func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
+	return NewStepperOn(cfg, w, seed, nil)
+}
+
+// NewStepperOn is NewStepper with the steps resident on dev when it is not
+// nil: the weights, AdamW moments and EMA stay on the device between
+// steps, and w (and the Updater's EMA and moments) are brought up to date
+// by Sync, Weights, Updater and Load.
+func NewStepperOn(cfg Config, w model.Weights, seed int64, dev graph.Device) (*Stepper, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -66,10 +80,24 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	loss := graph.Read(lossNode)
-	prog, err := graph.NewTrainProgram(b, lossNode)
-	if err != nil {
-		return nil, err
+	var (
+		prog *graph.Program
+		loss graph.Reader
+		res  graph.Resident
+	)
+	if dev != nil {
+		tg, err := graph.NewTrainGraph(b, lossNode, cfg.Train.Adam, append(u.inputs(), target)...)
+		if err != nil {
+			return nil, err
+		}
+		if res, err = dev.CompileTrain(tg); err != nil {
+			return nil, fmt.Errorf("ddpm: training step on %s: %w", dev.Name(), err)
+		}
+	} else {
+		loss = graph.Read(lossNode)
+		if prog, err = graph.NewTrainProgram(b, lossNode); err != nil {
+			return nil, err
+		}
 	}
 	adam, err := optim.NewAdam(cfg.Train.Adam)
 	if err != nil {
@@ -80,11 +108,17 @@ func NewStepper(cfg Config, w model.Weights, seed int64) (*Stepper, error) {
 		return nil, err
 	}
 	px := n * a.InChannels * a.ImageSize * a.ImageSize
-	return &Stepper{
+	st := &Stepper{
 		cfg: cfg, sched: sched, w: w, u: u, prog: prog, loss: loss, target: target,
 		in: newNetInputs(a, n), tgt: make([]float32, px), eps: make([]float32, px),
-		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)), site: AnySite,
-	}, nil
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)), site: AnySite, res: res,
+	}
+	if res != nil {
+		// A stepper dropped without Close (a trainer rebuilds it when the
+		// batch size changes) frees its device memory when collected.
+		runtime.AddCleanup(st, func(r graph.Resident) { _ = r.Close() }, res)
+	}
+	return st, nil
 }
 
 // Reseed restarts the random draws from seed and round.
@@ -116,6 +150,12 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 		}
 		s.in.fill(a, n, k, t, &conds[k], keep, site)
 	}
+	if s.res != nil {
+		if err := s.syncErr; err != nil {
+			return 0, err
+		}
+		return s.res.Step(&s.upd, "ddpm", append(s.in.values(s.u), s.tgt)...)
+	}
 	if err := s.in.let(s.u); err != nil {
 		return 0, err
 	}
@@ -125,14 +165,45 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 	return s.upd.Step("ddpm", s.prog, s.loss)
 }
 
-// Weights returns the live weights being trained (shared, not copied).
-func (s *Stepper) Weights() model.Weights { return s.w }
+// Sync brings the weights, the EMA and the AdamW moments of a
+// device-resident stepper back to the host (nothing on the CPU).
+func (s *Stepper) Sync() error {
+	if s.res == nil {
+		return nil
+	}
+	if s.syncErr == nil {
+		s.syncErr = s.res.Sync(&s.upd)
+	}
+	return s.syncErr
+}
 
-// Updater returns the update rule and its state (AdamW, EMA, proximal term).
-func (s *Stepper) Updater() *graph.Updater { return &s.upd }
+// Close frees a device-resident stepper's device memory.
+func (s *Stepper) Close() error {
+	if s.res == nil {
+		return nil
+	}
+	return s.res.Close()
+}
+
+// Weights returns the live weights being trained (shared, not copied),
+// synced from the device when the steps are resident there.
+func (s *Stepper) Weights() model.Weights {
+	_ = s.Sync() // a failure is reported by the next Step or Sync
+	return s.w
+}
+
+// Updater returns the update rule and its state (AdamW, EMA, proximal
+// term), synced from the device when the steps are resident there.
+func (s *Stepper) Updater() *graph.Updater {
+	_ = s.Sync()
+	return &s.upd
+}
 
 // Load copies src's values into the live weights (same specs required),
 // for example the global model at the start of a round.
 func (s *Stepper) Load(src model.Weights) error {
+	if err := s.Sync(); err != nil {
+		return err
+	}
 	return optim.CopyValues(s.w, src)
 }

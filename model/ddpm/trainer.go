@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
 	"github.com/synthfed/synthfed/model/loader"
 	"github.com/synthfed/synthfed/model/localtrain"
 	"github.com/synthfed/synthfed/model/optim"
@@ -33,7 +34,14 @@ type Trainer struct {
 	evalM *Model
 	// site is the site index of the training images (site.go).
 	site int
+	// dev, when set, runs the training steps resident on a device.
+	dev graph.Device
 }
+
+// UseDevice runs the training steps resident on dev (nil: the CPU): the
+// weights, AdamW moments and EMA stay on the device during a round and
+// come back to the host at its end. Call it before the first Train.
+func (t *Trainer) UseDevice(dev graph.Device) { t.dev = dev }
 
 // SetSite sets the site index of this trainer's images (an index of
 // Arch.Sites) for a site-conditioned model: its steps train that site's
@@ -86,12 +94,13 @@ func newTrainer(cfg Config, val *model.ImageSet, log *slog.Logger) (*Trainer, er
 			return nil, fmt.Errorf("ddpm: val set: %w", err)
 		}
 	}
-	rounds := localtrain.NewRounds("ddpm", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
+	t := &Trainer{cfg: cfg, val: val, log: log, site: AnySite}
+	t.rounds = localtrain.NewRounds("ddpm", cfg.Train.KeepMoments, func(batch int, w model.Weights, seed int64) (*Stepper, error) {
 		c := cfg
 		c.Train.BatchSize = batch
-		return NewStepper(c, w, seed)
+		return NewStepperOn(c, w, seed, t.dev)
 	})
-	return &Trainer{cfg: cfg, val: val, log: log, rounds: rounds, site: AnySite}, nil
+	return t, nil
 }
 
 // StreamOptions sets the loader of a trainer built on a stream.
@@ -154,6 +163,9 @@ func (t *Trainer) Train(ctx context.Context, global model.Weights, spec model.Tr
 	}
 	defer done()
 	mean, last, err := r.Run(ctx, "ddpm", func(int) (float64, error) { return step(ctx, st) })
+	if err == nil {
+		err = st.Sync() // the round boundary: weights, EMA and moments from the device
+	}
 	if err != nil {
 		return model.TrainResult{}, err
 	}

@@ -12,47 +12,49 @@ type bufFn = func(*tensor.Dense) *opencl.Buffer
 
 func ins(ts ...*tensor.Dense) []*tensor.Dense { return ts }
 
-func convShape(p nn.ConvParams) opencl.ConvShape {
-	return opencl.ConvShape{N: p.N, C: p.C, H: p.H, W: p.W, O: p.O, KH: p.KH, KW: p.KW, Stride: p.Stride, Pad: p.Pad, OH: p.OH, OW: p.OW}
+// run is call around runOp: the op d on the device copies of in and out.
+func (k *Kernels) run(cpu func(), d nn.OpDesc, in, out []*tensor.Dense) {
+	k.call(cpu, in, out, func(buf bufFn) error {
+		return runOp(k.ops, d, bufs(buf, in), bufs(buf, out), 0)
+	})
+}
+
+// bufs maps tensors to their device copies (nil stays nil).
+func bufs(buf bufFn, ts []*tensor.Dense) []*opencl.Buffer {
+	out := make([]*opencl.Buffer, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			out[i] = buf(t)
+		}
+	}
+	return out
 }
 
 // Conv2D implements nn.Kernels.
 func (k *Kernels) Conv2D(p nn.ConvParams, x, w, b, y *tensor.Dense) {
-	k.call(func() { k.cpu.Conv2D(p, x, w, b, y) }, ins(x, w, b), ins(y), func(buf bufFn) error {
-		return k.ops.Conv2D(convShape(p), buf(x), buf(w), buf(b), buf(y))
-	})
+	k.run(func() { k.cpu.Conv2D(p, x, w, b, y) }, nn.OpDesc{Kind: nn.OpConv2D, Conv: p, Bias: b != nil}, ins(x, w, b), ins(y))
 }
 
 // Conv2DGradX implements nn.Kernels.
 func (k *Kernels) Conv2DGradX(p nn.ConvParams, w, dy, dx *tensor.Dense) {
-	k.call(func() { k.cpu.Conv2DGradX(p, w, dy, dx) }, ins(w, dy), ins(dx), func(buf bufFn) error {
-		return k.ops.Conv2DGradX(convShape(p), buf(w), buf(dy), buf(dx))
-	})
+	k.run(func() { k.cpu.Conv2DGradX(p, w, dy, dx) }, nn.OpDesc{Kind: nn.OpConv2DGradX, Conv: p}, ins(w, dy), ins(dx))
 }
 
 // Conv2DGradW implements nn.Kernels.
 func (k *Kernels) Conv2DGradW(p nn.ConvParams, x, dy, dw *tensor.Dense) {
-	k.call(func() { k.cpu.Conv2DGradW(p, x, dy, dw) }, ins(x, dy), ins(dw), func(buf bufFn) error {
-		return k.ops.Conv2DGradW(convShape(p), buf(x), buf(dy), buf(dw))
-	})
+	k.run(func() { k.cpu.Conv2DGradW(p, x, dy, dw) }, nn.OpDesc{Kind: nn.OpConv2DGradW, Conv: p}, ins(x, dy), ins(dw))
 }
 
 // ChannelAdd implements nn.Kernels.
 func (k *Kernels) ChannelAdd(n, c, hw int, perSample bool, x, b, y *tensor.Dense) {
-	k.call(func() { k.cpu.ChannelAdd(n, c, hw, perSample, x, b, y) }, ins(x, b), ins(y), func(buf bufFn) error {
-		return k.ops.ChannelAdd(n, c, hw, perSample, buf(x), buf(b), buf(y))
-	})
+	d := nn.OpDesc{Kind: nn.OpChannelAdd, N: n, C: c, HW: hw, PerSample: perSample}
+	k.run(func() { k.cpu.ChannelAdd(n, c, hw, perSample, x, b, y) }, d, ins(x, b), ins(y))
 }
 
 // ChannelSum implements nn.Kernels.
 func (k *Kernels) ChannelSum(n, c, hw int, perSample bool, dy, db *tensor.Dense) {
-	k.call(func() { k.cpu.ChannelSum(n, c, hw, perSample, dy, db) }, ins(dy), ins(db), func(buf bufFn) error {
-		return k.ops.ChannelSum(n, c, hw, perSample, buf(dy), buf(db))
-	})
-}
-
-func normShape(p nn.NormParams) opencl.NormShape {
-	return opencl.NormShape{N: p.N, C: p.C, HW: p.HW, Groups: p.Groups, Eps: p.Eps, SiLU: p.SiLU}
+	d := nn.OpDesc{Kind: nn.OpChannelSum, N: n, C: c, HW: hw, PerSample: perSample}
+	k.run(func() { k.cpu.ChannelSum(n, c, hw, perSample, dy, db) }, d, ins(dy), ins(db))
 }
 
 // GroupNorm implements nn.Kernels (the fused GroupNorm+SiLU when p.SiLU).
@@ -63,7 +65,8 @@ func (k *Kernels) GroupNorm(p nn.NormParams, x, gamma, beta, y *tensor.Dense, st
 			return err
 		}
 		defer st.Release()
-		if err := k.ops.GroupNorm(normShape(p), buf(x), buf(gamma), buf(beta), buf(y), st); err != nil {
+		d := nn.OpDesc{Kind: nn.OpGroupNorm, Norm: p}
+		if err := runOp(k.ops, d, bufs(buf, ins(x, gamma, beta)), []*opencl.Buffer{buf(y), st}, 0); err != nil {
 			return err
 		}
 		if stats == nil {
@@ -107,94 +110,84 @@ func (k *Kernels) GroupNormGrad(p nn.NormParams, x, gamma, beta, dy, dx, dgamma,
 			return err
 		}
 		defer acc.Release()
-		return k.ops.GroupNormGrad(normShape(p), buf(x), buf(gamma), buf(beta), st, buf(dy), buf(dx), buf(dgamma), buf(dbeta), acc)
+		d := nn.OpDesc{Kind: nn.OpGroupNormGrad, Norm: p}
+		return runOp(k.ops, d, append(bufs(buf, ins(x, gamma, beta, dy)), st), append(bufs(buf, ins(dx, dgamma, dbeta)), acc), 0)
 	})
 }
 
 // SiLU implements nn.Kernels.
 func (k *Kernels) SiLU(x, y *tensor.Dense) {
-	k.call(func() { k.cpu.SiLU(x, y) }, ins(x), ins(y), func(buf bufFn) error { return k.ops.SiLU(buf(x), buf(y)) })
+	k.run(func() { k.cpu.SiLU(x, y) }, nn.OpDesc{Kind: nn.OpSiLU}, ins(x), ins(y))
 }
 
 // SiLUGrad implements nn.Kernels.
 func (k *Kernels) SiLUGrad(x, dy, dx *tensor.Dense) {
-	k.call(func() { k.cpu.SiLUGrad(x, dy, dx) }, ins(x, dy), ins(dx), func(buf bufFn) error {
-		return k.ops.SiLUGrad(buf(x), buf(dy), buf(dx))
-	})
+	k.run(func() { k.cpu.SiLUGrad(x, dy, dx) }, nn.OpDesc{Kind: nn.OpSiLUGrad}, ins(x, dy), ins(dx))
 }
 
 // Upsample2x implements nn.Kernels.
 func (k *Kernels) Upsample2x(planes, h, w int, x, y *tensor.Dense) {
-	k.call(func() { k.cpu.Upsample2x(planes, h, w, x, y) }, ins(x), ins(y), func(buf bufFn) error {
-		return k.ops.Upsample2x(planes, h, w, buf(x), buf(y))
-	})
+	d := nn.OpDesc{Kind: nn.OpUpsample2x, Planes: planes, H: h, W: w}
+	k.run(func() { k.cpu.Upsample2x(planes, h, w, x, y) }, d, ins(x), ins(y))
 }
 
 // Upsample2xGrad implements nn.Kernels.
 func (k *Kernels) Upsample2xGrad(planes, h, w int, dy, dx *tensor.Dense) {
-	k.call(func() { k.cpu.Upsample2xGrad(planes, h, w, dy, dx) }, ins(dy), ins(dx), func(buf bufFn) error {
-		return k.ops.Upsample2xGrad(planes, h, w, buf(dy), buf(dx))
-	})
+	d := nn.OpDesc{Kind: nn.OpUpsample2xGrad, Planes: planes, H: h, W: w}
+	k.run(func() { k.cpu.Upsample2xGrad(planes, h, w, dy, dx) }, d, ins(dy), ins(dx))
 }
 
 // AvgPool implements nn.Kernels.
 func (k *Kernels) AvgPool(planes, hw int, x, y *tensor.Dense) {
-	k.call(func() { k.cpu.AvgPool(planes, hw, x, y) }, ins(x), ins(y), func(buf bufFn) error {
-		return k.ops.AvgPool(planes, hw, buf(x), buf(y))
-	})
+	d := nn.OpDesc{Kind: nn.OpAvgPool, Planes: planes, HW: hw}
+	k.run(func() { k.cpu.AvgPool(planes, hw, x, y) }, d, ins(x), ins(y))
 }
 
 // AvgPoolGrad implements nn.Kernels.
 func (k *Kernels) AvgPoolGrad(planes, hw int, dy, dx *tensor.Dense) {
-	k.call(func() { k.cpu.AvgPoolGrad(planes, hw, dy, dx) }, ins(dy), ins(dx), func(buf bufFn) error {
-		return k.ops.AvgPoolGrad(planes, hw, buf(dy), buf(dx))
-	})
+	d := nn.OpDesc{Kind: nn.OpAvgPoolGrad, Planes: planes, HW: hw}
+	k.run(func() { k.cpu.AvgPoolGrad(planes, hw, dy, dx) }, d, ins(dy), ins(dx))
 }
 
 // Concat implements nn.Kernels.
 func (k *Kernels) Concat(outer, na, nb int, a, b, y *tensor.Dense) {
-	k.call(func() { k.cpu.Concat(outer, na, nb, a, b, y) }, ins(a, b), ins(y), func(buf bufFn) error {
-		return k.ops.Concat(outer, na, nb, buf(a), buf(b), buf(y))
-	})
+	d := nn.OpDesc{Kind: nn.OpConcat, Outer: outer, NA: na, NB: nb}
+	k.run(func() { k.cpu.Concat(outer, na, nb, a, b, y) }, d, ins(a, b), ins(y))
 }
 
 // SliceRows implements nn.Kernels.
 func (k *Kernels) SliceRows(outer, w, lo, hi int, dy, dx *tensor.Dense) {
-	k.call(func() { k.cpu.SliceRows(outer, w, lo, hi, dy, dx) }, ins(dy), ins(dx), func(buf bufFn) error {
-		return k.ops.SliceRows(outer, w, lo, hi, buf(dy), buf(dx))
-	})
+	d := nn.OpDesc{Kind: nn.OpSliceRows, Outer: outer, Width: w, Lo: lo, Hi: hi}
+	k.run(func() { k.cpu.SliceRows(outer, w, lo, hi, dy, dx) }, d, ins(dy), ins(dx))
 }
 
 // Add implements nn.Kernels.
 func (k *Kernels) Add(a, b, y *tensor.Dense) {
-	k.call(func() { k.cpu.Add(a, b, y) }, ins(a, b), ins(y), func(buf bufFn) error { return k.ops.Add(buf(a), buf(b), buf(y)) })
+	k.run(func() { k.cpu.Add(a, b, y) }, nn.OpDesc{Kind: nn.OpAdd}, ins(a, b), ins(y))
 }
 
 // Linear implements nn.Kernels: y (n,out) = x (n,in) w^T.
 func (k *Kernels) Linear(n, in, out int, x, w, y *tensor.Dense) {
-	k.call(func() { k.cpu.Linear(n, in, out, x, w, y) }, ins(x, w), ins(y), func(buf bufFn) error {
-		return k.ops.SGEMM(false, true, n, out, in, 1, buf(x), buf(w), 0, buf(y))
-	})
+	d := nn.OpDesc{Kind: nn.OpLinear, N: n, In: in, Out: out}
+	k.run(func() { k.cpu.Linear(n, in, out, x, w, y) }, d, ins(x, w), ins(y))
 }
 
 // LinearGradX implements nn.Kernels: dx (n,in) = dy (n,out) w.
 func (k *Kernels) LinearGradX(n, in, out int, w, dy, dx *tensor.Dense) {
-	k.call(func() { k.cpu.LinearGradX(n, in, out, w, dy, dx) }, ins(w, dy), ins(dx), func(buf bufFn) error {
-		return k.ops.SGEMM(false, false, n, in, out, 1, buf(dy), buf(w), 0, buf(dx))
-	})
+	d := nn.OpDesc{Kind: nn.OpLinearGradX, N: n, In: in, Out: out}
+	k.run(func() { k.cpu.LinearGradX(n, in, out, w, dy, dx) }, d, ins(w, dy), ins(dx))
 }
 
 // LinearGradW implements nn.Kernels: dw (out,in) = dy^T x.
 func (k *Kernels) LinearGradW(n, in, out int, x, dy, dw *tensor.Dense) {
-	k.call(func() { k.cpu.LinearGradW(n, in, out, x, dy, dw) }, ins(x, dy), ins(dw), func(buf bufFn) error {
-		return k.ops.SGEMM(true, false, out, in, n, 1, buf(dy), buf(x), 0, buf(dw))
-	})
+	d := nn.OpDesc{Kind: nn.OpLinearGradW, N: n, In: in, Out: out}
+	k.run(func() { k.cpu.LinearGradW(n, in, out, x, dy, dw) }, d, ins(x, dy), ins(dw))
 }
 
 // BCEMasked implements nn.Kernels.
 func (k *Kernels) BCEMasked(l, t, m *tensor.Dense) float64 {
 	return k.scalar(func() float64 { return k.cpu.BCEMasked(l, t, m) }, ins(l, t, m), 0, func(buf bufFn, out *opencl.Buffer) error {
-		return k.ops.BCEMasked(buf(l), buf(t), buf(m), out, 0)
+		return runOp(k.ops, nn.OpDesc{Kind: nn.OpBCEMasked}, bufs(buf, ins(l, t, m)), []*opencl.Buffer{out}, 0)
 	})
 }
 
@@ -206,51 +199,31 @@ func (k *Kernels) BCEMaskedGrad(g float64, l, t, m, dl *tensor.Dense) {
 			return err
 		}
 		defer st.Release()
-		if err := k.ops.BCEMasked(buf(l), buf(t), buf(m), st, 0); err != nil {
-			return err
-		}
-		return k.ops.BCEMaskedGrad(float32(g), buf(l), buf(t), buf(m), st, 0, buf(dl))
+		return runOp(k.ops, nn.OpDesc{Kind: nn.OpBCEMaskedGrad}, bufs(buf, ins(l, t, m)), []*opencl.Buffer{buf(dl), st}, float32(g))
 	})
 }
 
 // MSE implements nn.Kernels.
 func (k *Kernels) MSE(a, b *tensor.Dense) float64 {
 	return k.scalar(func() float64 { return k.cpu.MSE(a, b) }, ins(a, b), 0, func(buf bufFn, out *opencl.Buffer) error {
-		return k.ops.MSE(buf(a), buf(b), out, 0)
+		return runOp(k.ops, nn.OpDesc{Kind: nn.OpMSE}, bufs(buf, ins(a, b)), []*opencl.Buffer{out}, 0)
 	})
 }
 
 // MSEGrad implements nn.Kernels; either output may be nil.
 func (k *Kernels) MSEGrad(g float64, a, b, da, db *tensor.Dense) {
 	k.call(func() { k.cpu.MSEGrad(g, a, b, da, db) }, ins(a, b), ins(da, db), func(buf bufFn) error {
-		switch {
-		case da != nil:
-			return k.ops.MSEGrad(float32(g), buf(a), buf(b), buf(da), buf(db))
-		case db != nil: // db = 2g(b-a)/n: the gradient of (b-a)^2 with respect to b
-			return k.ops.MSEGrad(float32(g), buf(b), buf(a), buf(db), nil)
-		}
-		return nil
+		return runOp(k.ops, nn.OpDesc{Kind: nn.OpMSEGrad}, bufs(buf, ins(a, b)), bufs(buf, ins(da, db)), float32(g))
 	})
-}
-
-func attnShape(p nn.AttnParams) opencl.AttnShape {
-	hl := func(h nn.HeadLayout) opencl.HeadLayout {
-		return opencl.HeadLayout{Base: h.Base, BatchStride: h.BatchStride, HeadStride: h.HeadStride}
-	}
-	return opencl.AttnShape{Batch: p.Batch, Heads: p.Heads, L: p.L, D: p.D, ChannelMajor: p.ChannelMajor,
-		Q: hl(p.Q), K: hl(p.K), V: hl(p.V), O: hl(p.O)}
 }
 
 // Attention implements nn.Kernels.
 func (k *Kernels) Attention(p nn.AttnParams, q, kk, v, o *tensor.Dense) {
-	k.call(func() { k.cpu.Attention(p, q, kk, v, o) }, ins(q, kk, v), ins(o), func(buf bufFn) error {
-		return k.ops.Attention(attnShape(p), buf(q), buf(kk), buf(v), buf(o))
-	})
+	k.run(func() { k.cpu.Attention(p, q, kk, v, o) }, nn.OpDesc{Kind: nn.OpAttention, Attn: p}, ins(q, kk, v), ins(o))
 }
 
 // AttentionGrad implements nn.Kernels.
 func (k *Kernels) AttentionGrad(p nn.AttnParams, q, kk, v, do, dq, dk, dv *tensor.Dense) {
-	k.call(func() { k.cpu.AttentionGrad(p, q, kk, v, do, dq, dk, dv) }, ins(q, kk, v, do), ins(dq, dk, dv), func(buf bufFn) error {
-		return k.ops.AttentionGrad(attnShape(p), buf(q), buf(kk), buf(v), buf(do), buf(dq), buf(dk), buf(dv))
-	})
+	k.run(func() { k.cpu.AttentionGrad(p, q, kk, v, do, dq, dk, dv) }, nn.OpDesc{Kind: nn.OpAttentionGrad, Attn: p},
+		ins(q, kk, v, do), ins(dq, dk, dv))
 }

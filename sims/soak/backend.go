@@ -2,7 +2,6 @@ package soak
 
 import (
 	"context"
-	"errors"
 	"os/exec"
 	"syscall"
 	"time"
@@ -11,7 +10,8 @@ import (
 // Modes of a run: where the coordinator and the sites run.
 const (
 	// ModeAuto picks containers when a Docker Engine answers and has the
-	// image, and processes otherwise.
+	// image, else netns when the soak runs as root and network namespaces
+	// work here, and processes otherwise.
 	ModeAuto = "auto"
 	// ModeProcesses runs every member as a process on loopback, each site
 	// behind an in-process fault proxy.
@@ -19,13 +19,17 @@ const (
 	// ModeContainers runs every member as its own container from the
 	// project's image on a private Docker network with its own address.
 	ModeContainers = "containers"
+	// ModeNetns runs every member as a process in a network namespace of
+	// its own, linked by veth pairs to a bridge, with its own address
+	// (root only; netns.go).
+	ModeNetns = "netns"
 )
 
 // backend is where a run's members live: it makes their commands, kills,
 // stalls and partitions them, and says where to read their resources.
-// processBackend and containerBackend implement it.
+// processBackend, containerBackend and netnsBackend implement it.
 type backend interface {
-	// mode is ModeProcesses or ModeContainers.
+	// mode is ModeProcesses, ModeContainers or ModeNetns.
 	mode() string
 	// coordinatorAddr is the coordinator's address in the consortium
 	// (what sites and the admin dial, and its certificate's host) and
@@ -111,14 +115,7 @@ func (b *processBackend) command(p *process) *exec.Cmd {
 }
 
 func (b *processBackend) signal(p *process, sig syscall.Signal) error {
-	pid := p.pid()
-	if pid == 0 {
-		return errors.New("not running")
-	}
-	if sig == syscall.SIGKILL || sig == syscall.SIGTERM {
-		_ = syscall.Kill(pid, syscall.SIGCONT) // a stopped process must run to die cleanly
-	}
-	return syscall.Kill(pid, sig)
+	return signalPID(p.pid(), sig)
 }
 
 func (b *processBackend) hostPID(p *process) int { return p.pid() }

@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -98,6 +99,9 @@ func (r *runner) inject(ctx context.Context, in *Injection) error {
 // delay more, kill -9s the coordinator and restarts it.
 func (r *runner) killCoordinator(ctx context.Context, when func(event) bool, delay time.Duration) error {
 	if _, ok := r.await(ctx, 60*time.Second, when); !ok {
+		if ctx.Err() != nil {
+			return errors.New("the run ended before the phase to kill in came")
+		}
 		return fmt.Errorf("the phase to kill in did not come within 60s")
 	}
 	if err := r.sleep(ctx, delay); err != nil {
@@ -151,6 +155,9 @@ func (r *runner) corrupt(ctx context.Context, in *Injection) error {
 		return e.proc == r.coord && e.msg == "committed round" && toInt(e.m["round"]) < r.cfg.Rounds
 	})
 	if !ok {
+		if ctx.Err() != nil {
+			return errors.New("the run ended before a commit to corrupt came")
+		}
 		return fmt.Errorf("no commit to corrupt within 90s")
 	}
 	dir := filepath.Join(r.coordData(), "checkpoints")

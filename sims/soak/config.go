@@ -36,12 +36,13 @@ type Config struct {
 	SampleEvery time.Duration `json:"sample_every"`
 	// Drain bounds how long the last job may run after Duration.
 	Drain time.Duration `json:"drain"`
-	// Mode is where members run: ModeAuto, ModeProcesses or ModeContainers.
+	// Mode is where members run: ModeAuto, ModeProcesses, ModeContainers
+	// or ModeNetns.
 	Mode string `json:"mode"`
 	// Image is the containers mode's image (make image builds it).
 	Image string `json:"image"`
-	// LinkRate shapes each site's link with tbf in the containers mode
-	// (a tc rate such as "20mbit"; empty: not shaped).
+	// LinkRate shapes each site's link with tbf in the containers and
+	// netns modes (a tc rate such as "20mbit"; empty: not shaped).
 	LinkRate string `json:"link_rate"`
 	// CPUShares weighs the containers' CPU (docker --cpu-shares; 0: the
 	// default weight). 2 is about nice 19 beside other work.
@@ -82,11 +83,11 @@ func (c Config) Validate() error {
 			c.TrainDelay, c.Deadline, c.FaultGap, c.SampleEvery, c.Drain)
 	}
 	switch c.Mode {
-	case ModeAuto, ModeProcesses, ModeContainers:
+	case ModeAuto, ModeProcesses, ModeContainers, ModeNetns:
 	default:
-		p.Addf("soak: mode %q: want %s, %s or %s", c.Mode, ModeAuto, ModeProcesses, ModeContainers)
+		p.Addf("soak: mode %q: want %s, %s, %s or %s", c.Mode, ModeAuto, ModeContainers, ModeNetns, ModeProcesses)
 	}
-	if c.Mode != ModeProcesses && c.Image == "" {
+	if (c.Mode == ModeAuto || c.Mode == ModeContainers) && c.Image == "" {
 		p.Addf("soak: mode %q needs an image", c.Mode)
 	}
 	if c.DataLimit < 16<<20 {

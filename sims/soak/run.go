@@ -203,26 +203,53 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
 }
 
 // pickBackend sets up the run's backend for cfg.Mode; note says why the
-// automatic mode did not pick containers.
+// automatic mode did not pick containers (or netns).
 func (r *runner) pickBackend(ctx context.Context) (note string, err error) {
-	mode := r.cfg.Mode
-	if mode == ModeAuto {
-		mode = ModeContainers
-		if why := DockerReady(r.cfg.Image); why != "" {
-			mode, note = ModeProcesses, "containers mode not available ("+why+"): running processes"
-		}
-	} else if mode == ModeContainers {
-		if why := DockerReady(r.cfg.Image); why != "" {
-			return "", fmt.Errorf("soak: containers mode: %s", why)
-		}
+	mode, note, err := chooseMode(r.cfg.Mode, func() string { return DockerReady(r.cfg.Image) }, NetnsReady)
+	if err != nil {
+		return "", err
 	}
-	if mode == ModeContainers {
+	switch mode {
+	case ModeContainers:
 		runID := fmt.Sprintf("%d-%d", r.cfg.Seed, time.Now().UnixNano()%1e9)
 		r.be, err = newContainerBackend(ctx, r.cfg, runID)
-		return note, err
+	case ModeNetns:
+		r.be, err = newNetnsBackend(ctx, r.cfg)
+	default:
+		r.be, err = newProcessBackend(r.cfg.Binary, r.cfg.Sites)
 	}
-	r.be, err = newProcessBackend(r.cfg.Binary, r.cfg.Sites)
+	if err != nil {
+		r.be = nil // a constructor that failed removed what it made
+	}
 	return note, err
+}
+
+// chooseMode resolves a configured mode: auto takes containers when
+// docker says "" (ready), else netns when netns says "", else processes,
+// and notes why; an explicit mode that cannot run is an error. The probes
+// are called only when needed.
+func chooseMode(mode string, docker, netns func() string) (string, string, error) {
+	switch mode {
+	case ModeAuto:
+		dwhy := docker()
+		if dwhy == "" {
+			return ModeContainers, "", nil
+		}
+		nwhy := netns()
+		if nwhy == "" {
+			return ModeNetns, "containers mode not available (" + dwhy + "): running in network namespaces", nil
+		}
+		return ModeProcesses, "containers mode not available (" + dwhy + "), netns mode not available (" + nwhy + "): running processes", nil
+	case ModeContainers:
+		if why := docker(); why != "" {
+			return "", "", fmt.Errorf("soak: containers mode: %s", why)
+		}
+	case ModeNetns:
+		if why := netns(); why != "" {
+			return "", "", fmt.Errorf("soak: netns mode: %s", why)
+		}
+	}
+	return mode, "", nil
 }
 
 // startAll starts the coordinator, waits for it to listen, then the agents.

@@ -63,3 +63,67 @@ func (o *Ops) Fill(v float32, x *Buffer) error {
 	}
 	return o.launch1("fill_f32", x.Len(), int32(x.Len()), v, x, int32(0))
 }
+
+// Prox adds FedProx's proximal gradient to g: g += mu*(p - anchor), as
+// model/optim.AddProximal (the difference taken first).
+func (o *Ops) Prox(mu float32, p, anchor, g *Buffer) error {
+	if err := sameLen("prox", p.Len(), p, anchor, g); err != nil {
+		return err
+	}
+	return o.launch1("prox_f32", p.Len(), int32(p.Len()), mu, p, anchor, g)
+}
+
+// Copy copies x into y (of the same length).
+func (o *Ops) Copy(x, y *Buffer) error {
+	if err := sameLen("copy", x.Len(), x, y); err != nil {
+		return err
+	}
+	return o.launch1("copy_f32", x.Len(), int32(x.Len()), x, y)
+}
+
+// DenoiseStep is one step of a diffusion sampler as DenoiseStep runs it,
+// with model/ddpm's conventions: Images images of Pixels values; with
+// Guidance (Doubled) v and x hold the conditional then the unconditional
+// halves, guided = c + W*(c - u), rescaled by Rescale (phi) to the
+// conditional std; x0 = SqrtAbar*x - SqrtOneMinus*v and
+// eps = SqrtOneMinus*x + SqrtAbar*v (x0 clamped to [-1, 1] when Clip);
+// x' = C0*x0 + CEps*eps + CX*x + SD*z.
+type DenoiseStep struct {
+	Images, Pixels         int
+	Doubled                bool
+	W, Rescale             float64
+	SqrtAbar, SqrtOneMinus float64
+	Clip                   bool
+	C0, CEps, CX, SD       float64
+}
+
+// Denoise applies s to x in place from the predictions v, with noise z
+// (Images*Pixels values; nil when s.SD is 0) and scale, scratch of Images
+// values for the guidance rescale.
+func (o *Ops) Denoise(s DenoiseStep, v, x, z, scale *Buffer) error {
+	m := s.Images
+	if s.Doubled {
+		m *= 2
+	}
+	if err := errorsJoin(dims("denoise", s.Images, s.Pixels), sameLen("denoise v/x", m*s.Pixels, v, x), sameLen("denoise scale", s.Images, scale)); err != nil {
+		return err
+	}
+	if s.SD != 0 {
+		if err := sameLen("denoise noise", s.Images*s.Pixels, z); err != nil {
+			return err
+		}
+	} else {
+		z = x // not read
+	}
+	if s.Doubled && s.Rescale != 0 {
+		if err := o.kernels["guide_scale_f32"].Launch([]int{s.Images * reduceGroup}, []int{reduceGroup},
+			int32(s.Images), int32(s.Pixels), float32(s.W), float32(s.Rescale), v, scale); err != nil {
+			return err
+		}
+	} else if err := o.Fill(1, scale); err != nil {
+		return err
+	}
+	n := s.Images * s.Pixels
+	return o.launch1("denoise_step_f32", n, int32(s.Images), int32(s.Pixels), b2i(s.Doubled), float32(s.W), scale, v, x,
+		float32(s.SqrtAbar), float32(s.SqrtOneMinus), b2i(s.Clip), float32(s.C0), float32(s.CEps), float32(s.CX), float32(s.SD), z)
+}

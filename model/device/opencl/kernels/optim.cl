@@ -48,3 +48,17 @@ __kernel void fill_f32(const int n, const float v, __global float* x, const int 
 	const int i = get_global_id(0);
 	if (i < n) x[off + i] = v;
 }
+
+// prox_f32: g += mu*(p - anchor), FedProx's proximal gradient, as
+// model/optim.AddProximal: the difference first, so weights near their
+// anchor lose nothing to cancellation (mu*p - mu*anchor would).
+__kernel void prox_f32(const int n, const float mu, __global const float* p, __global const float* anchor, __global float* g) {
+	const int i = get_global_id(0);
+	if (i < n) g[i] += mu * (p[i] - anchor[i]);
+}
+
+// copy_f32: y = x.
+__kernel void copy_f32(const int n, __global const float* x, __global float* y) {
+	const int i = get_global_id(0);
+	if (i < n) y[i] = x[i];
+}
