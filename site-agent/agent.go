@@ -52,8 +52,8 @@ type Options struct {
 	// caller closes it); nil selects one from Config.Compute.
 	Compute *device.Backend
 	// DeviceSlots, when not nil, bounds the device jobs of agents sharing
-	// Compute's device: each train or sample task holds a slot while it
-	// computes (simulations; nil: no bound).
+	// Compute's device: each train, sample or evaluate task holds a slot
+	// while it computes (simulations; nil: no bound).
 	DeviceSlots DeviceSlots
 }
 

@@ -6,8 +6,8 @@ import (
 )
 
 // DeviceSlots bounds the device jobs of agents that share one device (the
-// simulated sites of `synthfed sim --device`): a train or sample task
-// holds a slot while it computes on the device. Acquire waits in line for
+// simulated sites of `synthfed sim --device`): a train, sample or
+// evaluate task holds a slot while it computes on the device. Acquire waits in line for
 // a slot and returns the function that gives it back, or ctx's error.
 type DeviceSlots interface {
 	Acquire(ctx context.Context) (release func(), err error)

@@ -39,11 +39,17 @@ func (x *executor) runEvaluate(ctx context.Context, jc *protocol.JobContext) (*p
 		}
 	}
 	scores := make([]eval.Scores, len(refs))
+	release, err := x.deviceSlot(ctx)
+	if err != nil {
+		return nil, stageErr("evaluate", err)
+	}
 	for i, ref := range refs {
 		if scores[i], err = x.score(ctx, ref, test, data.uncertain); err != nil {
+			release()
 			return nil, err
 		}
 	}
+	release()
 	res := &protocol.EvaluateResult{Site: x.cfg.SiteID, Split: "test", Images: test.Len(), Patients: countPatients(patients), BootstrapReps: e.BootstrapReps}
 	var boot *eval.BootstrapResult
 	if e.BootstrapReps > 0 {

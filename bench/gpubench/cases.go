@@ -41,10 +41,16 @@ type caseSpec struct {
 	Images int `json:"images,omitempty"`
 }
 
-// perOpPath names the device path of this build: every model/nn op on
-// the device through device.Kernels, each call copying its tensors there
-// and back (the device-resident steps are not on main yet).
+// perOpPath names the per-op device path: every model/nn op on the
+// device through device.Kernels, each call copying its tensors there and
+// back (how the kernels are checked against the CPU; -device-path per-op).
 const perOpPath = "per-op: every model/nn op on the device via device.Kernels (nn.UseKernels), tensors copied in and out per op"
+
+// The device paths of -device-path.
+const (
+	pathResident = "resident"
+	pathPerOp    = "per-op"
+)
 
 // measurement is one case on one path, as a child process reports it.
 type measurement struct {
@@ -69,16 +75,20 @@ type measurement struct {
 	// StepConvGFLOPS is the conv FLOPs over the whole step's time: what
 	// the step achieves, all other work and copies included.
 	StepConvGFLOPS float64 `json:"step_conv_gflops,omitempty"`
+	// ConvNote says how the conv figures were made where that differs
+	// from timing each convolution call.
+	ConvNote string `json:"conv_note,omitempty"`
 	// WallSeconds is the child's whole run: build, warm-up and timing.
 	WallSeconds float64 `json:"wall_seconds,omitempty"`
 }
 
 // measure runs c on the CPU path (spec "") or on the OpenCL device spec
-// names, and times it.
-func measure(ctx context.Context, c caseSpec, spec string) (measurement, error) {
+// names by path (pathResident or pathPerOp), and times it.
+func measure(ctx context.Context, c caseSpec, spec, path string) (measurement, error) {
 	start := time.Now()
 	var k nn.Kernels = nn.CPU()
 	var dk *device.Kernels
+	var fd *flopDevice
 	m := measurement{Status: "ok", Path: "cpu"}
 	if spec != "" {
 		b, err := device.Select(device.Config{Device: spec}, nil)
@@ -89,10 +99,17 @@ func measure(ctx context.Context, c caseSpec, spec string) (measurement, error) 
 		if !b.OnDevice() {
 			return m, fmt.Errorf("%s: no OpenCL device (%s)", spec, b.Reason())
 		}
-		if dk, err = device.NewKernels(b); err != nil {
-			return m, err
+		switch path {
+		case pathPerOp:
+			if dk, err = device.NewKernels(b); err != nil {
+				return m, err
+			}
+			k, m.Path = dk, perOpPath
+		case pathResident:
+			fd, m.Path = &flopDevice{dev: b}, residentPath
+		default:
+			return m, fmt.Errorf("device path %q: want %s or %s", path, pathResident, pathPerOp)
 		}
-		k, m.Path = dk, perOpPath
 	}
 	cc := newConvCounter(k)
 	m.Kernels = k.Name()
@@ -101,9 +118,9 @@ func measure(ctx context.Context, c caseSpec, spec string) (measurement, error) 
 	var err error
 	switch c.Kind {
 	case kindDDPM, kindClassifier:
-		err = timeTrain(ctx, c, cc, &m)
+		err = timeTrain(ctx, c, cc, fd, &m)
 	case kindDDIM:
-		err = timeSample(ctx, c, cc, &m)
+		err = timeSample(ctx, c, cc, fd, &m)
 	default:
 		err = fmt.Errorf("case %s: unknown kind %q", c.Name, c.Kind)
 	}
@@ -114,8 +131,9 @@ func measure(ctx context.Context, c caseSpec, spec string) (measurement, error) 
 	return m, err
 }
 
-// trainer builds c's trainer on a random training set.
-func trainer(c caseSpec) (model.Trainer, error) {
+// trainer builds c's trainer on a random training set, its steps
+// resident on dev when dev is not nil.
+func trainer(c caseSpec, dev *flopDevice) (model.Trainer, error) {
 	train := randomSet(max(2*c.Batch, 8), c.Size)
 	switch c.Kind {
 	case kindDDPM:
@@ -123,11 +141,19 @@ func trainer(c caseSpec) (model.Trainer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return ddpm.NewTrainer(cfg, train, nil, nil)
+		tr, err := ddpm.NewTrainer(cfg, train, nil, nil)
+		if err == nil && dev != nil {
+			tr.UseDevice(dev)
+		}
+		return tr, err
 	case kindClassifier:
 		cfg := classifier.DefaultConfig()
 		cfg.Arch.ImageSize, cfg.Train.BatchSize = c.Size, c.Batch
-		return classifier.NewTrainer(cfg, train, nil, nil)
+		tr, err := classifier.NewTrainer(cfg, train, nil, nil)
+		if err == nil && dev != nil {
+			tr.UseDevice(dev)
+		}
+		return tr, err
 	}
 	return nil, fmt.Errorf("case %s: %q is not a training case", c.Name, c.Kind)
 }
@@ -151,8 +177,8 @@ func ddpmConfig(c caseSpec) (ddpm.Config, error) {
 // timeTrain times c.Steps optimiser steps in one Train call (one local
 // round), after a warm-up step that builds the graph (and, on the device,
 // compiles what the driver compiles lazily).
-func timeTrain(ctx context.Context, c caseSpec, cc *convCounter, m *measurement) error {
-	tr, err := trainer(c)
+func timeTrain(ctx context.Context, c caseSpec, cc *convCounter, fd *flopDevice, m *measurement) error {
+	tr, err := trainer(c, fd)
 	if err != nil {
 		return err
 	}
@@ -173,12 +199,15 @@ func timeTrain(ctx context.Context, c caseSpec, cc *convCounter, m *measurement)
 	m.StepSeconds = el / float64(c.Steps)
 	m.ImagesPerSecond = float64(c.Batch*c.Steps) / el
 	m.convRates(cc, float64(c.Steps), el)
+	if fd != nil {
+		m.residentRates(fd.train.Load(), cc, el/float64(c.Steps))
+	}
 	return nil
 }
 
 // timeSample times DDIM sampling of c.Images images (c.Steps steps each,
 // batches of c.Batch, no guidance) after a warm-up batch.
-func timeSample(ctx context.Context, c caseSpec, cc *convCounter, m *measurement) error {
+func timeSample(ctx context.Context, c caseSpec, cc *convCounter, fd *flopDevice, m *measurement) error {
 	cfg, err := ddpmConfig(c)
 	if err != nil {
 		return err
@@ -191,6 +220,9 @@ func timeSample(ctx context.Context, c caseSpec, cc *convCounter, m *measurement
 	s, err := ddpm.NewSampler(cfg, w)
 	if err != nil {
 		return err
+	}
+	if fd != nil {
+		s.UseDevice(fd)
 	}
 	set := randomSet(max(c.Images, c.Batch), c.Size)
 	seeds := make([]int64, set.Len())
@@ -211,7 +243,27 @@ func timeSample(ctx context.Context, c caseSpec, cc *convCounter, m *measurement
 	m.StepSeconds = el / steps
 	m.ImagesPerSecond = float64(set.Len()) / el
 	m.convRates(cc, steps, el)
+	if fd != nil {
+		m.residentRates(fd.infer.Load(), cc, el/steps)
+	}
 	return nil
+}
+
+// residentRates fills the conv figures of a resident step: its graph's
+// conv FLOPs over the step's time. The convolutions' own time is not
+// separated from the rest of a resident step, so the step's rate is a
+// lower bound on theirs. Convolutions that ran on the CPU kernels during
+// the timed steps are reported.
+func (m *measurement) residentRates(flops int64, cc *convCounter, stepSecs float64) {
+	m.ConvGFLOPPerStep = float64(flops) / 1e9
+	m.ConvSecondsPerStep, m.ConvGFLOPS = 0, 0
+	if stepSecs > 0 {
+		m.StepConvGFLOPS = float64(flops) / stepSecs / 1e9
+	}
+	m.ConvNote = "resident: conv FLOPs counted from the compiled graph (nn.Describe); their own time is not separated from the step's, so step_conv_gflops is a lower bound on the convolutions' rate"
+	if _, _, calls := cc.totals(); calls > 0 {
+		m.ConvNote += fmt.Sprintf("; %d convolution calls ran on the CPU kernels during the timed steps", calls)
+	}
 }
 
 // convRates fills the convolution figures from the counter over steps

@@ -27,6 +27,7 @@ import (
 // options are the bench's flags.
 type options struct {
 	device  string
+	path    string
 	out     string
 	cpu     string
 	threads int
@@ -40,9 +41,11 @@ type options struct {
 func main() {
 	childCase := flag.String("child-case", "", "internal: run this case (JSON) and print its measurement")
 	childDevice := flag.String("child-device", "", "internal: the child's OpenCL device (empty: the CPU path)")
+	childPath := flag.String("child-path", pathResident, "internal: the child's device path")
 	var o options
 	flag.StringVar(&o.device, "device", envOr("GPU_DEVICE", "auto"), `device: "auto" (the first OpenCL GPU), "opencl:N" (pocl must be named), or "none" (CPU path only); env GPU_DEVICE`)
 	flag.StringVar(&o.out, "out", "bench/out/gpu.json", "output JSON")
+	flag.StringVar(&o.path, "device-path", pathResident, `how the device runs a step: "resident" (the compiled step keeps weights, optimiser state and activations on the device) or "per-op" (every model/nn op through device.Kernels, copying per op)`)
 	flag.StringVar(&o.cpu, "cpu", "run", `the CPU path: "run" (measure it here), "embedded" (the figures measured on the 2-core CI machine, built in), or "off"`)
 	flag.IntVar(&o.threads, "cpu-threads", 2, "GOMAXPROCS (model/nn threads) of the CPU path's run")
 	flag.DurationVar(&o.budget, "budget", 240*time.Second, "time budget of each case on each path (build, warm-up and timed steps); over it the case is skipped")
@@ -55,7 +58,7 @@ func main() {
 	flag.IntVar(&o.images, "sample-images", 0, "images the sampling case draws after its warm-up batch (default: 2 batches)")
 	flag.Parse()
 	if *childCase != "" {
-		os.Exit(child(*childCase, *childDevice))
+		os.Exit(child(*childCase, *childDevice, *childPath))
 	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -71,13 +74,13 @@ func envOr(name, def string) string {
 }
 
 // child measures one case and prints the measurement as one JSON line.
-func child(caseJSON, spec string) int {
+func child(caseJSON, spec, path string) int {
 	var c caseSpec
 	if err := json.Unmarshal([]byte(caseJSON), &c); err != nil {
 		fmt.Fprintln(os.Stderr, "gpubench child:", err)
 		return 2
 	}
-	m, err := measure(context.Background(), c, spec)
+	m, err := measure(context.Background(), c, spec, path)
 	if err != nil {
 		m.Status, m.Reason = "failed", err.Error()
 	}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
 
+	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/device/opencl"
+	"github.com/synthfed/synthfed/model/graph"
 	"github.com/synthfed/synthfed/model/nn"
 )
 
@@ -72,7 +75,7 @@ func TestMeasureCPU(t *testing.T) {
 		{Name: "c", Kind: kindClassifier, Arch: "default", Size: 16, Batch: 2, Steps: 1},
 		{Name: "s", Kind: kindDDIM, Arch: "default", Size: 16, Batch: 2, Steps: 2, Images: 3},
 	} {
-		m, err := measure(context.Background(), c, "")
+		m, err := measure(context.Background(), c, "", "")
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
@@ -80,7 +83,7 @@ func TestMeasureCPU(t *testing.T) {
 			t.Errorf("%s: %+v", c.Name, m)
 		}
 	}
-	if _, err := measure(context.Background(), caseSpec{Name: "x", Kind: "nope", Size: 16, Batch: 1}, ""); err == nil {
+	if _, err := measure(context.Background(), caseSpec{Name: "x", Kind: "nope", Size: 16, Batch: 1}, "", ""); err == nil {
 		t.Error("unknown kind: no error")
 	}
 }
@@ -106,5 +109,65 @@ func TestSelected(t *testing.T) {
 	*o.batch["ddpm-32"] = 0
 	if _, err := o.selected(); err == nil || !strings.Contains(err.Error(), "-batch-ddpm-32") {
 		t.Errorf("batch 0: %v", err)
+	}
+}
+
+// errCompile is what fakeDevice's compilations return.
+var errCompile = errors.New("fake device compiles nothing")
+
+// fakeDevice refuses to compile: with flopDevice around it, a trainer's
+// first step records its graph's conv FLOPs and then fails.
+type fakeDevice struct{}
+
+func (fakeDevice) Name() string { return "fake" }
+func (fakeDevice) CompileTrain(*graph.TrainGraph) (graph.Resident, error) {
+	return nil, errCompile
+}
+func (fakeDevice) CompileInfer(*graph.InferGraph) (graph.Forward, error) { return nil, errCompile }
+
+// TestGraphConvFLOPs checks that the conv FLOPs read from a compiled
+// training graph (the resident path's count) equal those the counter
+// sees in one CPU step of the same case, for the DDPM and the classifier;
+// and, when an OpenCL device is there (pocl in CI), that a resident
+// measurement reports the same count.
+func TestGraphConvFLOPs(t *testing.T) {
+	spec := ""
+	if devs, err := opencl.Devices(); err == nil && len(devs) > 0 {
+		spec = "opencl:0"
+	}
+	for _, c := range []caseSpec{
+		{Name: "d", Kind: kindDDPM, Arch: "default", Size: 16, Batch: 2, Steps: 1},
+		{Name: "c", Kind: kindClassifier, Arch: "default", Size: 16, Batch: 2, Steps: 1},
+	} {
+		cpu, err := measure(context.Background(), c, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd := &flopDevice{dev: fakeDevice{}}
+		tr, err := trainer(c, fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := tr.Init(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Train(context.Background(), w, model.TrainSpec{LocalSteps: 1, Seed: 1}); !errors.Is(err, errCompile) {
+			t.Fatalf("%s: Train on the fake device: %v", c.Name, err)
+		}
+		got := float64(fd.train.Load()) / 1e9
+		if got == 0 || math.Abs(got-cpu.ConvGFLOPPerStep) > 1e-9 {
+			t.Errorf("%s: graph %v GFLOP per step, CPU counter %v", c.Name, got, cpu.ConvGFLOPPerStep)
+		}
+		if spec == "" {
+			continue
+		}
+		dev, err := measure(context.Background(), c, spec, pathResident)
+		if err != nil {
+			t.Fatalf("%s on %s: %v", c.Name, spec, err)
+		}
+		if math.Abs(dev.ConvGFLOPPerStep-cpu.ConvGFLOPPerStep) > 1e-9 || dev.StepConvGFLOPS <= 0 || dev.Path != residentPath || strings.Contains(dev.ConvNote, "CPU kernels") {
+			t.Errorf("%s on %s: %+v; want %v GFLOP per step, resident, nothing on the CPU kernels", c.Name, spec, dev, cpu.ConvGFLOPPerStep)
+		}
 	}
 }

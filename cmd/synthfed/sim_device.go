@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/synthfed/synthfed/model/device"
-	"github.com/synthfed/synthfed/model/nn"
 	"github.com/synthfed/synthfed/sims/cluster"
 )
 
@@ -17,11 +16,10 @@ const defaultSimDevice = "cpu"
 
 // simDevice is the compute every simulated site shares: one backend and,
 // on an OpenCL device, the slots bounding the sites' concurrent device
-// jobs and model/nn's kernels on the device.
+// jobs.
 type simDevice struct {
 	backend *device.Backend
 	slots   *cluster.Slots
-	kernels *device.Kernels
 }
 
 // checkSimDevice validates --device and --device-jobs (exit status 2 on
@@ -42,9 +40,11 @@ func checkSimDevice(spec string, jobs int) error {
 
 // openSimDevice selects the device as a site's [compute] section would
 // ("auto" falls back to the CPU, logging why; "opencl:N" fails when that
-// device does not work). On an OpenCL device it makes jobs slots and
-// runs model/nn's ops there (device.Kernels) for the whole process; Close
-// puts the CPU kernels back.
+// device does not work), and on an OpenCL device makes the job slots.
+// Each site agent gets the backend as its Compute: its DDPM and
+// classifier steps and its sampler run resident there, its logreg on
+// device.LogregTrainer. The researcher's in-process work (central
+// classifiers, scoring) stays on the CPU path.
 func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) {
 	if err := checkSimDevice(spec, jobs); err != nil {
 		return nil, err
@@ -61,21 +61,11 @@ func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) 
 		b.Close()
 		return nil, err
 	}
-	if d.kernels, err = device.NewKernels(b); err != nil {
-		b.Close()
-		return nil, err
-	}
-	nn.UseKernels(d.kernels)
 	return d, nil
 }
 
-// Close puts model/nn's CPU kernels back and closes the device.
-func (d *simDevice) Close() error {
-	if d.kernels != nil {
-		nn.UseKernels(nn.CPU())
-	}
-	return d.backend.Close()
-}
+// Close closes the device.
+func (d *simDevice) Close() error { return d.backend.Close() }
 
 // describe prints the line saying where the sites compute.
 func (d *simDevice) describe(w io.Writer) {
@@ -83,19 +73,15 @@ func (d *simDevice) describe(w io.Writer) {
 		fmt.Fprintf(w, "sim: sites compute on the CPU (%s)\n", d.backend.Reason())
 		return
 	}
-	fmt.Fprintf(w, "sim: sites compute on %s; at most %d device jobs at once; model/nn ops on the device (%s)\n",
-		d.backend, d.slots.Stats().Slots, d.kernels.Name())
+	fmt.Fprintf(w, "sim: sites compute on %s (DDPM and classifier steps and sampling resident); at most %d device jobs at once\n",
+		d.backend, d.slots.Stats().Slots)
 }
 
-// report prints how the device was shared, and warns when a device error
-// made ops fall back to the CPU.
+// report prints how the device was shared.
 func (d *simDevice) report(w io.Writer) {
 	if d.slots == nil {
 		return
 	}
 	st := d.slots.Stats()
 	fmt.Fprintf(w, "device jobs: %d slots, at most %d held at once, %d granted, %d waited for a slot\n", st.Slots, st.MaxHeld, st.Granted, st.Waited)
-	if err := d.kernels.Err(); err != nil {
-		fmt.Fprintf(w, "warning: some model/nn ops fell back to the CPU after a device error: %v\n", err)
-	}
 }
