@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/synthfed/synthfed/coordinator"
 )
 
 // chaos carries out the plan's faults at their times.
@@ -144,67 +140,4 @@ func (r *runner) unreadable(ctx context.Context, in *Injection) error {
 		return rerr
 	}
 	return err
-}
-
-// corrupt waits for a commit of a round before the job's last, then
-// overwrites the newest checkpoint (that round's global, written just
-// before the commit; a copy is saved for the FedAvg check) and kill -9s
-// and restarts the coordinator, which must fail that job with a reason.
-func (r *runner) corrupt(ctx context.Context, in *Injection) error {
-	e, ok := r.await(ctx, 90*time.Second, func(e event) bool {
-		return e.proc == r.coord && e.msg == "committed round" && toInt(e.m["round"]) < r.cfg.Rounds
-	})
-	if !ok {
-		if ctx.Err() != nil {
-			return errors.New("the run ended before a commit to corrupt came")
-		}
-		return fmt.Errorf("no commit to corrupt within 90s")
-	}
-	dir := filepath.Join(r.coordData(), "checkpoints")
-	name, err := newest(dir)
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, name)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	saved := filepath.Join(r.cfg.Out, "saved-checkpoints")
-	if err := os.MkdirAll(saved, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(saved, name), data, 0o644); err != nil {
-		return err
-	}
-	bad := append([]byte(nil), data...)
-	for i := len(bad) / 2; i < len(bad); i += 7 {
-		bad[i] ^= 0x5a
-	}
-	r.coord.kill() // before it writes the next round
-	if err := os.WriteFile(path, bad, 0o644); err != nil {
-		return err
-	}
-	in.Job, in.Checkpoint = e.str("job"), name
-	return r.restartCoordinator(ctx)
-}
-
-// newest returns the most recently written checkpoint file in dir.
-func newest(dir string) (string, error) {
-	var best string
-	var bt time.Time
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, coordinator.CheckpointExt) {
-			return err
-		}
-		info, err := d.Info()
-		if err == nil && info.ModTime().After(bt) {
-			best, bt = d.Name(), info.ModTime()
-		}
-		return err
-	})
-	if best == "" && err == nil {
-		err = fmt.Errorf("no checkpoint in %s", dir)
-	}
-	return best, err
 }
