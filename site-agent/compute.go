@@ -105,11 +105,11 @@ func samplingPasses(guidance float64) int {
 
 // device returns the OpenCL device the DDPM and classifier jobs run on
 // (their steps resident there, and their forward passes), or nil for the
-// CPU path; what names the job's use of it in the log.
-func (x *executor) device(what, job string) graph.Device {
+// CPU path; what and attrs describe its use in the log line.
+func (x *executor) device(what string, attrs ...any) graph.Device {
 	if x.compute == nil || !x.compute.OnDevice() {
 		return nil // an untyped nil: a nil *device.Backend would not be
 	}
-	x.log.Info(what+" on the device", "job", job, "device", x.compute.Name())
+	x.log.Info(what+" on the device", append(attrs, "device", x.compute.Name())...)
 	return x.compute
 }

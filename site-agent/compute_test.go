@@ -211,18 +211,19 @@ func TestTrainJobOnDevice(t *testing.T) {
 	}
 }
 
-// TestImageJobsOnDevice runs a DDPM train job, a sample job from its model
-// and a classifier train job with site b on the first OpenCL device (pocl
-// in CI), beside CPU site a: b's DDPM and classifier steps run resident on
-// the device and its sampler's U-Net on it. Every job completes and b's
-// updates are accepted in every round.
+// TestImageJobsOnDevice runs a DDPM train job, a sample job from its
+// model, a classifier train job and an evaluate job of the classifier with
+// site b on the first OpenCL device (pocl in CI), beside CPU site a: b's
+// DDPM and classifier steps run resident on the device, and its sampling
+// and scoring there too. Every job completes, b's updates are accepted in
+// every round and both sites report scores.
 func TestImageJobsOnDevice(t *testing.T) {
 	b, err := device.Select(device.Config{Device: "opencl:0"}, nil)
 	if err != nil {
 		t.Skipf("no OpenCL device (scripts/deps.sh installs pocl as root): %v", err)
 	}
 	b.Close()
-	w := startWorkflow(t, 20, []string{"a", "b"}, func(site string, cfg *siteagent.Config) {
+	w := startWorkflow(t, 40, []string{"a", "b"}, func(site string, cfg *siteagent.Config) {
 		if site == "b" {
 			cfg.Compute = device.Config{Device: "opencl:0"}
 		}
@@ -260,8 +261,20 @@ checkpoint = %q
 levels = 1
 ddim_steps = 2
 `+wfDeadlines, dj.Output))
-	w.submit(t, `id = "cls"
+	cls := w.submit(t, `id = "cls"
 model = "classifier"
-`+train+wfClassifier)
+`+train+wfClassifier)[0]
 	accepted("cls")
+	w.submit(t, fmt.Sprintf(`id = "eval"
+kind = "evaluate"
+quorum = 2
+sites = ["a", "b"]
+[evaluate]
+checkpoints = [%q]
+bootstrap_reps = 10
+`+wfDeadlines, cls.Output))
+	res, err := w.c.Results("eval")
+	if err != nil || len(res.Results) != 2 {
+		t.Fatalf("evaluate results: %v, %v", res, err)
+	}
 }

@@ -210,7 +210,7 @@ func (x *executor) fidelityFilter(ctx context.Context, f *protocol.FidelityFilte
 	if err != nil {
 		return nil, err
 	}
-	probs, _, err := classifier.Predict(ctx, cfg.Arch, w, syn)
+	probs, _, err := classifier.PredictOn(ctx, cfg.Arch, w, syn, x.device("fidelity filter", "model", fmt.Sprintf("%.12s", f.Model.Hash)))
 	if err != nil {
 		return nil, err
 	}

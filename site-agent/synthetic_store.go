@@ -118,6 +118,11 @@ func (x *executor) fidelityFilterStream(ctx context.Context, f *protocol.Fidelit
 	if err != nil {
 		return nil, err
 	}
+	pred, err := classifier.NewPredictor(cfg.Arch, w, classifier.PredictBatch)
+	if err != nil {
+		return nil, err
+	}
+	pred.UseDevice(x.device("fidelity filter", "model", fmt.Sprintf("%.12s", f.Model.Hash)))
 	var keep []int
 	for lo := 0; lo < syn.Len(); lo += fidelityBatch {
 		hi := min(lo+fidelityBatch, syn.Len())
@@ -125,7 +130,7 @@ func (x *executor) fidelityFilterStream(ctx context.Context, f *protocol.Fidelit
 		if err != nil {
 			return nil, err
 		}
-		probs, _, err := classifier.Predict(ctx, cfg.Arch, w, part)
+		probs, _, err := pred.Predict(ctx, part)
 		if err != nil {
 			return nil, err
 		}

@@ -105,12 +105,17 @@ func (x *executor) score(ctx context.Context, ref protocol.ModelRef, test Split,
 	if err != nil {
 		return nil, err
 	}
+	pred, err := classifier.NewPredictor(cfg.Arch, w, classifier.PredictBatch)
+	if err != nil {
+		return nil, stageErr("build", err)
+	}
+	pred.UseDevice(x.device("classifier inference", "model", fmt.Sprintf("%.12s", ref.Hash)))
 	var probs [][model.NumLabels]float32
 	if test.Images != nil {
-		probs, _, err = classifier.Predict(ctx, cfg.Arch, w, test.Images)
+		probs, _, err = pred.Predict(ctx, test.Images)
 	} else {
 		err = model.EachSlice(ctx, storeSlices{test.Stream, u}, func(_ int, part *model.ImageSet) error {
-			p, _, err := classifier.Predict(ctx, cfg.Arch, w, part)
+			p, _, err := pred.Predict(ctx, part)
 			probs = append(probs, p...)
 			return err
 		})

@@ -73,7 +73,7 @@ func (x *executor) runSample(ctx context.Context, jc *protocol.JobContext) (*pro
 	if err != nil {
 		return nil, stageErr("build", err)
 	}
-	sampler.UseDevice(x.device("ddpm sampling forward passes", jc.Job))
+	sampler.UseDevice(x.device("ddpm sampling", "job", jc.Job))
 	sites, err := replicaSites(cfg.Arch, x.cfg.SiteID, s.AsSite, s.Levels)
 	if err != nil {
 		return nil, stageErr("build", err)

@@ -140,7 +140,7 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err != nil {
 			return nil, err
 		}
-		tr.UseDevice(x.device("ddpm steps resident", jc.Job))
+		tr.UseDevice(x.device("ddpm steps resident", "job", jc.Job))
 		if cfg.Arch.SiteConditioned() {
 			k, err := ownSiteIndex(cfg.Arch, x.cfg.SiteID)
 			if err != nil {
@@ -179,7 +179,7 @@ func (x *executor) buildTrainer(ctx context.Context, jc *protocol.JobContext, da
 		if err != nil {
 			return nil, err
 		}
-		tr.UseDevice(x.device("classifier steps resident", jc.Job))
+		tr.UseDevice(x.device("classifier steps resident", "job", jc.Job))
 		if err := setValSlices(tr, data); err != nil {
 			return nil, err
 		}
@@ -259,7 +259,7 @@ func (x *executor) streamTrainer(jc *protocol.JobContext, cfg classifier.Config,
 	if err != nil {
 		return nil, err
 	}
-	tr.UseDevice(x.device("classifier steps resident", jc.Job))
+	tr.UseDevice(x.device("classifier steps resident", "job", jc.Job))
 	if err := setValSlices(tr, data); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/synthfed/synthfed/model"
+	"github.com/synthfed/synthfed/model/graph"
 	"github.com/synthfed/synthfed/model/optim"
 )
 
@@ -40,6 +41,12 @@ type FitResult struct {
 // improvement. This is the study's (non-federated) classifier training; val
 // may be nil, which disables early stopping.
 func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64, log *slog.Logger) (FitResult, error) {
+	return FitOn(ctx, cfg, train, val, seed, log, nil)
+}
+
+// FitOn is Fit with the steps resident on dev and the validation forward
+// passes on it (nil: the CPU).
+func FitOn(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64, log *slog.Logger, dev graph.Device) (FitResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return FitResult{}, err
 	}
@@ -53,15 +60,17 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 	if err != nil {
 		return FitResult{}, err
 	}
-	st, err := NewStepper(cfg, w, seed)
+	st, err := NewStepperOn(cfg, w, seed, dev)
 	if err != nil {
 		return FitResult{}, err
 	}
+	defer st.Close()
 	evalW := w.Clone()
 	pred, err := NewPredictor(cfg.Arch, evalW, PredictBatch)
 	if err != nil {
 		return FitResult{}, err
 	}
+	pred.UseDevice(dev)
 	t := cfg.Train
 	mix := newMixer(train, t.BatchSize, t.RealFraction, rand.New(rand.NewPCG(uint64(seed), 1)))
 	stop := optim.EarlyStop{Patience: t.Patience, MinDelta: t.MinDelta}
@@ -96,6 +105,9 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 			break
 		}
 	}
+	if err := st.Sync(); err != nil { // the device's weights and EMA
+		return FitResult{}, fmt.Errorf("classifier: fit: %w", err)
+	}
 	res.BestValLoss, res.BestStep = stop.Best()
 	if val == nil {
 		res.Weights, res.BestStep = st.Updater().EMA.Weights(), res.Steps
@@ -107,6 +119,9 @@ func Fit(ctx context.Context, cfg Config, train, val *model.ImageSet, seed int64
 // emaLoss loads the stepper's EMA weights into evalW, the weights pred is
 // bound to, and returns their validation loss.
 func emaLoss(ctx context.Context, pred *Predictor, evalW model.Weights, st *Stepper, val *model.ImageSet, pol LabelPolicy) (float64, error) {
+	if err := st.Sync(); err != nil {
+		return 0, err
+	}
 	if err := optim.CopyValues(evalW, st.Updater().EMA.Weights()); err != nil {
 		return 0, err
 	}

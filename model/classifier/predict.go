@@ -178,10 +178,16 @@ func (p *Predictor) Predict(ctx context.Context, set *model.ImageSet) (probs [][
 
 // Predict is the one-call form of NewPredictor(a, w, PredictBatch).Predict.
 func Predict(ctx context.Context, a Arch, w model.Weights, set *model.ImageSet) ([][model.NumLabels]float32, [][]float32, error) {
+	return PredictOn(ctx, a, w, set, nil)
+}
+
+// PredictOn is Predict with the forward passes on dev (nil: the CPU).
+func PredictOn(ctx context.Context, a Arch, w model.Weights, set *model.ImageSet, dev graph.Device) ([][model.NumLabels]float32, [][]float32, error) {
 	p, err := NewPredictor(a, w, PredictBatch)
 	if err != nil {
 		return nil, nil, err
 	}
+	p.UseDevice(dev)
 	return p.Predict(ctx, set)
 }
 

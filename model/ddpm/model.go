@@ -92,6 +92,8 @@ type inferNet struct {
 	// fw runs the net on a device instead of prog, into outBuf.
 	fw     graph.Forward
 	outBuf []float32
+	// epoch is the Model's epoch of fw's last weight upload.
+	epoch int
 }
 
 // Model is a U-Net bound to one set of weights, with a compiled forward
@@ -105,8 +107,10 @@ type Model struct {
 	// site is the site index every prediction is conditioned on (AnySite
 	// until SetSite; ignored without arch.sites).
 	site int
-	// dev, when set, runs the forward passes on a device.
-	dev graph.Device
+	// dev, when set, runs the forward passes on a device; epoch counts
+	// SampleWith calls, each of which uploads the weights once.
+	dev   graph.Device
+	epoch int
 }
 
 // UseDevice runs the model's forward passes on dev (nil: the CPU); call

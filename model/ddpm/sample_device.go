@@ -30,8 +30,11 @@ func (m *Model) sampleOnDevice(ctx context.Context, sched *Schedule, steps []int
 	if !ok {
 		return fmt.Errorf("ddpm: the device %s keeps no sampler state", m.dev.Name())
 	}
-	if err := f.fw.Reload(); err != nil {
-		return fmt.Errorf("ddpm: sampling: %w", err)
+	if f.epoch != m.epoch { // the weights once per SampleWith call, not per batch
+		if err := f.fw.Reload(); err != nil {
+			return fmt.Errorf("ddpm: sampling: %w", err)
+		}
+		f.epoch = m.epoch
 	}
 	rngs := make([]*rand.Rand, n)
 	for k, s := range seeds {

@@ -114,6 +114,9 @@ func SampleWith(ctx context.Context, den Denoiser, sched *Schedule, px int, cond
 	if err != nil {
 		return nil, err
 	}
+	if m, ok := den.(*Model); ok {
+		m.epoch++ // a device reloads the weights once per call
+	}
 	out := make([]float32, len(seeds)*px)
 	for lo := 0; lo < len(seeds); lo += cfg.BatchSize {
 		hi := min(lo+cfg.BatchSize, len(seeds))

@@ -177,6 +177,15 @@ func (s *Stepper) Sync() error {
 	return s.syncErr
 }
 
+// DeviceBytes returns the device memory a resident stepper holds (its
+// program's values, the gradients, moments, EMA and anchor; 0 on the CPU).
+func (s *Stepper) DeviceBytes() int64 {
+	if b, ok := s.res.(interface{ Bytes() int64 }); ok {
+		return b.Bytes()
+	}
+	return 0
+}
+
 // Close frees a device-resident stepper's device memory.
 func (s *Stepper) Close() error {
 	if s.res == nil {

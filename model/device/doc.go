@@ -14,6 +14,19 @@
 // device is used only when named ("opencl:N"), as CI does to test the
 // kernels.
 //
+// A Backend on a device is a graph.Device: it compiles a model's gorgonia
+// graph (built by model/graph, differentiated by gorgonia) into a Program
+// that runs the graph's nodes with the device kernels, every value in a
+// device buffer (nn.Describe says what each model/nn op is; buffers are
+// shared between values whose lifetimes do not overlap). TrainStep keeps
+// a training step resident: the weights, gradients, AdamW moments, EMA and
+// FedProx anchor stay on the device, each step moves its batch in and its
+// loss out, and Sync brings the state back at a round's end. Forward is
+// the forward pass, and with graph.Sampling a diffusion sampler's loop
+// with the images kept on the device. Kernels runs the same ops one at a
+// time with copies to and from the host (runOp is the one implementation
+// of each op on buffers for both).
+//
 // Job and Backend.Fits refuse a training job whose estimated memory does
 // not fit the device's memory cap, with an error that names the model and
 // the batch size, before anything is allocated.

@@ -59,6 +59,7 @@ type compiler struct {
 	parts  map[*G.Node][]int // a multi-output node's parts
 	states map[any]int       // GroupNorm statistics by state
 	instrs []instr
+	fixed  map[int]*opencl.Buffer // storages with the caller's buffers
 }
 
 // children returns n's inputs in argument order.
@@ -96,7 +97,10 @@ func (c *compiler) newStorage(size int, pinned bool) int {
 
 // compile plans the nodes that outputs need, in execution order. leaves
 // are the bound nodes (parameters and inputs), pinned like the outputs.
-func compile(ops *opencl.Ops, g *G.ExprGraph, leaves, outputs []*G.Node) (*Program, error) {
+// fixed gives some nodes' values a buffer of the caller's (of their size);
+// a node whose storage another fixed node took first keeps that one, so a
+// caller compares buffer(n) with what it asked for.
+func compile(ops *opencl.Ops, g *G.ExprGraph, leaves, outputs []*G.Node, fixed map[*G.Node]*opencl.Buffer) (*Program, error) {
 	sorted, err := G.Sort(g)
 	if err != nil {
 		return nil, fmt.Errorf("device: sort graph: %w", err)
@@ -128,6 +132,19 @@ func compile(ops *opencl.Ops, g *G.ExprGraph, leaves, outputs []*G.Node) (*Progr
 			return nil, fmt.Errorf("device: output %s has no value: %w", n.Name(), ErrUnsupportedOp)
 		}
 		c.pinned[s] = true
+	}
+	c.fixed = map[int]*opencl.Buffer{}
+	for n, b := range fixed {
+		s, ok := c.node[n]
+		if !ok {
+			continue // not needed by the outputs
+		}
+		if b.Len() != c.sizes[s] {
+			return nil, fmt.Errorf("device: node %s: buffer of %d values for %d: %w", n.Name(), b.Len(), c.sizes[s], ErrUnsupportedOp)
+		}
+		if _, taken := c.fixed[s]; !taken {
+			c.fixed[s], c.pinned[s] = b, true
+		}
 	}
 	return c.allocate(ops)
 }

@@ -140,7 +140,7 @@ func (c *compiler) allocate(ops *opencl.Ops) (*Program, error) {
 	var bufSizes []int
 	free := map[int][]int{}
 	assign := func(s int) {
-		if phys[s] >= 0 {
+		if phys[s] >= 0 || c.fixed[s] != nil {
 			return
 		}
 		if l := free[c.sizes[s]]; len(l) > 0 {
@@ -186,6 +186,9 @@ func (c *compiler) allocate(ops *opencl.Ops) (*Program, error) {
 		if b >= 0 {
 			p.store[s] = bufs[b]
 		}
+	}
+	for s, b := range c.fixed {
+		p.store[s] = b
 	}
 	p.bufs = bufs
 	for n, s := range c.node {

@@ -38,17 +38,29 @@ func (b *Backend) CompileInfer(f *graph.InferGraph) (graph.Forward, error) {
 // inputs and reads its loss. The host state (the weights bound to the
 // graph's parameters, the Updater's Adam and EMA) is uploaded by the first
 // Step and brought back by Sync, at round boundaries.
+//
+// Every parameter lives in one flat buffer, at an offset aligned for a
+// sub-buffer, which the program uses as the parameter's value; so do the
+// gradients. The update (proximal term, clipping, AdamW, EMA) is then a
+// handful of launches over the flat buffers, not a few per tensor.
 type TrainStep struct {
 	ops  *opencl.Ops
 	prog *Program
 	t    *graph.TrainGraph
-	// Per parameter: value and gradient (the program's), moments, EMA and
-	// proximal anchor (nil for a tensor without the term).
-	p, g, m, v, ema, anchor []*opencl.Buffer
-	clip                    *opencl.Buffer
-	own                     []*opencl.Buffer
-	// shared are (program gradient, own copy) pairs of shared gradients.
-	shared  [][2]*opencl.Buffer
+	// off[i] is parameter i's offset in the flat buffers of total values
+	// (the gaps are zeros that the update leaves at zero).
+	off   []int
+	total int
+	// The flat buffers: weights, gradients, moments, EMA, proximal anchor
+	// and mask (1 where a tensor has the term; nil without it).
+	p, g, m, v, ema, anchor, mask *opencl.Buffer
+	// subs are the per-parameter sub-buffers of p and g the program uses.
+	subs []*opencl.Buffer
+	clip *opencl.Buffer
+	// copies are (program gradient, parameter's slot) pairs for gradients
+	// the program computes elsewhere: gorgonia merges identical gradient
+	// nodes (two biases summing the same incoming gradient).
+	copies  [][2]*opencl.Buffer
 	lossBuf []float32
 	// uploaded: the device holds the state; dirty: it is newer than the host's.
 	uploaded, dirty bool
@@ -65,56 +77,82 @@ func NewTrainStep(ops *opencl.Ops, t *graph.TrainGraph) (*TrainStep, error) {
 	if len(t.Grads) != len(t.Params) {
 		return nil, fmt.Errorf("device: %d gradients for %d parameters: %w", len(t.Grads), len(t.Params), model.ErrShape)
 	}
+	s := &TrainStep{ops: ops, t: t}
+	if err := s.allocFlat(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("device: optimiser state: %w", err)
+	}
 	leaves := append([]*G.Node(nil), t.Inputs...)
 	outputs := append([]*G.Node{t.Loss}, t.Grads...)
+	fixed := map[*G.Node]*opencl.Buffer{}
 	for i, prm := range t.Params {
 		leaves = append(leaves, prm.Node)
 		if t.Grads[i] == nil {
+			s.Close()
 			return nil, fmt.Errorf("device: parameter %q has no gradient: %w", prm.Name, ErrUnsupportedOp)
 		}
+		fixed[prm.Node] = s.subs[2*i]
+		if _, ok := fixed[t.Grads[i]]; !ok {
+			fixed[t.Grads[i]] = s.subs[2*i+1]
+		}
 	}
-	prog, err := compile(ops, t.G, leaves, outputs)
+	prog, err := compile(ops, t.G, leaves, outputs, fixed)
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
-	s := &TrainStep{ops: ops, prog: prog, t: t, lossBuf: make([]float32, prog.buffer(t.Loss).Len())}
-	var errs []error
-	alloc := func(n int) *opencl.Buffer {
-		b, err := ops.Context().NewBuffer(n)
-		errs = append(errs, err)
-		if b != nil {
-			s.own = append(s.own, b)
-		}
-		return b
-	}
-	seen := map[*G.Node]bool{}
+	s.prog, s.lossBuf = prog, make([]float32, prog.buffer(t.Loss).Len())
 	for i, prm := range t.Params {
-		n := prm.Node.Shape().TotalSize()
-		g := prog.buffer(t.Grads[i])
-		if seen[t.Grads[i]] {
-			// gorgonia merged two identical gradient nodes (two biases
-			// summing the same incoming gradient): each parameter gets its
-			// own copy, which the proximal term and AdamW update apart.
-			s.shared = append(s.shared, [2]*opencl.Buffer{g, alloc(n)})
-			g = s.shared[len(s.shared)-1][1]
+		if prog.buffer(prm.Node) != s.subs[2*i] {
+			s.Close()
+			return nil, fmt.Errorf("device: parameter %q did not get its slot: %w", prm.Name, ErrUnsupportedOp)
 		}
-		seen[t.Grads[i]] = true
-		s.p, s.g = append(s.p, prog.buffer(prm.Node)), append(s.g, g)
-		s.m, s.v, s.ema = append(s.m, alloc(n)), append(s.v, alloc(n)), append(s.ema, alloc(n))
-	}
-	s.anchor = make([]*opencl.Buffer, len(t.Params))
-	s.clip = alloc(2)
-	if err := errors.Join(errs...); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("device: optimiser state: %w", err)
+		if g := prog.buffer(t.Grads[i]); g != s.subs[2*i+1] {
+			s.copies = append(s.copies, [2]*opencl.Buffer{g, s.subs[2*i+1]})
+		}
 	}
 	return s, nil
 }
 
+// allocFlat lays the parameters out and allocates the flat buffers and
+// the sub-buffers of the weights and gradients.
+func (s *TrainStep) allocFlat() error {
+	c := s.ops.Context()
+	align := c.SubAlign()
+	for _, prm := range s.t.Params {
+		s.off = append(s.off, s.total)
+		s.total += (prm.Node.Shape().TotalSize() + align - 1) / align * align
+	}
+	var errs []error
+	for _, b := range []**opencl.Buffer{&s.p, &s.g, &s.m, &s.v, &s.ema} {
+		var err error
+		*b, err = c.NewBuffer(max(s.total, 1))
+		errs = append(errs, err)
+		if err == nil {
+			errs = append(errs, s.ops.Fill(0, *b))
+		}
+	}
+	var err error
+	s.clip, err = c.NewBuffer(2)
+	if err = errors.Join(append(errs, err)...); err != nil {
+		return err
+	}
+	for i, prm := range s.t.Params {
+		for _, flat := range []*opencl.Buffer{s.p, s.g} {
+			sb, err := c.SubBuffer(flat, s.off[i], prm.Node.Shape().TotalSize())
+			if err != nil {
+				return err
+			}
+			s.subs = append(s.subs, sb)
+		}
+	}
+	return nil
+}
+
 // Bytes returns the device memory the step holds.
 func (s *TrainStep) Bytes() int64 {
-	n := s.prog.Bytes()
-	for _, b := range append(append([]*opencl.Buffer(nil), s.own...), s.anchor...) {
+	n := s.prog.Bytes() + 8
+	for _, b := range []*opencl.Buffer{s.p, s.g, s.m, s.v, s.ema, s.anchor, s.mask} {
 		n += int64(b.Len()) * 4
 	}
 	return n
@@ -153,40 +191,33 @@ func (s *TrainStep) Step(u *graph.Updater, what string, inputs ...[]float32) (fl
 }
 
 // update applies the proximal term, clipping, AdamW and the EMA, as
-// graph.Updater.Step does on the host.
+// graph.Updater.Step does on the host, over the flat buffers.
 func (s *TrainStep) update(u *graph.Updater) error {
 	o, cfg := s.ops, s.t.Adam
-	for _, c := range s.shared {
+	for _, c := range s.copies {
 		if err := o.Copy(c[0], c[1]); err != nil {
 			return err
 		}
 	}
-	for i, a := range s.anchor {
-		if a != nil {
-			if err := o.Prox(s.mu, s.p[i], a, s.g[i]); err != nil {
-				return err
-			}
+	if s.anchor != nil {
+		if err := o.Prox(s.mu, s.p, s.anchor, s.mask, s.g); err != nil {
+			return err
 		}
 	}
 	if cfg.ClipNorm > 0 {
-		if err := o.ClipGradients(float32(cfg.ClipNorm), s.clip, 0, s.g...); err != nil {
+		if err := o.ClipGradients(float32(cfg.ClipNorm), s.clip, 0, s.g); err != nil {
 			return err
 		}
 	}
 	step := opencl.AdamWStep{LR: u.Adam.LR(), Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps,
 		WeightDecay: cfg.WeightDecay, Step: s.steps + 1, GradScale: 1}
-	for i := range s.p {
-		if err := o.AdamW(s.p[i], s.g[i], s.m[i], s.v[i], step); err != nil {
-			return err
-		}
+	if err := o.AdamW(s.p, s.g, s.m, s.v, step); err != nil {
+		return err
 	}
 	s.steps++
 	u.Adam.SetScheduleStep(u.Adam.ScheduleStep() + 1)
-	d := emaRate(u.EMA, s.emaUpdates)
-	for i := range s.p {
-		if err := o.EMA(d, s.p[i], s.ema[i]); err != nil {
-			return err
-		}
+	if err := o.EMA(emaRate(u.EMA, s.emaUpdates), s.p, s.ema); err != nil {
+		return err
 	}
 	s.emaUpdates++
 	return nil

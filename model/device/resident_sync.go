@@ -29,39 +29,59 @@ func hostData(p *graph.Param) ([]float32, error) {
 func (s *TrainStep) upload(u *graph.Updater) error {
 	shadow := u.EMA.Weights()
 	mo := u.Adam.Moments()
-	if mo.Steps > 0 && (len(mo.M) != len(s.p) || len(mo.V) != len(s.p)) {
-		return fmt.Errorf("adam: %d moments after %d steps for %d parameters: %w", len(mo.M), mo.Steps, len(s.p), model.ErrShape)
+	if mo.Steps > 0 && (len(mo.M) != len(s.off) || len(mo.V) != len(s.off)) {
+		return fmt.Errorf("adam: %d moments after %d steps for %d parameters: %w", len(mo.M), mo.Steps, len(s.off), model.ErrShape)
 	}
-	for _, a := range s.anchor {
-		a.Release()
-	}
-	clear(s.anchor)
 	prox, mu := u.Prox()
-	s.mu = float32(mu)
-	var errs []error
+	pf, ef := make([]float32, s.total), make([]float32, s.total)
+	var mf, vf, af, kf []float32
+	if mo.Steps > 0 {
+		mf, vf = make([]float32, s.total), make([]float32, s.total)
+	}
 	for i, prm := range s.t.Params {
 		data, err := hostData(prm)
 		if err != nil {
 			return err
 		}
-		errs = append(errs, s.p[i].Write(data))
+		at := s.off[i]
+		copy(pf[at:], data)
 		e, ok := shadow.Get(prm.Name)
 		if !ok || len(e.Data) != len(data) {
 			return fmt.Errorf("ema: parameter %q: %w", prm.Name, model.ErrMissing)
 		}
-		errs = append(errs, s.ema[i].Write(e.Data))
+		copy(ef[at:], e.Data)
 		if mo.Steps > 0 {
-			errs = append(errs, s.m[i].Write(mo.M[i]), s.v[i].Write(mo.V[i]))
-		} else {
-			errs = append(errs, s.ops.Fill(0, s.m[i]), s.ops.Fill(0, s.v[i]))
+			if len(mo.M[i]) != len(data) || len(mo.V[i]) != len(data) {
+				return fmt.Errorf("adam: parameter %q: moments of %d values, want %d: %w", prm.Name, len(mo.M[i]), len(data), model.ErrShape)
+			}
+			copy(mf[at:], mo.M[i])
+			copy(vf[at:], mo.V[i])
 		}
 		if a, ok := prox.Get(prm.Name); ok && mu > 0 {
 			if len(a.Data) != len(data) {
 				return fmt.Errorf("fedprox: parameter %q: %d values, global has %d: %w", prm.Name, len(data), len(a.Data), model.ErrShape)
 			}
-			s.anchor[i], err = s.ops.Context().Upload(a.Data)
-			errs = append(errs, err)
+			if af == nil {
+				af, kf = make([]float32, s.total), make([]float32, s.total)
+			}
+			copy(af[at:], a.Data)
+			for k := range data {
+				kf[at+k] = 1
+			}
 		}
+	}
+	errs := []error{s.p.Write(pf), s.ema.Write(ef), s.anchor.Release(), s.mask.Release()}
+	if mo.Steps > 0 {
+		errs = append(errs, s.m.Write(mf), s.v.Write(vf))
+	} else {
+		errs = append(errs, s.ops.Fill(0, s.m), s.ops.Fill(0, s.v))
+	}
+	s.anchor, s.mask, s.mu = nil, nil, float32(mu)
+	if af != nil {
+		var e1, e2 error
+		s.anchor, e1 = s.ops.Context().Upload(af)
+		s.mask, e2 = s.ops.Context().Upload(kf)
+		errs = append(errs, e1, e2)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -78,25 +98,25 @@ func (s *TrainStep) Sync(u *graph.Updater) error {
 	if !s.dirty {
 		return nil
 	}
+	pf, ef, mf, vf := make([]float32, s.total), make([]float32, s.total), make([]float32, s.total), make([]float32, s.total)
+	if err := errors.Join(s.p.Read(pf), s.ema.Read(ef), s.m.Read(mf), s.v.Read(vf)); err != nil {
+		return fmt.Errorf("device: sync to the host: %w", err)
+	}
 	shadow := u.EMA.Weights()
-	mo := optim.Moments{M: make([][]float32, len(s.p)), V: make([][]float32, len(s.p)), Steps: s.steps}
-	var errs []error
+	mo := optim.Moments{M: make([][]float32, len(s.off)), V: make([][]float32, len(s.off)), Steps: s.steps}
 	for i, prm := range s.t.Params {
 		data, err := hostData(prm)
 		if err != nil {
 			return err
 		}
-		errs = append(errs, s.p[i].Read(data))
+		at, n := s.off[i], len(data)
+		copy(data, pf[at:at+n])
 		e, ok := shadow.Get(prm.Name)
-		if !ok || len(e.Data) != len(data) {
+		if !ok || len(e.Data) != n {
 			return fmt.Errorf("ema: parameter %q: %w", prm.Name, model.ErrMissing)
 		}
-		errs = append(errs, s.ema[i].Read(e.Data))
-		mo.M[i], mo.V[i] = make([]float32, len(data)), make([]float32, len(data))
-		errs = append(errs, s.m[i].Read(mo.M[i]), s.v[i].Read(mo.V[i]))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("device: sync to the host: %w", err)
+		copy(e.Data, ef[at:at+n])
+		mo.M[i], mo.V[i] = append([]float32(nil), mf[at:at+n]...), append([]float32(nil), vf[at:at+n]...)
 	}
 	u.EMA.Reset(shadow)
 	u.EMA.Updates = s.emaUpdates
@@ -108,7 +128,10 @@ func (s *TrainStep) Sync(u *graph.Updater) error {
 // Close implements graph.Resident.
 func (s *TrainStep) Close() error {
 	var errs []error
-	for _, b := range append(append([]*opencl.Buffer(nil), s.own...), s.anchor...) {
+	for _, b := range s.subs { // before their parents
+		errs = append(errs, b.Release())
+	}
+	for _, b := range []*opencl.Buffer{s.p, s.g, s.m, s.v, s.ema, s.anchor, s.mask, s.clip} {
 		errs = append(errs, b.Release())
 	}
 	if s.prog != nil {
@@ -135,7 +158,7 @@ func NewForward(ops *opencl.Ops, f *graph.InferGraph) (*Forward, error) {
 	for _, p := range f.Params {
 		leaves = append(leaves, p.Node)
 	}
-	prog, err := compile(ops, f.G, leaves, f.Outputs)
+	prog, err := compile(ops, f.G, leaves, f.Outputs, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@ package device
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/synthfed/synthfed/model/classifier"
 	"github.com/synthfed/synthfed/model/ddpm"
 	"github.com/synthfed/synthfed/model/graph"
+	"github.com/synthfed/synthfed/model/nn"
+	"github.com/synthfed/synthfed/model/optim"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -251,4 +255,145 @@ func TestResidentSamplingMatchesCPU(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestResidentStepsShareADevice runs two resident DDPM steppers at once
+// on one device (sites sharing a GPU) and checks that each gets exactly
+// the losses and weights it gets alone: the programs share the kernels,
+// the queue and the scratch buffers, never a value.
+func TestResidentStepsShareADevice(t *testing.T) {
+	b := poclBackend(t)
+	cfg := ddpm.DefaultConfig()
+	cfg.Arch = ddpm.Arch{ImageSize: 8, InChannels: 1, BaseChannels: 8, ChannelMults: []int{1, 2}, NumResBlocks: 1, Groups: 4,
+		TimeEmbDim: 16, AttnResolutions: []int{4}, AttnHeads: 2}
+	cfg.Train.BatchSize = 4
+	w0, err := cfg.Arch.InitWeights(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		losses []float64
+		w      model.Weights
+		err    error
+	}
+	run := func(k int) result {
+		st, err := ddpm.NewStepperOn(cfg, w0.Clone(), int64(k), b)
+		if err != nil {
+			return result{err: err}
+		}
+		defer st.Close()
+		set := imageSet(4, 8, uint64(10+k))
+		var r result
+		for range 3 {
+			l, err := st.Step(set.Pixels, set.Cond)
+			if err != nil {
+				return result{err: err}
+			}
+			r.losses = append(r.losses, l)
+		}
+		r.w, r.err = st.Weights().Clone(), st.Sync()
+		return r
+	}
+	alone := []result{run(0), run(1)}
+	var both [2]result
+	done := make(chan int)
+	for k := range 2 {
+		go func() { both[k] = run(k); done <- k }()
+	}
+	<-done
+	<-done
+	for k := range 2 {
+		a, c := alone[k], both[k]
+		if a.err != nil || c.err != nil {
+			t.Fatalf("stepper %d: %v, %v", k, a.err, c.err)
+		}
+		if !slices.Equal(a.losses, c.losses) {
+			t.Errorf("stepper %d: losses %v alone, %v sharing the device", k, a.losses, c.losses)
+		}
+		for _, at := range a.w.Tensors() {
+			ct, _ := c.w.Get(at.Name)
+			if !slices.Equal(at.Data, ct.Data) {
+				t.Fatalf("stepper %d: %s differs when sharing the device", k, at.Name)
+			}
+		}
+	}
+}
+
+// TestResidentFitMatchesCPU runs the classifier's non-federated Fit (with
+// validation checks, which sync the EMA from the device) resident on the
+// device and on the CPU: the validation history and the best weights
+// agree.
+func TestResidentFitMatchesCPU(t *testing.T) {
+	b := poclBackend(t)
+	cfg := classifier.DefaultConfig()
+	cfg.Arch = classifier.Arch{ImageSize: 8, InChannels: 1, Widths: []int{8}, BlocksPerStage: 1, Groups: 4}
+	cfg.Train.BatchSize, cfg.Train.Adam.WarmupSteps, cfg.Train.MaxSteps, cfg.Train.EvalEvery = 4, 0, 4, 2
+	cfg.Train.Augment = classifier.AugmentConfig{}
+	train, val := imageSet(12, 8, 8), imageSet(6, 8, 9)
+	var res [2]classifier.FitResult
+	for i, dev := range []graph.Device{b, nil} {
+		r, err := classifier.FitOn(context.Background(), cfg, train, val, 3, nil, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res[i] = r
+	}
+	if len(res[0].History) != len(res[1].History) || res[0].BestStep != res[1].BestStep {
+		t.Fatalf("history %+v on the device, %+v on the CPU", res[0].History, res[1].History)
+	}
+	for k, h := range res[1].History {
+		if d := res[0].History[k]; math.Abs(d.ValLoss-h.ValLoss) > 1e-4*math.Abs(h.ValLoss) || math.Abs(d.TrainLoss-h.TrainLoss) > 1e-4*math.Abs(h.TrainLoss) {
+			t.Fatalf("check %d: %+v on the device, %+v on the CPU", k, d, h)
+		}
+	}
+	sameWeights(t, "fit best", res[0].Weights, res[1].Weights, cfg.Train.Adam.LR)
+	sameWeights(t, "fit raw", res[0].Raw, res[1].Raw, cfg.Train.Adam.LR)
+}
+
+// TestProgramSharesBuffers checks the liveness plan on a small CNN's
+// training program (six conv blocks with GroupNorm+SiLU, pooling, a linear
+// head, MSE): values whose lifetimes do not overlap share buffers, so the
+// program holds well under the sum of its values (54% here: the forward
+// values live until the backward pass reads them).
+func TestProgramSharesBuffers(t *testing.T) {
+	b := poclBackend(t)
+	build := func(gb *graph.Builder) (*G.Node, []*G.Node) {
+		x := gb.Input("x", 4, 1, 8, 8)
+		h := x
+		for i, c := range []int{1, 8, 8, 8, 8, 8} {
+			s := gb.Scope(fmt.Sprintf("block%d", i))
+			h = s.GroupNorm("norm", s.Conv("conv", h, c, 8, 3, 1, 1, true, false), 8, 4, true)
+		}
+		f := gb.Op(nn.GlobalAvgPool(h))
+		y := gb.Linear("head", f, 8, 3, false)
+		t := gb.Input("t", 4, 3)
+		return gb.Op(nn.MSE(y, t)), []*G.Node{x, t}
+	}
+	spec := graph.NewSpecBuilder()
+	build(spec)
+	w, err := graph.InitWeights(spec.Params(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb := graph.NewBuilder(w)
+	loss, inputs := build(gb)
+	tg, err := graph.NewTrainGraph(gb, loss, optim.DefaultAdamConfig(), inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewTrainStep(b.Ops(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var all int64 // the values the program allocates (not the flat parameters and gradients)
+	for _, buf := range st.prog.store {
+		if buf != nil && !slices.Contains(st.subs, buf) {
+			all += int64(buf.Len()) * 4
+		}
+	}
+	if got := st.prog.Bytes(); !(float64(got) < 0.7*float64(all)) {
+		t.Fatalf("program buffers of %d bytes for %d bytes of values: too little sharing", got, all)
+	}
+	t.Logf("program buffers of %d bytes for %d bytes of values", st.prog.Bytes(), all)
 }

@@ -6,7 +6,11 @@
 // is a pure function of the seed; Check (the invariants) and Trend (the
 // resource figures) are pure functions over a History; Run is the thin
 // layer that starts processes, injects the faults and collects the history.
-// The process mode runs everything on loopback: a partition goes through
-// an in-process fault proxy in front of each site's connection to the
-// coordinator (proxy.go).
+// Members run in one of three backends: containers (containers.go), each
+// member its own container on a private Docker network; netns (netns.go),
+// each member a process in a network namespace of its own, linked by veth
+// pairs to a bridge in the run's switch namespace (root only); processes
+// (backend.go), everything on loopback, where a partition goes through an
+// in-process fault proxy in front of each site's connection to the
+// coordinator (proxy.go). ModeAuto takes the first that can run here.
 package soak

@@ -33,6 +33,9 @@ type netnsBackend struct {
 	base               uint32
 	linkRate           string
 
+	// swept are the dead runs whose leftovers this run removed first.
+	swept []string
+
 	mu      sync.Mutex
 	shaping string
 }
@@ -45,12 +48,12 @@ const (
 )
 
 func newNetnsBackend(ctx context.Context, cfg Config) (*netnsBackend, error) {
-	RemoveStaleNetns(ctx)
+	swept := RemoveStaleNetns(ctx)
 	id, err := newRunID()
 	if err != nil {
 		return nil, err
 	}
-	b := &netnsBackend{binary: cfg.Binary, runID: id, out: cfg.Out, linkRate: cfg.LinkRate}
+	b := &netnsBackend{binary: cfg.Binary, runID: id, out: cfg.Out, linkRate: cfg.LinkRate, swept: swept}
 	if err := writeRecord(id, cfg.Out); err != nil {
 		return nil, err
 	}
@@ -151,8 +154,12 @@ func (b *netnsBackend) hostPID(p *process) int     { return p.pid() }
 func (b *netnsBackend) describe() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return fmt.Sprintf("processes in network namespaces %s* (one each, veth into a bridge in %s, %s/20, one address each); %s",
+	s := fmt.Sprintf("processes in network namespaces %s* (one each, veth into a bridge in %s, %s/20, one address each); %s",
 		b.ns(""), b.ns("switch"), ipString(b.base), b.shaping)
+	if len(b.swept) > 0 {
+		s += fmt.Sprintf("; removed first what dead soaks left (runs %s)", strings.Join(b.swept, ", "))
+	}
+	return s
 }
 
 // create makes the member's namespace, links it into the switch with its

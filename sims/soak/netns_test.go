@@ -296,9 +296,8 @@ func TestRemoveStaleNetns(t *testing.T) {
 	stale, orphan, live := mk(dead.Process.Pid), mk(0), mk(os.Getpid())
 	removed := RemoveStaleNetns(ctx)
 	for _, id := range []string{stale, orphan} {
-		if !slices.Contains(removed, id) {
-			t.Errorf("run %s not removed (removed %v)", id, removed)
-		}
+		// Another soak starting meanwhile (make test runs packages side
+		// by side) may have swept it first: what counts is that it is gone.
 		if left := netnsLeftovers(ctx, id); len(left) > 0 {
 			t.Errorf("run %s: left %v", id, left)
 		}

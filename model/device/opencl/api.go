@@ -17,6 +17,7 @@ type api struct {
 	createContext         func(props unsafe.Pointer, n uint32, devs unsafe.Pointer, notify uintptr, user uintptr, status unsafe.Pointer) uintptr
 	createCommandQueue    func(ctx uintptr, dev uintptr, props uint64, status unsafe.Pointer) uintptr
 	createBuffer          func(ctx uintptr, flags uint64, size uintptr, host unsafe.Pointer, status unsafe.Pointer) uintptr
+	createSubBuffer       func(mem uintptr, flags uint64, typ uint32, info unsafe.Pointer, status unsafe.Pointer) uintptr
 	enqueueWriteBuffer    func(q uintptr, mem uintptr, blocking uint32, offset uintptr, size uintptr, ptr unsafe.Pointer, nwait uint32, wait unsafe.Pointer, ev unsafe.Pointer) int32
 	enqueueReadBuffer     func(q uintptr, mem uintptr, blocking uint32, offset uintptr, size uintptr, ptr unsafe.Pointer, nwait uint32, wait unsafe.Pointer, ev unsafe.Pointer) int32
 	createProgramWithSrc  func(ctx uintptr, count uint32, strs unsafe.Pointer, lens unsafe.Pointer, status unsafe.Pointer) uintptr
@@ -50,6 +51,7 @@ func (a *api) symbols() []struct {
 		{&a.createContext, "clCreateContext"},
 		{&a.createCommandQueue, "clCreateCommandQueue"},
 		{&a.createBuffer, "clCreateBuffer"},
+		{&a.createSubBuffer, "clCreateSubBuffer"},
 		{&a.enqueueWriteBuffer, "clEnqueueWriteBuffer"},
 		{&a.enqueueReadBuffer, "clEnqueueReadBuffer"},
 		{&a.createProgramWithSrc, "clCreateProgramWithSource"},

@@ -27,6 +27,29 @@ func (c *Context) NewBuffer(n int) (*Buffer, error) {
 	return &Buffer{c: c, mem: mem, n: n}, nil
 }
 
+const clBufferCreateTypeRegion = 0x1220
+
+// SubBuffer returns the n values of b from value off on as a buffer of its
+// own (a kernel argument like any other): b's memory, not a copy. off*4
+// bytes must be a multiple of the device's MemBaseAddrAlign (see
+// SubAlign). Release it before b.
+func (c *Context) SubBuffer(b *Buffer, off, n int) (*Buffer, error) {
+	if off < 0 || n <= 0 || off+n > b.n || off%c.SubAlign() != 0 {
+		return nil, fmt.Errorf("opencl: sub-buffer [%d, %d) of %d values (alignment %d): %w", off, off+n, b.n, c.SubAlign(), ErrInvalidValue)
+	}
+	region := [2]uintptr{uintptr(off) * 4, uintptr(n) * 4}
+	var st int32
+	mem := c.a.createSubBuffer(b.mem, clMemReadWrite, clBufferCreateTypeRegion, unsafe.Pointer(&region[0]), unsafe.Pointer(&st))
+	if err := check("clCreateSubBuffer", st); err != nil {
+		return nil, fmt.Errorf("sub-buffer of %d float32 at %d on %s: %w", n, off, c.dev.Name, err)
+	}
+	return &Buffer{c: c, mem: mem, n: n}, nil
+}
+
+// SubAlign returns the alignment of a sub-buffer's origin in float32
+// values (at least 1).
+func (c *Context) SubAlign() int { return max(int(c.dev.MemBaseAddrAlign)/32, 1) }
+
 // Upload allocates a buffer of len(x) values and copies x into it.
 func (c *Context) Upload(x []float32) (*Buffer, error) {
 	b, err := c.NewBuffer(len(x))

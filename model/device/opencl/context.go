@@ -3,6 +3,7 @@ package opencl
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -15,7 +16,14 @@ type Context struct {
 	dev   Device
 	ctx   uintptr
 	queue uintptr
+	// launches counts the kernels enqueued (Launches).
+	launches atomic.Int64
 }
+
+// Launches returns the number of kernels enqueued on the context so far:
+// on a GPU each costs the driver a few microseconds of host time, so the
+// count per step bounds a step's launch overhead.
+func (c *Context) Launches() int64 { return c.launches.Load() }
 
 // Open creates a context and a command queue on d.
 func Open(d Device) (*Context, error) {

@@ -37,7 +37,7 @@ func (o *Ops) cols(p ConvShape, x *Buffer) (*Buffer, error) {
 	if p.pointwise() {
 		return x, nil
 	}
-	col, err := o.scratch("col", p.N*p.k()*p.ohw())
+	col, err := o.scratchAtLeast("col", p.N*p.k()*p.ohw())
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (o *Ops) Conv2DGradX(p ConvShape, w, dy, dx *Buffer) error {
 	col := dx
 	if !p.pointwise() {
 		var err error
-		if col, err = o.scratch("col", p.N*k*ohw); err != nil {
+		if col, err = o.scratchAtLeast("col", p.N*k*ohw); err != nil {
 			return err
 		}
 	}

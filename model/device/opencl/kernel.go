@@ -79,6 +79,7 @@ func (k *Kernel) Launch(global, local []int, args ...any) error {
 	if local != nil {
 		lp = unsafe.Pointer(&l[0])
 	}
+	k.c.launches.Add(1)
 	st := k.c.a.enqueueNDRangeKernel(k.c.queue, k.k, uint32(len(global)), nil, unsafe.Pointer(&g[0]), lp, 0, nil, nil)
 	if err := check("clEnqueueNDRangeKernel "+k.name, st); err != nil {
 		return fmt.Errorf("%w (global %v, local %v)", err, global, local)

@@ -42,7 +42,7 @@ var kernelNames = []string{
 	"concat_f32", "slice_rows_f32", "sum_batch_f32", "im2col_f32", "col2im_f32",
 	"softmax_rows_f32", "softmax_grad_rows_f32",
 	"groupnorm_stats_f32", "groupnorm_apply_f32", "groupnorm_grad_f32", "groupnorm_param_grad_f32",
-	"ema_f32", "sumsq_acc_f32", "clip_scale_f32", "scale_by_f32", "fill_f32", "prox_f32", "copy_f32", "guide_scale_f32", "denoise_step_f32",
+	"ema_f32", "sumsq_acc_f32", "clip_scale_f32", "scale_by_f32", "fill_f32", "prox_f32", "copy_f32", "guide_scale_f32", "denoise_step_f32", "sumsq_part_f32", "sum_acc_f32",
 }
 
 // Ops runs synthfed's device kernels on one context. Each op enqueues and

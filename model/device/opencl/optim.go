@@ -14,8 +14,17 @@ func (o *Ops) EMA(d float64, w, ema *Buffer) error {
 	return o.launch1("ema_f32", w.Len(), int32(w.Len()), float32(d), float32(1-d), w, ema)
 }
 
+// sumsqParts bounds the work-groups of a long sum of squares' first
+// stage; sumsqSplit is the length from which it is split in two stages.
+const (
+	sumsqParts = 512
+	sumsqSplit = 1 << 16
+)
+
 // SumSquares adds the sum of squares of every buffer to out[at], in order
-// (out[at] must hold the starting value, usually 0: see Fill).
+// (out[at] must hold the starting value, usually 0: see Fill). A long
+// buffer is reduced in two stages: partial sums over up to 512
+// work-groups, then their sum in order (deterministic).
 func (o *Ops) SumSquares(out *Buffer, at int, xs ...*Buffer) error {
 	if err := statsSlot("sum of squares", out, at, 1); err != nil {
 		return err
@@ -24,11 +33,32 @@ func (o *Ops) SumSquares(out *Buffer, at int, xs ...*Buffer) error {
 		if err := sameLen("sum of squares", x.Len(), x); err != nil {
 			return err
 		}
-		if err := o.kernels["sumsq_acc_f32"].Launch([]int{reduceGroup}, []int{reduceGroup}, int32(x.Len()), x, out, int32(at)); err != nil {
+		if x.Len() < sumsqSplit {
+			if err := o.kernels["sumsq_acc_f32"].Launch([]int{reduceGroup}, []int{reduceGroup}, int32(x.Len()), x, out, int32(at)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := o.sumSquaresSplit(x, out, at); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sumSquaresSplit is SumSquares' two-stage reduction of one long buffer.
+func (o *Ops) sumSquaresSplit(x, out *Buffer, at int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	parts := min(sumsqParts, (x.Len()+sumsqSplit/16-1)/(sumsqSplit/16))
+	part, err := o.scratch("sumsq_part", sumsqParts)
+	if err != nil {
+		return err
+	}
+	if err := o.kernels["sumsq_part_f32"].Launch([]int{parts * reduceGroup}, []int{reduceGroup}, int32(x.Len()), x, part); err != nil {
+		return err
+	}
+	return o.kernels["sum_acc_f32"].Launch([]int{reduceGroup}, []int{reduceGroup}, int32(parts), part, out, int32(at))
 }
 
 // ClipGradients scales the gradients in place by model/optim.Adam's
@@ -64,13 +94,14 @@ func (o *Ops) Fill(v float32, x *Buffer) error {
 	return o.launch1("fill_f32", x.Len(), int32(x.Len()), v, x, int32(0))
 }
 
-// Prox adds FedProx's proximal gradient to g: g += mu*(p - anchor), as
+// Prox adds FedProx's proximal gradient to g where mask is 1 (0: a
+// tensor without the term): g += mu*mask*(p - anchor), as
 // model/optim.AddProximal (the difference taken first).
-func (o *Ops) Prox(mu float32, p, anchor, g *Buffer) error {
-	if err := sameLen("prox", p.Len(), p, anchor, g); err != nil {
+func (o *Ops) Prox(mu float32, p, anchor, mask, g *Buffer) error {
+	if err := sameLen("prox", p.Len(), p, anchor, mask, g); err != nil {
 		return err
 	}
-	return o.launch1("prox_f32", p.Len(), int32(p.Len()), mu, p, anchor, g)
+	return o.launch1("prox_f32", p.Len(), int32(p.Len()), mu, p, anchor, mask, g)
 }
 
 // Copy copies x into y (of the same length).

@@ -36,13 +36,14 @@ func TestEMAMatchesOptim(t *testing.T) {
 	closeTo(t, "ema", read(t, dev), want.Data, 1e-6, 1e-7)
 }
 
-// TestClipGradientsMatchesOptim clips three gradient tensors by their
-// global norm on the device (nothing read back) and compares the squared
-// norm, the factor and the scaled gradients with optim.GradNorm's; a norm
-// under the cap leaves them as they are.
+// TestClipGradientsMatchesOptim clips four gradient tensors (one long
+// enough for the two-stage sum of squares) by their global norm on the
+// device (nothing read back) and compares the squared norm, the factor and
+// the scaled gradients with optim.GradNorm's; a norm under the cap leaves
+// them as they are.
 func TestClipGradientsMatchesOptim(t *testing.T) {
 	o := testOps(t)
-	gs := [][]float32{randn(80, 1000, 1), randn(81, 7, 3), randn(82, 300, 0.5)}
+	gs := [][]float32{randn(80, 1000, 1), randn(81, 7, 3), randn(82, 300, 0.5), randn(83, 200003, 0.1)}
 	params := make([]optim.Param, len(gs))
 	for i, g := range gs {
 		params[i] = optim.Param{Name: string(rune('a' + i)), Grad: g}

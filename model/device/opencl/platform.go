@@ -20,6 +20,7 @@ const (
 	clDeviceMaxMemAlloc      = 0x1010
 	clDeviceGlobalMemSize    = 0x101F
 	clDeviceLocalMemSize     = 0x1023
+	clDeviceMemBaseAddrAlign = 0x1019
 	clDeviceName             = 0x102B
 	clDeviceVendor           = 0x102C
 	clDriverVersion          = 0x102D
@@ -47,6 +48,8 @@ type Device struct {
 	MaxAllocBytes    uint64
 	LocalMemBytes    uint64
 	MaxWorkGroupSize uint64
+	// MemBaseAddrAlign is the alignment of a sub-buffer's origin, in bits.
+	MemBaseAddrAlign uint32
 
 	id uintptr
 }
@@ -130,6 +133,7 @@ func describe(a *api, id uintptr) (Device, error) {
 		num(clDeviceMaxMemAlloc, unsafe.Pointer(&d.MaxAllocBytes), 8),
 		num(clDeviceLocalMemSize, unsafe.Pointer(&d.LocalMemBytes), 8),
 		num(clDeviceMaxWorkGroupSize, unsafe.Pointer(&wg), unsafe.Sizeof(wg)),
+		num(clDeviceMemBaseAddrAlign, unsafe.Pointer(&d.MemBaseAddrAlign), 4),
 	}
 	var err error
 	for _, s := range []struct {

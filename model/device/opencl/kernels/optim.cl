@@ -49,16 +49,53 @@ __kernel void fill_f32(const int n, const float v, __global float* x, const int 
 	if (i < n) x[off + i] = v;
 }
 
-// prox_f32: g += mu*(p - anchor), FedProx's proximal gradient, as
-// model/optim.AddProximal: the difference first, so weights near their
-// anchor lose nothing to cancellation (mu*p - mu*anchor would).
-__kernel void prox_f32(const int n, const float mu, __global const float* p, __global const float* anchor, __global float* g) {
+// prox_f32: g += mu*mask*(p - anchor), FedProx's proximal gradient where
+// mask is 1, as model/optim.AddProximal: the difference first, so weights
+// near their anchor lose nothing to cancellation (mu*p - mu*anchor would).
+__kernel void prox_f32(const int n, const float mu, __global const float* p, __global const float* anchor,
+                       __global const float* mask, __global float* g) {
 	const int i = get_global_id(0);
-	if (i < n) g[i] += mu * (p[i] - anchor[i]);
+	if (i < n) g[i] += mu * mask[i] * (p[i] - anchor[i]);
 }
 
 // copy_f32: y = x.
 __kernel void copy_f32(const int n, __global const float* x, __global float* y) {
 	const int i = get_global_id(0);
 	if (i < n) y[i] = x[i];
+}
+
+// sumsq_part_f32: part[group] = the sum of x^2 over the values
+// group*SQ + lid + k*groups*SQ: the first stage of a sum of squares over a
+// long buffer, spread over the device (sum_acc_f32 adds the parts in
+// order, so the result does not depend on scheduling).
+__kernel __attribute__((reqd_work_group_size(SQ, 1, 1)))
+void sumsq_part_f32(const int n, __global const float* x, __global float* part) {
+	__local float red[SQ];
+	const int lid = get_local_id(0);
+	const int stride = get_num_groups(0) * SQ;
+	float s = 0.0f;
+	for (int i = get_global_id(0); i < n; i += stride) s += x[i] * x[i];
+	red[lid] = s;
+	barrier(CLK_LOCAL_MEM_FENCE);
+	for (int k = SQ / 2; k > 0; k >>= 1) {
+		if (lid < k) red[lid] += red[lid + k];
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+	if (lid == 0) part[get_group_id(0)] = red[0];
+}
+
+// sum_acc_f32: out[at] += sum(x), one work-group.
+__kernel __attribute__((reqd_work_group_size(SQ, 1, 1)))
+void sum_acc_f32(const int n, __global const float* x, __global float* out, const int at) {
+	__local float red[SQ];
+	const int lid = get_local_id(0);
+	float s = 0.0f;
+	for (int i = lid; i < n; i += SQ) s += x[i];
+	red[lid] = s;
+	barrier(CLK_LOCAL_MEM_FENCE);
+	for (int k = SQ / 2; k > 0; k >>= 1) {
+		if (lid < k) red[lid] += red[lid + k];
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+	if (lid == 0) out[at] += red[0];
 }
