@@ -43,8 +43,8 @@ func checkSimDevice(spec string, jobs int) error {
 // device does not work), and on an OpenCL device makes the job slots.
 // Each site agent gets the backend as its Compute: its DDPM and
 // classifier steps and its sampler run resident there, its logreg on
-// device.LogregTrainer. The researcher's in-process work (central
-// classifiers, scoring) stays on the CPU path.
+// device.LogregTrainer; the researcher's in-process classifiers train and
+// predict there too (study.Trainer.UseDevice).
 func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) {
 	if err := checkSimDevice(spec, jobs); err != nil {
 		return nil, err
