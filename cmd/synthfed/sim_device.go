@@ -18,6 +18,7 @@ const defaultSimDevice = "cpu"
 // on an OpenCL device, the slots bounding the sites' concurrent device
 // jobs.
 type simDevice struct {
+	spec    string
 	backend *device.Backend
 	slots   *cluster.Slots
 }
@@ -53,7 +54,7 @@ func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--device %s: %w", spec, err)
 	}
-	d := &simDevice{backend: b}
+	d := &simDevice{spec: spec, backend: b}
 	if !b.OnDevice() {
 		return d, nil
 	}
@@ -67,8 +68,12 @@ func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) 
 // Close closes the device.
 func (d *simDevice) Close() error { return d.backend.Close() }
 
-// describe prints the line saying where the sites compute.
+// describe prints the line saying where the sites compute (nothing for
+// the default --device cpu, whose output stays as it was).
 func (d *simDevice) describe(w io.Writer) {
+	if d.spec == defaultSimDevice {
+		return
+	}
 	if !d.backend.OnDevice() {
 		fmt.Fprintf(w, "sim: sites compute on the CPU (%s)\n", d.backend.Reason())
 		return
