@@ -66,7 +66,7 @@ func TestSimOnPoclDevice(t *testing.T) {
 		inLog []string
 	}{
 		{"tiny study, 2 sites, K=1", 1, []string{"--profile", "tiny", "--config", two}, []string{"phase sampling: done", "report.html"},
-			[]string{"ddpm steps resident on the device", "classifier steps resident on the device", "ddpm sampling forward passes on the device"}},
+			[]string{"ddpm steps resident on the device", "classifier steps resident on the device", "ddpm sampling on the device"}},
 		{"logreg, 3 sites, K=2", 2, []string{"--profile", "logreg", "--rounds", "2"}, []string{"job done"}, nil},
 	}
 	for _, tc := range cases {
