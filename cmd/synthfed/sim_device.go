@@ -18,6 +18,7 @@ const defaultSimDevice = "cpu"
 // on an OpenCL device, the slots bounding the sites' concurrent device
 // jobs.
 type simDevice struct {
+	spec    string
 	backend *device.Backend
 	slots   *cluster.Slots
 }
@@ -43,8 +44,8 @@ func checkSimDevice(spec string, jobs int) error {
 // device does not work), and on an OpenCL device makes the job slots.
 // Each site agent gets the backend as its Compute: its DDPM and
 // classifier steps and its sampler run resident there, its logreg on
-// device.LogregTrainer. The researcher's in-process work (central
-// classifiers, scoring) stays on the CPU path.
+// device.LogregTrainer; the researcher's in-process classifiers train and
+// predict there too (study.Trainer.UseDevice).
 func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) {
 	if err := checkSimDevice(spec, jobs); err != nil {
 		return nil, err
@@ -53,7 +54,7 @@ func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--device %s: %w", spec, err)
 	}
-	d := &simDevice{backend: b}
+	d := &simDevice{spec: spec, backend: b}
 	if !b.OnDevice() {
 		return d, nil
 	}
@@ -67,8 +68,12 @@ func openSimDevice(spec string, jobs int, log *slog.Logger) (*simDevice, error) 
 // Close closes the device.
 func (d *simDevice) Close() error { return d.backend.Close() }
 
-// describe prints the line saying where the sites compute.
+// describe prints the line saying where the sites compute (nothing for
+// the default --device cpu, whose output stays as it was).
 func (d *simDevice) describe(w io.Writer) {
+	if d.spec == defaultSimDevice {
+		return
+	}
 	if !d.backend.OnDevice() {
 		fmt.Fprintf(w, "sim: sites compute on the CPU (%s)\n", d.backend.Reason())
 		return

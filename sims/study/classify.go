@@ -12,6 +12,9 @@ import (
 	"github.com/synthfed/synthfed/coordinator"
 	"github.com/synthfed/synthfed/model"
 	"github.com/synthfed/synthfed/model/classifier"
+	"github.com/synthfed/synthfed/model/device"
+	"github.com/synthfed/synthfed/model/graph"
+	"github.com/synthfed/synthfed/sims/cluster"
 )
 
 // The arms of the experiments' rows.
@@ -77,6 +80,10 @@ type Trainer struct {
 	sites []*Site
 	log   *slog.Logger
 	jobs  ClassifierJobs
+	// dev, when not nil, runs the in-process training and prediction,
+	// each holding one of slots (when not nil) while it computes.
+	dev   graph.Device
+	slots *cluster.Slots
 }
 
 // NewClassifierTrainer returns a trainer for the sites' classifiers; jobs
@@ -86,6 +93,24 @@ func NewClassifierTrainer(cfg Config, sites []*Site, jobs ClassifierJobs, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Trainer{cfg: cfg, sites: sites, jobs: jobs, log: log}
+}
+
+// UseDevice runs the researcher's in-process classifier training and
+// every test-set prediction on b's device (resident), each holding a slot
+// of slots, as the sites' jobs do; a CPU backend or nil changes nothing.
+func (t *Trainer) UseDevice(b *device.Backend, slots *cluster.Slots) {
+	if b == nil || !b.OnDevice() {
+		return
+	}
+	t.dev, t.slots = b, slots
+}
+
+// deviceSlot takes a slot when the trainer computes on a shared device.
+func (t *Trainer) deviceSlot(ctx context.Context) (func(), error) {
+	if t.dev == nil || t.slots == nil {
+		return func() {}, nil
+	}
+	return t.slots.Acquire(ctx)
 }
 
 // RealModel is the real-only classifier of site s.
@@ -292,6 +317,14 @@ func (t *Trainer) trainRounds(ctx context.Context, train, val *model.ImageSet, s
 	if err != nil {
 		return model.Weights{}, nil, 0, err
 	}
+	if t.dev != nil {
+		tr.UseDevice(t.dev)
+	}
+	release, err := t.deviceSlot(ctx)
+	if err != nil {
+		return model.Weights{}, nil, 0, err
+	}
+	defer release()
 	w, err := tr.Init(ctx, seed)
 	if err != nil {
 		return model.Weights{}, nil, 0, err
@@ -320,6 +353,14 @@ func (t *Trainer) predictAll(ctx context.Context, m *Model, w model.Weights, sha
 	if err != nil {
 		return err
 	}
+	if t.dev != nil {
+		p.UseDevice(t.dev)
+	}
+	release, err := t.deviceSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if m.Probs == nil {
 		m.Probs = make([][][model.NumLabels]float32, len(t.sites))
 	}

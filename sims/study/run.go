@@ -290,6 +290,7 @@ func (r *run) sample(ctx context.Context) error {
 // classify trains every classifier of the plan and scores the FedAvg one.
 func (r *run) classify(ctx context.Context) error {
 	t := NewClassifierTrainer(r.cfg, r.sites, r.kons, r.log)
+	t.UseDevice(r.opts.Compute, r.opts.Slots)
 	r.plan = NewPlan(r.cfg, t, r.pools[0], r.pools[1], r.pools[2])
 	first, rest := r.plan.First(), r.plan.Rest()
 	total := len(first) + len(rest)
