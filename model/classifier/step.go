@@ -30,11 +30,8 @@ type Stepper struct {
 	mask     []float32
 	upd      graph.Updater
 	rng      *rand.Rand
-	// res, when set, runs the steps resident on a device (prog is nil);
-	// syncErr is a failed Sync of Weights or Updater, reported by the next
-	// Step or Sync.
-	res     graph.Resident
-	syncErr error
+	// res runs the steps resident on a device when active (prog is nil).
+	res graph.OnDevice
 }
 
 // NewStepper compiles the training graph for cfg.Train.BatchSize, training
@@ -95,7 +92,7 @@ func NewStepperOn(cfg Config, w model.Weights, seed int64, dev graph.Device) (*S
 		cfg: cfg, w: w, u: u, prog: prog, loss: loss, tgtNode: tgt, maskNode: mask,
 		x:   make([]float32, n*a.InChannels*a.ImageSize*a.ImageSize),
 		tgt: make([]float32, n*model.NumLabels), mask: make([]float32, n*model.NumLabels),
-		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)), res: res,
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xc1a55)), res: graph.OnDevice{Res: res},
 	}
 	if res != nil {
 		// A stepper dropped without Close (a trainer rebuilds it when the
@@ -173,10 +170,7 @@ func (s *Stepper) StepBatch(b *loader.Batch) (float64, error) {
 
 // run executes the graph on the filled buffers and updates the weights.
 func (s *Stepper) run() (float64, error) {
-	if s.res != nil {
-		if err := s.syncErr; err != nil {
-			return 0, err
-		}
+	if s.res.Active() {
 		return s.res.Step(&s.upd, "classifier", s.x, s.tgt, s.mask)
 	}
 	for _, in := range []struct {
@@ -192,32 +186,14 @@ func (s *Stepper) run() (float64, error) {
 
 // Sync brings the weights, the EMA and the AdamW moments of a
 // device-resident stepper back to the host (nothing on the CPU).
-func (s *Stepper) Sync() error {
-	if s.res == nil {
-		return nil
-	}
-	if s.syncErr == nil {
-		s.syncErr = s.res.Sync(&s.upd)
-	}
-	return s.syncErr
-}
+func (s *Stepper) Sync() error { return s.res.Sync(&s.upd) }
 
 // DeviceBytes returns the device memory a resident stepper holds (its
 // program's values, the gradients, moments, EMA and anchor; 0 on the CPU).
-func (s *Stepper) DeviceBytes() int64 {
-	if b, ok := s.res.(interface{ Bytes() int64 }); ok {
-		return b.Bytes()
-	}
-	return 0
-}
+func (s *Stepper) DeviceBytes() int64 { return s.res.Bytes() }
 
 // Close frees a device-resident stepper's device memory.
-func (s *Stepper) Close() error {
-	if s.res == nil {
-		return nil
-	}
-	return s.res.Close()
-}
+func (s *Stepper) Close() error { return s.res.Close() }
 
 // Weights returns the live weights being trained (shared, not copied),
 // synced from the device when the steps are resident there.

@@ -32,11 +32,8 @@ type Stepper struct {
 	// site is the site index of the images stepped on (AnySite until
 	// SetSite; ignored without arch.sites).
 	site int
-	// res, when set, runs the steps resident on a device (prog is nil);
-	// syncErr is a failed Sync of Weights or Updater, reported by the next
-	// Step or Sync.
-	res     graph.Resident
-	syncErr error
+	// res runs the steps resident on a device when active (prog is nil).
+	res graph.OnDevice
 }
 
 // SetSite sets the site index of the images the following steps train on
@@ -111,7 +108,7 @@ func NewStepperOn(cfg Config, w model.Weights, seed int64, dev graph.Device) (*S
 	st := &Stepper{
 		cfg: cfg, sched: sched, w: w, u: u, prog: prog, loss: loss, target: target,
 		in: newNetInputs(a, n), tgt: make([]float32, px), eps: make([]float32, px),
-		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)), site: AnySite, res: res,
+		upd: graph.Updater{Adam: adam, EMA: ema}, rng: rand.New(rand.NewPCG(uint64(seed), 0xd1ff)), site: AnySite, res: graph.OnDevice{Res: res},
 	}
 	if res != nil {
 		// A stepper dropped without Close (a trainer rebuilds it when the
@@ -150,10 +147,7 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 		}
 		s.in.fill(a, n, k, t, &conds[k], keep, site)
 	}
-	if s.res != nil {
-		if err := s.syncErr; err != nil {
-			return 0, err
-		}
+	if s.res.Active() {
 		return s.res.Step(&s.upd, "ddpm", append(s.in.values(s.u), s.tgt)...)
 	}
 	if err := s.in.let(s.u); err != nil {
@@ -167,32 +161,14 @@ func (s *Stepper) Step(x []float32, conds [][model.CondDim]float32) (float64, er
 
 // Sync brings the weights, the EMA and the AdamW moments of a
 // device-resident stepper back to the host (nothing on the CPU).
-func (s *Stepper) Sync() error {
-	if s.res == nil {
-		return nil
-	}
-	if s.syncErr == nil {
-		s.syncErr = s.res.Sync(&s.upd)
-	}
-	return s.syncErr
-}
+func (s *Stepper) Sync() error { return s.res.Sync(&s.upd) }
 
 // DeviceBytes returns the device memory a resident stepper holds (its
 // program's values, the gradients, moments, EMA and anchor; 0 on the CPU).
-func (s *Stepper) DeviceBytes() int64 {
-	if b, ok := s.res.(interface{ Bytes() int64 }); ok {
-		return b.Bytes()
-	}
-	return 0
-}
+func (s *Stepper) DeviceBytes() int64 { return s.res.Bytes() }
 
 // Close frees a device-resident stepper's device memory.
-func (s *Stepper) Close() error {
-	if s.res == nil {
-		return nil
-	}
-	return s.res.Close()
-}
+func (s *Stepper) Close() error { return s.res.Close() }
 
 // Weights returns the live weights being trained (shared, not copied),
 // synced from the device when the steps are resident there.

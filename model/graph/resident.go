@@ -137,3 +137,54 @@ type DenoiseStep struct {
 	Clip                   bool
 	C0, CEps, CX, SD       float64
 }
+
+// OnDevice is the part of a stepper that runs its steps resident on a
+// device: the compiled step, and a failed Sync that the next Step or Sync
+// reports. The zero value is the CPU path (Active is false).
+type OnDevice struct {
+	// Res is the compiled resident step; nil on the CPU.
+	Res     Resident
+	syncErr error
+}
+
+// Active reports whether the steps run on a device.
+func (d *OnDevice) Active() bool { return d.Res != nil }
+
+// Step runs one resident step (see Resident.Step), refusing to run after
+// a failed Sync.
+func (d *OnDevice) Step(u *Updater, what string, inputs ...[]float32) (float64, error) {
+	if d.syncErr != nil {
+		return 0, d.syncErr
+	}
+	return d.Res.Step(u, what, inputs...)
+}
+
+// Sync brings the weights, the EMA and the AdamW moments back to the host
+// (nothing on the CPU). A failure sticks: it is returned by every later
+// Sync and Step.
+func (d *OnDevice) Sync(u *Updater) error {
+	if d.Res == nil {
+		return nil
+	}
+	if d.syncErr == nil {
+		d.syncErr = d.Res.Sync(u)
+	}
+	return d.syncErr
+}
+
+// Bytes returns the device memory the step holds (0 on the CPU or when the
+// step does not say).
+func (d *OnDevice) Bytes() int64 {
+	if b, ok := d.Res.(interface{ Bytes() int64 }); ok {
+		return b.Bytes()
+	}
+	return 0
+}
+
+// Close frees the step's device memory (nothing on the CPU).
+func (d *OnDevice) Close() error {
+	if d.Res == nil {
+		return nil
+	}
+	return d.Res.Close()
+}
