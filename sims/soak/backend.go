@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"syscall"
 	"time"
@@ -136,4 +137,22 @@ func (b *processBackend) teardown() error {
 		p.close()
 	}
 	return nil
+}
+
+// holdThenRestore keeps a fault for d (less when ctx ends first: then the
+// result includes errStopped) and then undoes it with restore, which gets
+// a fresh 30-second context so that a stopping run still heals its links.
+func holdThenRestore(ctx context.Context, d time.Duration, restore func(context.Context) error) error {
+	var stopped error
+	select {
+	case <-ctx.Done():
+		stopped = errStopped
+	case <-time.After(d):
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := restore(cctx); err != nil {
+		return errors.Join(stopped, err)
+	}
+	return stopped
 }

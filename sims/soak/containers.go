@@ -286,24 +286,18 @@ func (b *containerBackend) partition(ctx context.Context, i int, d time.Duration
 		return err
 	}
 	held()
-	var stopped error
-	select {
-	case <-ctx.Done():
-		stopped = errStopped
-	case <-time.After(d):
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := docker(cctx, "network", "connect", "--ip", b.ip(i), b.network, name); err != nil {
-		return errors.Join(stopped, err)
-	}
-	b.mu.Lock()
-	p, rate := b.sites[i], b.linkRate
-	b.mu.Unlock()
-	if pid := b.hostPID(p); pid != 0 && rate != "" {
-		b.shape(p, pid) // the new interface
-	}
-	return stopped
+	return holdThenRestore(ctx, d, func(cctx context.Context) error {
+		if _, err := docker(cctx, "network", "connect", "--ip", b.ip(i), b.network, name); err != nil {
+			return err
+		}
+		b.mu.Lock()
+		p, rate := b.sites[i], b.linkRate
+		b.mu.Unlock()
+		if pid := b.hostPID(p); pid != 0 && rate != "" {
+			b.shape(p, pid) // the new interface
+		}
+		return nil
+	})
 }
 
 // teardown removes the run's containers and network.

@@ -232,18 +232,10 @@ func (b *netnsBackend) partition(ctx context.Context, i int, d time.Duration, he
 		return err
 	}
 	held()
-	var stopped error
-	select {
-	case <-ctx.Done():
-		stopped = errStopped
-	case <-time.After(d):
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := run(cctx, "ip", "-n", sw, "link", "set", port, "up"); err != nil {
-		return errors.Join(stopped, err)
-	}
-	return stopped
+	return holdThenRestore(ctx, d, func(cctx context.Context) error {
+		_, err := run(cctx, "ip", "-n", sw, "link", "set", port, "up")
+		return err
+	})
 }
 
 // teardown kills what runs in the run's namespaces and removes them, the
