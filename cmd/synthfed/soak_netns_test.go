@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,25 +70,7 @@ func TestSoakNetnsShort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("soak: %v (logs in %s)", err, out)
 	}
-	var res struct {
-		Mode       string `json:"mode"`
-		Setup      string `json:"setup"`
-		Invariants []struct {
-			Name string `json:"name"`
-			Held bool   `json:"held"`
-		} `json:"invariants"`
-		Report struct {
-			Faults map[string]int `json:"faults_by_kind"`
-			Rounds int            `json:"rounds_committed"`
-		} `json:"report"`
-	}
-	data, err := os.ReadFile(js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := readSoakJSON(t, js)
 	if res.Mode != soak.ModeNetns || len(res.Invariants) != 6 || res.Report.Rounds == 0 {
 		t.Fatalf("soak.json: mode %q, %d invariants, %d rounds", res.Mode, len(res.Invariants), res.Report.Rounds)
 	}
@@ -98,11 +79,7 @@ func TestSoakNetnsShort(t *testing.T) {
 			t.Errorf("no %s fault applied (faults %v)", k, res.Report.Faults)
 		}
 	}
-	for _, v := range res.Invariants {
-		if !v.Held {
-			t.Errorf("broken: %s", v.Name)
-		}
-	}
+	res.checkInvariants(t)
 	m := runPrefixRe.FindStringSubmatch(res.Setup)
 	if m == nil {
 		t.Fatalf("no run prefix in the setup %q", res.Setup)

@@ -42,27 +42,45 @@ func TestSoakShort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("soak: %v (logs in %s)", err, out)
 	}
-	var res struct {
-		Invariants []struct {
-			Name string `json:"name"`
-			Held bool   `json:"held"`
-		} `json:"invariants"`
-		Report struct {
-			Faults map[string]int `json:"faults_by_kind"`
-			Rounds int            `json:"rounds_committed"`
-		} `json:"report"`
-	}
-	data, err := os.ReadFile(js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &res); err != nil {
-		t.Fatal(err)
-	}
+	res := readSoakJSON(t, js)
 	if len(res.Invariants) != 6 || res.Report.Rounds == 0 || len(res.Report.Faults) < 4 {
 		t.Fatalf("soak.json: %d invariants, %d rounds, faults %v", len(res.Invariants), res.Report.Rounds, res.Report.Faults)
 	}
-	for _, v := range res.Invariants {
+	res.checkInvariants(t)
+}
+
+// soakResult is the part of soak.json the soak tests check.
+type soakResult struct {
+	Mode       string `json:"mode"`
+	Setup      string `json:"setup"`
+	Invariants []struct {
+		Name string `json:"name"`
+		Held bool   `json:"held"`
+	} `json:"invariants"`
+	Report struct {
+		Faults map[string]int `json:"faults_by_kind"`
+		Rounds int            `json:"rounds_committed"`
+	} `json:"report"`
+}
+
+// readSoakJSON reads the soak.json a soak run wrote at path.
+func readSoakJSON(t *testing.T, path string) soakResult {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res soakResult
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkInvariants fails the test for every invariant the run broke.
+func (r soakResult) checkInvariants(t *testing.T) {
+	t.Helper()
+	for _, v := range r.Invariants {
 		if !v.Held {
 			t.Errorf("broken: %s", v.Name)
 		}
