@@ -3,6 +3,22 @@
 
 #define GS 256
 
+// sum_pair stores a and b of every work-item in sc and sg and sums each
+// over the GS work-items of the group (a tree, in a fixed order); the sums
+// are in sc[0] and sg[0]. Every work-item of the group must call it.
+void sum_pair(__local float* sc, __local float* sg, float a, float b, int lid) {
+	sc[lid] = a;
+	sg[lid] = b;
+	barrier(CLK_LOCAL_MEM_FENCE);
+	for (int s = GS / 2; s > 0; s >>= 1) {
+		if (lid < s) {
+			sc[lid] += sc[lid + s];
+			sg[lid] += sg[lid + s];
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+}
+
 // guide_scale_f32: one work-group per image k of n: the guidance
 // rescale factor f[k] = phi*std(cond)/std(guided) + (1-phi) of
 // model/ddpm.Guide, with guided = c + w*(c - u), c = v[k] and u = v[n+k]
@@ -21,16 +37,7 @@ void guide_scale_f32(const int n, const int px, const float w, const float phi, 
 		a += c[i];
 		b += c[i] + w * (c[i] - u[i]);
 	}
-	sc[lid] = a;
-	sg[lid] = b;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (int s = GS / 2; s > 0; s >>= 1) {
-		if (lid < s) {
-			sc[lid] += sc[lid + s];
-			sg[lid] += sg[lid + s];
-		}
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
+	sum_pair(sc, sg, a, b, lid);
 	const float mc = sc[0] / (float)px, mg = sg[0] / (float)px;
 	barrier(CLK_LOCAL_MEM_FENCE);
 	a = 0.0f;
@@ -40,16 +47,7 @@ void guide_scale_f32(const int n, const int px, const float w, const float phi, 
 		a += (c[i] - mc) * (c[i] - mc);
 		b += (g - mg) * (g - mg);
 	}
-	sc[lid] = a;
-	sg[lid] = b;
-	barrier(CLK_LOCAL_MEM_FENCE);
-	for (int s = GS / 2; s > 0; s >>= 1) {
-		if (lid < s) {
-			sc[lid] += sc[lid + s];
-			sg[lid] += sg[lid + s];
-		}
-		barrier(CLK_LOCAL_MEM_FENCE);
-	}
+	sum_pair(sc, sg, a, b, lid);
 	if (lid == 0) {
 		const float stdc = sqrt(sc[0] / (float)px), stdg = sqrt(sg[0] / (float)px);
 		f[k] = stdg > 0.0f ? phi * stdc / stdg + (1.0f - phi) : 1.0f;
